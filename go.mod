@@ -1,0 +1,3 @@
+module github.com/posthorn/posthorn
+
+go 1.25
