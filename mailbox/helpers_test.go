@@ -1,0 +1,33 @@
+package mailbox
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSection(t *testing.T) {
+	msg := "Subject: x\r\n\r\nhello world\r\n"
+	// With io.ReaderAt.
+	r, err := Section(bytes.NewReader([]byte(msg)), 14, 5)
+	require.NoError(t, err)
+	got, err := io.ReadAll(r)
+	require.NoError(t, err)
+	assert.Equal(t, "hello", string(got))
+
+	// Without: skips forward.
+	r, err = Section(iotest.OneByteReader(strings.NewReader(msg)), 20, 5)
+	require.NoError(t, err)
+	got, err = io.ReadAll(r)
+	require.NoError(t, err)
+	assert.Equal(t, "world", string(got))
+
+	// Past the end.
+	_, err = Section(iotest.OneByteReader(strings.NewReader(msg)), 1000, 5)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+}
