@@ -1,0 +1,312 @@
+package imap
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Flag is a message flag or keyword (RFC 9051 §2.3.2). System flags start
+// with a backslash; keywords are atoms. Flags compare case-insensitively
+// on the wire; use [Flag.Equal].
+type Flag string
+
+// System flags and well-known keywords.
+const (
+	FlagSeen     Flag = `\Seen`
+	FlagAnswered Flag = `\Answered`
+	FlagFlagged  Flag = `\Flagged`
+	FlagDeleted  Flag = `\Deleted`
+	FlagDraft    Flag = `\Draft`
+	FlagRecent   Flag = `\Recent` // IMAP4rev1 only; session flag
+
+	// FlagWildcard in PERMANENTFLAGS means clients may create keywords.
+	FlagWildcard Flag = `\*`
+
+	FlagForwarded Flag = "$Forwarded" // RFC 5550
+	FlagMDNSent   Flag = "$MDNSent"   // RFC 3503
+	FlagJunk      Flag = "$Junk"      // RFC 9051 §2.3.2
+	FlagNotJunk   Flag = "$NotJunk"
+	FlagPhishing  Flag = "$Phishing"
+)
+
+// Equal reports whether f and g are the same flag, ignoring ASCII case.
+func (f Flag) Equal(g Flag) bool { return strings.EqualFold(string(f), string(g)) }
+
+// IsSystem reports whether f is a backslash flag.
+func (f Flag) IsSystem() bool { return strings.HasPrefix(string(f), `\`) }
+
+// MailboxAttr is a mailbox name attribute in a LIST response
+// (RFC 9051 §7.3.1, RFC 6154 special-use, RFC 5258 LIST-EXTENDED).
+type MailboxAttr string
+
+// Mailbox attributes.
+const (
+	AttrNoInferiors   MailboxAttr = `\Noinferiors`
+	AttrNoSelect      MailboxAttr = `\Noselect`
+	AttrMarked        MailboxAttr = `\Marked`
+	AttrUnmarked      MailboxAttr = `\Unmarked`
+	AttrNonExistent   MailboxAttr = `\NonExistent`
+	AttrSubscribed    MailboxAttr = `\Subscribed`
+	AttrRemote        MailboxAttr = `\Remote`
+	AttrHasChildren   MailboxAttr = `\HasChildren`
+	AttrHasNoChildren MailboxAttr = `\HasNoChildren`
+
+	// Special-use attributes (RFC 6154).
+	AttrAll     MailboxAttr = `\All`
+	AttrArchive MailboxAttr = `\Archive`
+	AttrDrafts  MailboxAttr = `\Drafts`
+	AttrFlagged MailboxAttr = `\Flagged`
+	AttrJunk    MailboxAttr = `\Junk`
+	AttrSent    MailboxAttr = `\Sent`
+	AttrTrash   MailboxAttr = `\Trash`
+)
+
+// StatusType is the kind of a status response.
+type StatusType string
+
+// Status response kinds (RFC 9051 §7.1).
+const (
+	StatusOK      StatusType = "OK"
+	StatusNO      StatusType = "NO"
+	StatusBAD     StatusType = "BAD"
+	StatusBYE     StatusType = "BYE"
+	StatusPREAUTH StatusType = "PREAUTH"
+)
+
+// ResponseCode is the atom inside "[...]" of a status response.
+type ResponseCode string
+
+// Response codes of RFC 9051 §7.1, RFC 5530 and the extensions this
+// module implements.
+const (
+	CodeAlert          ResponseCode = "ALERT"
+	CodeBadCharset     ResponseCode = "BADCHARSET"
+	CodeCapability     ResponseCode = "CAPABILITY"
+	CodeParse          ResponseCode = "PARSE"
+	CodePermanentFlags ResponseCode = "PERMANENTFLAGS"
+	CodeReadOnly       ResponseCode = "READ-ONLY"
+	CodeReadWrite      ResponseCode = "READ-WRITE"
+	CodeTryCreate      ResponseCode = "TRYCREATE"
+	CodeUIDNext        ResponseCode = "UIDNEXT"
+	CodeUIDValidity    ResponseCode = "UIDVALIDITY"
+	CodeUnseen         ResponseCode = "UNSEEN" // rev1 only
+	CodeClosed         ResponseCode = "CLOSED"
+	CodeHasChildren    ResponseCode = "HASCHILDREN"
+
+	// RFC 5530.
+	CodeUnavailable          ResponseCode = "UNAVAILABLE"
+	CodeAuthenticationFailed ResponseCode = "AUTHENTICATIONFAILED"
+	CodeAuthorizationFailed  ResponseCode = "AUTHORIZATIONFAILED"
+	CodeExpired              ResponseCode = "EXPIRED"
+	CodePrivacyRequired      ResponseCode = "PRIVACYREQUIRED"
+	CodeContactAdmin         ResponseCode = "CONTACTADMIN"
+	CodeNoPerm               ResponseCode = "NOPERM"
+	CodeInUse                ResponseCode = "INUSE"
+	CodeExpungeIssued        ResponseCode = "EXPUNGEISSUED"
+	CodeCorruption           ResponseCode = "CORRUPTION"
+	CodeServerBug            ResponseCode = "SERVERBUG"
+	CodeClientBug            ResponseCode = "CLIENTBUG"
+	CodeCannot               ResponseCode = "CANNOT"
+	CodeLimit                ResponseCode = "LIMIT"
+	CodeOverQuota            ResponseCode = "OVERQUOTA"
+	CodeAlreadyExists        ResponseCode = "ALREADYEXISTS"
+	CodeNonExistent          ResponseCode = "NONEXISTENT"
+
+	CodeAppendUID     ResponseCode = "APPENDUID"     // RFC 4315
+	CodeCopyUID       ResponseCode = "COPYUID"       // RFC 4315
+	CodeUIDNotSticky  ResponseCode = "UIDNOTSTICKY"  // RFC 4315
+	CodeHighestModSeq ResponseCode = "HIGHESTMODSEQ" // RFC 7162
+	CodeNoModSeq      ResponseCode = "NOMODSEQ"      // RFC 7162
+	CodeModified      ResponseCode = "MODIFIED"      // RFC 7162
+	CodeNotSaved      ResponseCode = "NOTSAVED"      // RFC 5182
+	CodeTooBig        ResponseCode = "TOOBIG"        // RFC 4469, RFC 7889
+	CodeUnknownCTE    ResponseCode = "UNKNOWN-CTE"   // RFC 3516
+	CodeUseAttr       ResponseCode = "USEATTR"       // RFC 6154
+)
+
+// Error is a status response other than OK: a tagged NO or BAD, or an
+// untagged BYE. Servers return it from handlers to choose the reply;
+// clients return it for every failed command. Match it with errors.As.
+type Error struct {
+	Type StatusType   // StatusNO, StatusBAD or StatusBYE
+	Code ResponseCode // optional
+	// CodeArg is the raw text after the code inside the brackets, e.g.
+	// "(UTF-8)" for BADCHARSET; optional.
+	CodeArg string
+	Text    string // human-readable; must not contain CR or LF
+}
+
+// Error formats the status as it appears on the wire, after the tag.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("imap: ")
+	b.WriteString(string(e.Type))
+	if e.Code != "" {
+		b.WriteString(" [")
+		b.WriteString(string(e.Code))
+		if e.CodeArg != "" {
+			b.WriteByte(' ')
+			b.WriteString(e.CodeArg)
+		}
+		b.WriteByte(']')
+	}
+	if e.Text != "" {
+		b.WriteByte(' ')
+		b.WriteString(e.Text)
+	}
+	return b.String()
+}
+
+// Address is one element of an address list in an ENVELOPE
+// (RFC 9051 §7.5.2). Group syntax is flattened as IMAP does: a marker
+// with Group == GroupStart and the group name in Mailbox, the members,
+// then a marker with Group == GroupEnd.
+type Address struct {
+	Name    string // display name, as sent (RFC 2047 encoded words kept)
+	Adl     string // obsolete source route
+	Mailbox string // local part, or the group name on a GroupStart marker
+	Host    string // domain
+	Group   GroupMark
+}
+
+// GroupMark says whether an Address is an RFC 5322 group delimiter.
+type GroupMark uint8
+
+// Group markers.
+const (
+	GroupNone  GroupMark = iota // an ordinary address
+	GroupStart                  // start of group: Mailbox is the group name, Host NIL
+	GroupEnd                    // end of group: Mailbox and Host NIL
+)
+
+// Addr returns "mailbox@host", or "" for a group marker.
+func (a Address) Addr() string {
+	if a.Group != GroupNone {
+		return ""
+	}
+	if a.Host == "" {
+		return a.Mailbox
+	}
+	return a.Mailbox + "@" + a.Host
+}
+
+// Envelope is the ENVELOPE of a message (RFC 9051 §7.5.2). Strings hold
+// the header values as sent, unfolded; "" stands for NIL. Sender and
+// ReplyTo are as in the message; the server renders a missing one as
+// From, as the RFC requires.
+type Envelope struct {
+	Date      string
+	Subject   string
+	From      []Address
+	Sender    []Address
+	ReplyTo   []Address
+	To        []Address
+	Cc        []Address
+	Bcc       []Address
+	InReplyTo string
+	MessageID string
+}
+
+// Param is a MIME parameter (name, value) with RFC 2231 and RFC 2047
+// already decoded; BODYSTRUCTURE keeps parameter order.
+type Param struct {
+	Name  string
+	Value string
+}
+
+// BodyStructure is the BODYSTRUCTURE (or BODY) of a message or a part
+// (RFC 9051 §7.5.2). For a multipart, Parts holds the children and the
+// single-part fields are zero; for message/rfc822, Envelope and Parts[0]
+// (the encapsulated message's structure) are set.
+type BodyStructure struct {
+	Type    string // "text", "multipart", ...
+	Subtype string
+	Params  []Param
+
+	// Single-part fields.
+	ID          string
+	Description string
+	Encoding    string // "7BIT", "BASE64", ...
+	Size        int64  // octets of the encoded body
+	Lines       int64  // text/* and message/rfc822 only
+	Envelope    *Envelope
+
+	Parts []BodyStructure
+
+	// Extension data (BODYSTRUCTURE, not BODY).
+	Extended          bool
+	MD5               string
+	Disposition       string // "inline", "attachment", "" for NIL
+	DispositionParams []Param
+	Language          []string
+	Location          string
+}
+
+// IsMultipart reports whether bs describes a multipart body.
+func (bs *BodyStructure) IsMultipart() bool { return strings.EqualFold(bs.Type, "multipart") }
+
+// PartSpecifier is the text part of a section spec (RFC 9051 §6.4.5).
+type PartSpecifier string
+
+// Section text specifiers.
+const (
+	PartAll             PartSpecifier = ""
+	PartHeader          PartSpecifier = "HEADER"
+	PartHeaderFields    PartSpecifier = "HEADER.FIELDS"
+	PartHeaderFieldsNot PartSpecifier = "HEADER.FIELDS.NOT"
+	PartText            PartSpecifier = "TEXT"
+	PartMIME            PartSpecifier = "MIME"
+)
+
+// Section is the part between brackets of BODY[...] or BINARY[...]:
+// "1.2.HEADER.FIELDS (From To)" is Path {1,2}, Specifier
+// PartHeaderFields, Fields {"From", "To"}.
+type Section struct {
+	Path      []int
+	Specifier PartSpecifier
+	Fields    []string
+}
+
+// String formats s as it appears between the brackets.
+func (s Section) String() string {
+	var b strings.Builder
+	for i, n := range s.Path {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(strconv.Itoa(n))
+	}
+	if s.Specifier != PartAll {
+		if len(s.Path) > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(string(s.Specifier))
+	}
+	if s.Specifier == PartHeaderFields || s.Specifier == PartHeaderFieldsNot {
+		b.WriteString(" (")
+		for i, f := range s.Fields {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(f)
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// SearchKey is one node of a SEARCH criteria tree (RFC 9051 §6.4.4).
+// Key is the upper-case search key ("ALL", "FROM", "OR", "NOT", "HEADER",
+// "SINCE", ... and "SEQSET"/"UID" for sets, "AND" for a parenthesized
+// list); the argument fields used depend on Key.
+type SearchKey struct {
+	Key   string
+	Set   NumSet      // SEQSET, UID
+	Str   string      // FROM, SUBJECT, BODY, TEXT, HEADER (value), KEYWORD, ...
+	Field string      // HEADER field name
+	Date  time.Time   // BEFORE, ON, SINCE, SENTBEFORE, ... (date only, UTC)
+	Num   uint64      // LARGER, SMALLER, OLDER, YOUNGER, MODSEQ
+	Flag  Flag        // KEYWORD, UNKEYWORD
+	Keys  []SearchKey // NOT (1), OR (2), AND (n)
+}
