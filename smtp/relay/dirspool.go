@@ -1,0 +1,273 @@
+package relay
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DirSpool is a Spool in a directory on disk, the default. Each message is
+// two files: msg/ID holds the bytes, env/ID.json the envelope and delivery
+// state. Both are written into tmp/, fsynced, renamed into place and their
+// directories fsynced before Put returns; Update replaces the envelope the
+// same way, so a crash at any instant leaves either the old or the new
+// envelope, never a torn one. A message is queued exactly when its envelope
+// file exists.
+//
+// One process at a time may use a spool directory. DirSpool is safe for
+// concurrent use within that process.
+type DirSpool struct {
+	// Dir is the spool directory, created (mode 0700) when missing.
+	Dir string
+}
+
+var _ Spool = (*DirSpool)(nil)
+
+func (s *DirSpool) path(parts ...string) string {
+	return filepath.Join(append([]string{s.Dir}, parts...)...)
+}
+
+func (s *DirSpool) init() error {
+	for _, d := range []string{"tmp", "msg", "env"} {
+		if err := os.MkdirAll(s.path(d), 0o700); err != nil {
+			return fmt.Errorf("relay: spool: %w", err)
+		}
+	}
+	return nil
+}
+
+// newID returns a unique, sortable, file-name-safe message ID.
+func newID() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return strconv.FormatInt(time.Now().UnixNano(), 36) + "-" + hex.EncodeToString(b[:])
+}
+
+// validID reports whether id could have come from newID: it is used in file
+// names, so nothing else may pass.
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Put implements Spool.
+func (s *DirSpool) Put(ctx context.Context, env *Envelope, body io.Reader) (string, error) {
+	if err := s.init(); err != nil {
+		return "", err
+	}
+	id := newID()
+	tmpMsg := s.path("tmp", id+".msg")
+	n, err := writeSynced(ctx, tmpMsg, body)
+	if err != nil {
+		os.Remove(tmpMsg)
+		return "", fmt.Errorf("relay: spool: %w", err)
+	}
+	msgPath := s.path("msg", id)
+	if err := os.Rename(tmpMsg, msgPath); err != nil {
+		os.Remove(tmpMsg)
+		return "", fmt.Errorf("relay: spool: %w", err)
+	}
+	env.ID, env.Size = id, n
+	if err := s.writeEnvelope(ctx, env, false); err != nil {
+		os.Remove(msgPath)
+		return "", err
+	}
+	// The envelope's directory was synced by writeEnvelope; the message's
+	// rename must be on disk too before the caller acknowledges.
+	if err := syncDir(s.path("msg")); err != nil {
+		s.Remove(context.WithoutCancel(ctx), id)
+		return "", fmt.Errorf("relay: spool: %w", err)
+	}
+	return id, nil
+}
+
+// writeEnvelope writes env atomically as env/ID.json.
+func (s *DirSpool) writeEnvelope(ctx context.Context, env *Envelope, mustExist bool) error {
+	if !validID(env.ID) {
+		return fmt.Errorf("relay: spool: %w: %q", ErrNotFound, env.ID)
+	}
+	final := s.path("env", env.ID+".json")
+	if mustExist {
+		if _, err := os.Stat(final); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("relay: spool: %w: %s", ErrNotFound, env.ID)
+		}
+	}
+	data, err := json.Marshal(env)
+	if err != nil {
+		return fmt.Errorf("relay: spool: %w", err)
+	}
+	var r [4]byte
+	rand.Read(r[:])
+	tmp := s.path("tmp", env.ID+"."+hex.EncodeToString(r[:])+".json")
+	if _, err := writeSynced(ctx, tmp, strings.NewReader(string(data))); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("relay: spool: %w", err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("relay: spool: %w", err)
+	}
+	if err := syncDir(s.path("env")); err != nil {
+		return fmt.Errorf("relay: spool: %w", err)
+	}
+	return nil
+}
+
+// Open implements Spool.
+func (s *DirSpool) Open(ctx context.Context, id string) (io.ReadCloser, error) {
+	if !validID(id) {
+		return nil, fmt.Errorf("relay: spool: %w: %q", ErrNotFound, id)
+	}
+	f, err := os.Open(s.path("msg", id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("relay: spool: %w: %s", ErrNotFound, id)
+	}
+	return f, err
+}
+
+// Update implements Spool.
+func (s *DirSpool) Update(ctx context.Context, env *Envelope) error {
+	return s.writeEnvelope(ctx, env, true)
+}
+
+// Remove implements Spool. The envelope goes first: a crash in between
+// leaves an orphan message file, which Recover deletes, never an envelope
+// without its message.
+func (s *DirSpool) Remove(ctx context.Context, id string) error {
+	if !validID(id) {
+		return fmt.Errorf("relay: spool: %w: %q", ErrNotFound, id)
+	}
+	err := os.Remove(s.path("env", id+".json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("relay: spool: %w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return fmt.Errorf("relay: spool: %w", err)
+	}
+	if err := syncDir(s.path("env")); err != nil {
+		return fmt.Errorf("relay: spool: %w", err)
+	}
+	if err := os.Remove(s.path("msg", id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("relay: spool: %w", err)
+	}
+	return nil
+}
+
+// List implements Spool. Envelopes are returned oldest first.
+func (s *DirSpool) List(ctx context.Context) ([]*Envelope, error) {
+	if err := s.init(); err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(s.path("env"))
+	if err != nil {
+		return nil, fmt.Errorf("relay: spool: %w", err)
+	}
+	var out []*Envelope
+	var errs []error
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || !validID(id) {
+			continue
+		}
+		data, err := os.ReadFile(s.path("env", e.Name()))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		env := new(Envelope)
+		if err := json.Unmarshal(data, env); err != nil || env.ID != id {
+			errs = append(errs, fmt.Errorf("relay: spool: envelope %s is damaged: %v", id, err))
+			continue
+		}
+		out = append(out, env)
+	}
+	return out, errors.Join(errs...)
+}
+
+// Recover deletes what a crash can leave behind: files in tmp/ and message
+// files without an envelope. Call it before the spool is used, never while
+// a Put may be running. The Queue calls it on start.
+func (s *DirSpool) Recover(ctx context.Context) error {
+	if err := s.init(); err != nil {
+		return err
+	}
+	tmp, err := os.ReadDir(s.path("tmp"))
+	if err != nil {
+		return fmt.Errorf("relay: spool: %w", err)
+	}
+	for _, e := range tmp {
+		os.Remove(s.path("tmp", e.Name()))
+	}
+	msgs, err := os.ReadDir(s.path("msg"))
+	if err != nil {
+		return fmt.Errorf("relay: spool: %w", err)
+	}
+	for _, e := range msgs {
+		if _, err := os.Stat(s.path("env", e.Name()+".json")); errors.Is(err, fs.ErrNotExist) {
+			os.Remove(s.path("msg", e.Name()))
+		}
+	}
+	return nil
+}
+
+// writeSynced writes r into a new file at path and fsyncs it.
+func writeSynced(ctx context.Context, path string, r io.Reader) (int64, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(f, ctxReader{ctx, r})
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// ctxReader stops a copy when ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
