@@ -2,6 +2,7 @@ package mxtest
 
 import (
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -33,7 +34,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	if !ok {
 		fault = s.faults[""]
 	}
-	ad, chase := s.ad, !s.noCh
+	ad, chase, delay := s.ad, !s.noCh, s.delay
 	m.SetReply(req)
 	m.Authoritative, m.RecursionAvailable = true, true
 	if fault != ServFail && fault != Refused {
@@ -41,6 +42,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	}
 	s.mu.Unlock()
 
+	time.Sleep(delay)
 	switch fault {
 	case Drop:
 		return

@@ -35,7 +35,8 @@ type Server struct {
 	zone   map[string][]dns.RR // by lower-case owner name
 	faults map[string]Fault    // by lower-case FQDN; "" applies to every name
 	ad     bool
-	noCh   bool // do not follow CNAMEs
+	delay  time.Duration
+	noCh   bool           // do not follow CNAMEs
 	counts map[string]int // "name type" → queries
 	udp    int
 	tcp    int
@@ -125,6 +126,13 @@ func (s *Server) Resolver() *mx.Resolver {
 func (s *Server) SetAD(on bool) {
 	s.mu.Lock()
 	s.ad = on
+	s.mu.Unlock()
+}
+
+// SetDelay makes the server wait d before each answer.
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	s.delay = d
 	s.mu.Unlock()
 }
 
