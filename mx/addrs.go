@@ -13,46 +13,64 @@ import (
 // maxParallel bounds the address queries one lookup has in flight.
 const maxParallel = 16
 
-// resolveHosts fills in the addresses of every host, all in parallel, at
-// most maxParallel queries at a time. mxTTL and mxAD describe the MX answer
-// the hosts came from and bound each host's TTL and Authenticated.
-func (r *Resolver) resolveHosts(ctx context.Context, hosts []Host, mxTTL time.Duration, mxAD bool) {
-	sem := make(chan struct{}, maxParallel)
-	var wg sync.WaitGroup
-	for i := range hosts {
-		wg.Go(func() {
-			h := &hosts[i]
-			h.TTL, h.Authenticated = mxTTL, mxAD
-			r.hostAddrs(ctx, h, sem)
-		})
-	}
-	wg.Wait()
-}
-
-// hostAddrs resolves h.Name to A and AAAA records in parallel and stores the
-// addresses in r.Order. A family that fails temporarily is left out when the
-// other gives addresses; h.Err is set only when there are none.
-func (r *Resolver) hostAddrs(ctx context.Context, h *Host, sem chan struct{}) {
-	types := []uint16{dns.TypeAAAA, dns.TypeA}
+// families lists the address record types to query, in r.Order.
+func (r *Resolver) families() []uint16 {
 	switch r.Order {
 	case IPv4First:
-		types = []uint16{dns.TypeA, dns.TypeAAAA}
+		return []uint16{dns.TypeA, dns.TypeAAAA}
 	case IPv4Only:
-		types = []uint16{dns.TypeA}
+		return []uint16{dns.TypeA}
 	case IPv6Only:
-		types = []uint16{dns.TypeAAAA}
+		return []uint16{dns.TypeAAAA}
 	}
-	sets := make([]*rrset, len(types))
-	errs := make([]error, len(types))
+	return []uint16{dns.TypeAAAA, dns.TypeA}
+}
+
+// hostSets holds the address answers of one host, one per family.
+type hostSets struct {
+	sets []*rrset
+	errs []error
+}
+
+// resolveHosts fills in the addresses of every host: A and AAAA of all
+// hosts in parallel, at most maxParallel queries at a time; answers in the
+// cache are taken without starting a goroutine. mxTTL and mxAD describe the
+// MX answer the hosts came from and bound each host's TTL and Authenticated.
+func (r *Resolver) resolveHosts(ctx context.Context, hosts []Host, mxTTL time.Duration, mxAD bool) {
+	types := r.families()
+	all := make([]hostSets, len(hosts))
+	var sem chan struct{}
 	var wg sync.WaitGroup
-	for i, t := range types {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			sets[i], errs[i] = r.resolve(ctx, dns.Fqdn(h.Name), t)
-		})
+	for i := range hosts {
+		name := dns.Fqdn(hosts[i].Name)
+		hs := &all[i]
+		hs.sets, hs.errs = make([]*rrset, len(types)), make([]error, len(types))
+		for j, t := range types {
+			if set, ok, err := r.resolveCached(name, t); ok {
+				hs.sets[j], hs.errs[j] = set, err
+				continue
+			}
+			if sem == nil {
+				sem = make(chan struct{}, maxParallel)
+			}
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				hs.sets[j], hs.errs[j] = r.resolve(ctx, name, t)
+			})
+		}
 	}
 	wg.Wait()
+	for i := range hosts {
+		hosts[i].TTL, hosts[i].Authenticated = mxTTL, mxAD
+		fillHost(&hosts[i], all[i].sets, all[i].errs)
+	}
+}
+
+// fillHost stores the addresses of the answers in h, in the order given. A
+// family that fails temporarily is left out when another gives addresses;
+// h.Err is set only when there are none.
+func fillHost(h *Host, sets []*rrset, errs []error) {
 	nxdomain := false
 	for i, set := range sets {
 		if set == nil {

@@ -59,7 +59,9 @@ func TestCacheExpiry(t *testing.T) {
 		t.Errorf("after 100 s: %d MX queries (want 1), %d A queries (want 2)", mxq, aq)
 	}
 	// New data is seen once the MX record expires.
-	srv.SetZone(t, "example.com. 300 IN MX 20 mx1.example.com.\nmx1.example.com. 100 IN A 192.0.2.1\n")
+	if err := srv.SetZone("example.com. 300 IN MX 20 mx1.example.com.\nmx1.example.com. 100 IN A 192.0.2.1\n"); err != nil {
+		t.Fatal(err)
+	}
 	c.advance(200 * time.Second)
 	res, err := r.Lookup(ctxT(t), "example.com")
 	if err != nil {

@@ -2,6 +2,7 @@ package mx
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/miekg/dns"
@@ -10,10 +11,8 @@ import (
 // query answers one question from the cache, or by one exchange shared with
 // concurrent callers asking the same.
 func (r *Resolver) query(ctx context.Context, q qkey) (*answer, error) {
-	if r.cache != nil {
-		if a, ok := r.cache.get(q, r.now()); ok {
-			return a, nil
-		}
+	if a, err := r.cached(q); err == nil {
+		return a, nil
 	}
 	a, err := r.flight.do(ctx, q, func(ctx context.Context) (*answer, error) {
 		m, server, err := r.exchange(ctx, q)
@@ -33,6 +32,16 @@ func (r *Resolver) query(ctx context.Context, q qkey) (*answer, error) {
 	return a, err
 }
 
+// cached returns the cached answer to q, or errMiss.
+func (r *Resolver) cached(q qkey) (*answer, error) {
+	if r.cache != nil {
+		if a, ok := r.cache.get(q, r.now()); ok {
+			return a, nil
+		}
+	}
+	return nil, errMiss
+}
+
 // rrset is the outcome of resolving one name and type, CNAMEs followed.
 type rrset struct {
 	name   string   // final owner name, fully qualified
@@ -49,10 +58,33 @@ type rrset struct {
 // queries, at most MaxCNAMEs in all. Per RFC 6604 the rcode refers to the
 // last name of the chain.
 func (r *Resolver) resolve(ctx context.Context, name string, qtype uint16) (*rrset, error) {
+	return r.resolveFrom(ctx, name, qtype, false)
+}
+
+// resolveCached is resolve from the cache alone; ok is false when an answer
+// it needs is not cached.
+func (r *Resolver) resolveCached(name string, qtype uint16) (set *rrset, ok bool, err error) {
+	set, err = r.resolveFrom(context.Background(), name, qtype, true)
+	if err == errMiss {
+		return nil, false, nil
+	}
+	return set, true, err
+}
+
+// errMiss is resolveFrom's answer when cachedOnly and an answer is not cached.
+var errMiss = errors.New("mx: not cached")
+
+func (r *Resolver) resolveFrom(ctx context.Context, name string, qtype uint16, cachedOnly bool) (*rrset, error) {
 	seen := map[string]bool{name: true}
 	set := &rrset{name: name, ttl: maxCacheTTL, ad: true}
 	for {
-		a, err := r.query(ctx, qkey{set.name, qtype})
+		var a *answer
+		var err error
+		if cachedOnly {
+			a, err = r.cached(qkey{set.name, qtype})
+		} else {
+			a, err = r.query(ctx, qkey{set.name, qtype})
+		}
 		if err != nil {
 			return nil, err
 		}

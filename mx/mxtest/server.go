@@ -2,6 +2,7 @@ package mxtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -30,6 +31,7 @@ const (
 // use.
 type Server struct {
 	addr string
+	srvs []*dns.Server
 
 	mu     sync.Mutex
 	zone   map[string][]dns.RR // by lower-case owner name
@@ -47,11 +49,28 @@ type Server struct {
 // stops when the test ends. A zone that does not parse fails the test.
 func NewServer(t testing.TB, zone string) *Server {
 	t.Helper()
+	s, err := Start(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// Start is NewServer for programs that are not tests, such as examples:
+// the caller stops the server with Close.
+func Start(zone string) (*Server, error) {
 	s := &Server{faults: map[string]Fault{}, counts: map[string]int{}}
-	s.SetZone(t, zone)
-	pc, l := listen(t)
+	if err := s.SetZone(zone); err != nil {
+		return nil, err
+	}
+	pc, l, err := listen()
+	if err != nil {
+		return nil, err
+	}
 	s.addr = pc.LocalAddr().String()
-	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: s}, {Listener: l, Handler: s}} {
+	s.srvs = []*dns.Server{{PacketConn: pc, Handler: s}, {Listener: l, Handler: s}}
+	for i, srv := range s.srvs {
 		started := make(chan struct{})
 		srv.NotifyStartedFunc = func() { close(started) }
 		errc := make(chan error, 1)
@@ -59,40 +78,49 @@ func NewServer(t testing.TB, zone string) *Server {
 		select {
 		case <-started:
 		case err := <-errc:
-			t.Fatalf("mxtest: serve: %v", err)
+			for _, prev := range s.srvs[:i] {
+				prev.Shutdown()
+			}
+			l.Close()
+			return nil, fmt.Errorf("mxtest: serve: %w", err)
 		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			srv.ShutdownContext(ctx)
-		})
 	}
-	return s
+	return s, nil
+}
+
+// Close stops the server. It waits at most five seconds for answers in
+// progress.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var errs []error
+	for _, srv := range s.srvs {
+		errs = append(errs, srv.ShutdownContext(ctx))
+	}
+	return errors.Join(errs...)
 }
 
 // listen binds UDP and TCP on one free loopback port.
-func listen(t testing.TB) (net.PacketConn, net.Listener) {
-	t.Helper()
+func listen() (net.PacketConn, net.Listener, error) {
 	var last error
 	for range 20 {
 		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 		if err != nil {
-			t.Fatalf("mxtest: %v", err)
+			return nil, nil, fmt.Errorf("mxtest: %w", err)
 		}
 		l, err := net.Listen("tcp", pc.LocalAddr().String())
 		if err == nil {
-			return pc, l
+			return pc, l, nil
 		}
 		pc.Close()
 		last = err
 	}
-	t.Fatalf("mxtest: no free port for UDP and TCP: %v", last)
-	return nil, nil
+	return nil, nil, fmt.Errorf("mxtest: no free port for both UDP and TCP: %w", last)
 }
 
-// SetZone replaces the served records.
-func (s *Server) SetZone(t testing.TB, zone string) {
-	t.Helper()
+// SetZone replaces the served records. On a parse error the records stay
+// as they were.
+func (s *Server) SetZone(zone string) error {
 	recs := map[string][]dns.RR{}
 	zp := dns.NewZoneParser(strings.NewReader(zone), ".", "mxtest")
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
@@ -100,11 +128,12 @@ func (s *Server) SetZone(t testing.TB, zone string) {
 		recs[name] = append(recs[name], rr)
 	}
 	if err := zp.Err(); err != nil {
-		t.Fatalf("mxtest: zone: %v", err)
+		return fmt.Errorf("mxtest: zone: %w", err)
 	}
 	s.mu.Lock()
 	s.zone = recs
 	s.mu.Unlock()
+	return nil
 }
 
 // Addr returns the server's "127.0.0.1:port", the same for UDP and TCP.
