@@ -1,0 +1,11 @@
+module github.com/posthorn/posthorn/bench
+
+go 1.26.0
+
+replace github.com/posthorn/posthorn => ../
+
+require (
+	github.com/emersion/go-imap/v2 v2.0.0-beta.8 // indirect
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
+	github.com/emersion/go-smtp v0.25.1 // indirect
+)
