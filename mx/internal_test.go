@@ -2,6 +2,9 @@ package mx
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -82,5 +85,34 @@ func TestErrorText(t *testing.T) {
 func TestAddrOrderString(t *testing.T) {
 	if IPv4First.String() != "IPv4First" || AddrOrder(9).String() != "AddrOrder(?)" {
 		t.Error("AddrOrder.String")
+	}
+}
+
+func TestServersFromResolvConf(t *testing.T) {
+	old := resolvConf
+	t.Cleanup(func() { resolvConf = old })
+	resolvConf = filepath.Join(t.TempDir(), "resolv.conf")
+	if err := os.WriteFile(resolvConf, []byte("nameserver 192.0.2.53\nnameserver ::1\noptions ndots:1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := &Resolver{}
+	r.init()
+	if want := []string{"192.0.2.53:53", "[::1]:53"}; !slices.Equal(r.servers, want) || r.serversErr != nil {
+		t.Errorf("servers %q (err %v), want %q", r.servers, r.serversErr, want)
+	}
+	r = &Resolver{Servers: []string{"192.0.2.1", "192.0.2.2:5353", "[2001:db8::1]"}}
+	r.init()
+	if want := []string{"192.0.2.1:53", "192.0.2.2:5353", "[2001:db8::1]:53"}; !slices.Equal(r.servers, want) {
+		t.Errorf("servers %q, want %q", r.servers, want)
+	}
+	resolvConf = filepath.Join(t.TempDir(), "missing")
+	r = &Resolver{}
+	_, err := r.Lookup(t.Context(), "example.com")
+	if !errors.Is(err, ErrTemporary) {
+		t.Errorf("without resolv.conf: err = %v, want temporary", err)
+	}
+	r = &Resolver{Servers: []string{}}
+	if _, err := r.Lookup(t.Context(), "example.com"); !errors.Is(err, errNoServers) {
+		t.Errorf("empty Servers: err = %v, want errNoServers", err)
 	}
 }

@@ -20,9 +20,10 @@ const (
 	DefaultMaxHosts  = 50
 	// MaxCNAMEs is how many CNAME records a lookup follows for one name.
 	MaxCNAMEs = 8
-	// resolvConf is read when Servers is nil.
-	resolvConf = "/etc/resolv.conf"
 )
+
+// resolvConf is read when Servers is nil; a variable for tests.
+var resolvConf = "/etc/resolv.conf"
 
 // Resolver looks up where mail for a domain goes. The zero value is ready to
 // use: it asks the servers in /etc/resolv.conf and caches answers.
