@@ -3,6 +3,7 @@ package mx
 import (
 	"net/netip"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -56,6 +57,9 @@ func parseLiteral(s string) (netip.Addr, bool) {
 // toASCII converts a domain to lower-case A-labels without a trailing dot
 // and checks its length limits.
 func toASCII(domain string) (string, error) {
+	if !utf8.ValidString(domain) {
+		return "", ErrInvalidDomain
+	}
 	domain = strings.TrimSuffix(domain, ".")
 	name, err := idna.Lookup.ToASCII(domain)
 	if err != nil {
