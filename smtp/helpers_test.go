@@ -228,3 +228,7 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+type any2reader = io.Reader
+
+func readAll(r io.Reader) ([]byte, error) { return io.ReadAll(r) }
