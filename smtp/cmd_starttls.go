@@ -29,14 +29,15 @@ func (c *conn) cmdStartTLS(arg string) {
 	if c.flush() != nil {
 		return
 	}
-	if !c.handshake() {
-		return
-	}
-	// RFC 3207 §4.2: forget everything learnt before TLS.
+	// RFC 3207 §4.2: forget everything learnt before TLS; the plaintext
+	// session ends here and a new one starts once TLS is up.
 	c.resetTx()
+	c.closeSession()
 	c.helo = false
 	c.info.Hello, c.info.ESMTP = "", false
 	c.info.Identity, c.info.Mechanism = "", ""
-	c.closeSession()
+	if !c.handshake() {
+		return
+	}
 	c.openSession()
 }
