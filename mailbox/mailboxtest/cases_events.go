@@ -1,0 +1,209 @@
+package mailboxtest
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/posthorn/posthorn/mailbox"
+)
+
+// one returns the single event of kind for name, reporting when there is
+// not exactly one.
+func (c *C) one(r *recorder, kind mailbox.EventKind, name string) (mailbox.Event, bool) {
+	c.Helper()
+	evs := r.find(kind, name)
+	if len(evs) != 1 {
+		c.errorf("a second handle's Watch saw %d %v events for %q by the time the change returned, want 1 (all events: %+v)", len(evs), kind, name, r.take())
+		return mailbox.Event{}, false
+	}
+	if evs[0].User != c.F.User {
+		c.errorf("%v event for user %q, want %q", kind, evs[0].User, c.F.User)
+	}
+	return evs[0], true
+}
+
+var eventCases = []kase{
+	{
+		name:    "Events/Append",
+		explain: "an append publishes MessagesAdded with the mailbox, its UIDVALIDITY, the new UID and the new HIGHESTMODSEQ, seen by another handle's Watch before Append returns",
+		needs:   needWrite,
+		run: func(c *C) {
+			rec := c.watch()
+			_, m := c.inbox()
+			uid := c.appendMsg(m, "event")
+			st := c.status(m)
+			if ev, ok := c.one(rec, mailbox.EventMessagesAdded, mailbox.Inbox); ok {
+				if !equalUIDs(ev.UIDs, []mailbox.UID{uid}) || ev.UIDValidity != st.UIDValidity || ev.ModSeq != st.HighestModSeq {
+					c.errorf("event %+v, want UIDs [%d], UIDVALIDITY %d, MODSEQ %d", ev, uid, st.UIDValidity, st.HighestModSeq)
+				}
+			}
+		},
+	},
+	{
+		name:    "Events/Deliver",
+		explain: "mailbox.Deliver appends to the user's INBOX and the change reaches the user's watchers",
+		needs:   needWrite,
+		run: func(c *C) {
+			rec := c.watch()
+			uid, err := mailbox.Deliver(c.Ctx, c.F.Store, c.F.User, strings.NewReader("Subject: delivered\r\n\r\nhi\r\n"), nil)
+			c.must(err, "Deliver")
+			if ev, ok := c.one(rec, mailbox.EventMessagesAdded, mailbox.Inbox); ok && !equalUIDs(ev.UIDs, []mailbox.UID{uid}) {
+				c.errorf("event UIDs %v, want [%d]", ev.UIDs, uid)
+			}
+			_, m := c.inbox()
+			if got := string(c.read(m, uid)); got != "Subject: delivered\r\n\r\nhi\r\n" {
+				c.errorf("delivered message reads %q", got)
+			}
+		},
+	},
+	{
+		name:    "Events/Flags",
+		explain: "a flag change publishes FlagsChanged with each changed message's new flags and MODSEQ; a no-op change publishes nothing",
+		needs:   needWrite,
+		run: func(c *C) {
+			_, m := c.inbox()
+			uids := c.appendN(m, 2)
+			rec := c.watch()
+			c.setFlags(m, uids, mailbox.FlagsAdd, mailbox.FlagFlagged, "$Key")
+			st := c.status(m)
+			if ev, ok := c.one(rec, mailbox.EventFlagsChanged, mailbox.Inbox); ok {
+				if ev.ModSeq != st.HighestModSeq || ev.UIDValidity != st.UIDValidity || len(ev.Flags) != 2 {
+					c.errorf("event %+v, want 2 changes, MODSEQ %d, UIDVALIDITY %d", ev, st.HighestModSeq, st.UIDValidity)
+				}
+				for _, ch := range ev.Flags {
+					info := c.info(m, ch.UID)
+					if !sameFlagList(ch.Flags, info.Flags) || ch.ModSeq != info.ModSeq {
+						c.errorf("event change %+v, message is %+v", ch, info)
+					}
+				}
+			}
+			rec.take()
+			c.setFlags(m, uids, mailbox.FlagsAdd, mailbox.FlagFlagged)
+			if evs := rec.take(); len(evs) != 0 {
+				c.errorf("a no-op flag change published %+v", evs)
+			}
+		},
+	},
+	{
+		name:    "Events/Expunge",
+		explain: "an expunge publishes MessagesExpunged with the removed UIDs ascending and the new HIGHESTMODSEQ",
+		needs:   needWrite,
+		run: func(c *C) {
+			_, m := c.inbox()
+			uids := c.appendN(m, 3)
+			rec := c.watch()
+			c.expunge(m, uids[2], uids[0])
+			st := c.status(m)
+			if ev, ok := c.one(rec, mailbox.EventMessagesExpunged, mailbox.Inbox); ok {
+				if !equalUIDs(ev.UIDs, []mailbox.UID{uids[0], uids[2]}) || ev.ModSeq != st.HighestModSeq {
+					c.errorf("event %+v, want UIDs [%d %d] and MODSEQ %d", ev, uids[0], uids[2], st.HighestModSeq)
+				}
+			}
+		},
+	},
+	{
+		name:    "Events/MailboxTree",
+		explain: "Create, Rename, Delete and SetSubscribed publish MailboxCreated, MailboxRenamed (with OldName), MailboxDeleted and SubscriptionChanged",
+		needs:   needWrite,
+		run: func(c *C) {
+			rec := c.watch()
+			a := c.account()
+			c.create(a, "Ev")
+			c.one(rec, mailbox.EventMailboxCreated, "Ev")
+			c.must(a.Rename(c.Ctx, "Ev", "Ev2"), "Rename")
+			if ev, ok := c.one(rec, mailbox.EventMailboxRenamed, "Ev2"); ok && ev.OldName != "Ev" {
+				c.errorf("rename event OldName %q, want \"Ev\"", ev.OldName)
+			}
+			c.must(a.SetSubscribed(c.Ctx, "Ev2", true), "SetSubscribed")
+			if ev, ok := c.one(rec, mailbox.EventSubscriptionChanged, "Ev2"); ok && !ev.Subscribed {
+				c.errorf("subscription event %+v, want Subscribed", ev)
+			}
+			c.must(a.Delete(c.Ctx, "Ev2"), "Delete")
+			c.one(rec, mailbox.EventMailboxDeleted, "Ev2")
+		},
+	},
+	{
+		name:    "Events/RenameChildren",
+		explain: "renaming a mailbox with children publishes a MailboxRenamed for the children too, so sessions with a child selected learn its new name",
+		needs:   needWrite,
+		run: func(c *C) {
+			a := c.account()
+			c.create(a, "P/C")
+			rec := c.watch()
+			c.must(a.Rename(c.Ctx, "P", "Q"), "Rename")
+			if ev, ok := c.one(rec, mailbox.EventMailboxRenamed, "Q/C"); ok && ev.OldName != "P/C" {
+				c.errorf("child rename event OldName %q, want \"P/C\"", ev.OldName)
+			}
+		},
+	},
+	{
+		name:    "Events/Order",
+		explain: "the events of one mailbox reach a watcher in MODSEQ order, even with concurrent writers",
+		needs:   needWrite,
+		run: func(c *C) {
+			rec := c.watch()
+			a, m := c.inbox()
+			uids := c.appendN(m, 10)
+			var wg sync.WaitGroup
+			for w := range 4 {
+				wg.Go(func() {
+					h, err := a.Mailbox(c.Ctx, mailbox.Inbox)
+					if err != nil {
+						c.errorf("Mailbox: %v", err)
+						return
+					}
+					defer h.Close()
+					for i := range 10 {
+						var err error
+						switch (w + i) % 3 {
+						case 0:
+							_, err = h.Append(c.Ctx, strings.NewReader("x"), nil)
+						case 1:
+							_, err = h.SetFlags(c.Ctx, uids, mailbox.FlagsReplace, []mailbox.Flag{mailbox.Flag("$w" + string(rune('a'+w)) + string(rune('a'+i)))}, 0)
+						case 2:
+							_, err = h.Expunge(c.Ctx, uids[i:i+1])
+						}
+						if err != nil {
+							c.errorf("concurrent change: %v", err)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			var last mailbox.ModSeq
+			for _, ev := range rec.take() {
+				if ev.Mailbox != mailbox.Inbox {
+					continue
+				}
+				if ev.ModSeq <= last {
+					c.errorf("%v event with MODSEQ %d after one with %d", ev.Kind, ev.ModSeq, last)
+				}
+				last = ev.ModSeq
+			}
+			if h := c.status(m).HighestModSeq; last != h {
+				c.errorf("last event MODSEQ %d, HIGHESTMODSEQ %d: want equal", last, h)
+			}
+		},
+	},
+	{
+		name:    "Events/Cancel",
+		explain: "after the cancel function Watch returned is called, the watcher gets no more events; calling it twice is harmless",
+		needs:   needWrite,
+		run: func(c *C) {
+			a := c.account()
+			var mu sync.Mutex
+			n := 0
+			cancel := a.Watch(func(mailbox.Event) { mu.Lock(); n++; mu.Unlock() })
+			_, m := c.inbox()
+			c.appendMsg(m, "seen")
+			cancel()
+			cancel()
+			c.appendMsg(m, "not seen")
+			mu.Lock()
+			defer mu.Unlock()
+			if n != 1 {
+				c.errorf("watcher called %d times, want 1 (before cancel only)", n)
+			}
+		},
+	},
+}

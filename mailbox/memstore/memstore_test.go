@@ -1,0 +1,23 @@
+package memstore_test
+
+import (
+	"testing"
+
+	"github.com/posthorn/posthorn/mailbox/mailboxtest"
+	"github.com/posthorn/posthorn/mailbox/memstore"
+)
+
+func newFixture(t *testing.T) mailboxtest.Fixture {
+	s := memstore.New()
+	if err := s.AddUser("kit", "kit-password", "kit@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetToken("kit", "kit-token"); err != nil {
+		t.Fatal(err)
+	}
+	return mailboxtest.Fixture{Store: s, User: "kit", Password: "kit-password", Token: "kit-token", Address: "kit@example.org"}
+}
+
+func TestConformance(t *testing.T) {
+	mailboxtest.Run(t, newFixture, nil)
+}
