@@ -23,26 +23,41 @@ func startDnsmasq(t *testing.T, opts ...string) string {
 	args := append([]string{"--no-daemon", "--port=" + strconv.Itoa(port), "--listen-address=127.0.0.1",
 		"--bind-interfaces", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--pid-file=",
 		"--log-facility=-", "--local-ttl=60"}, opts...)
-	cmd := exec.Command(bin, args...)
+	return runPeer(t, "dnsmasq", port, exec.Command(bin, args...))
+}
+
+// runPeer starts cmd, a DNS server that will listen on 127.0.0.1:port,
+// stops it when the test ends (logging its output if the test failed), and
+// returns its address once it accepts connections.
+func runPeer(t *testing.T, peer string, port int, cmd *exec.Cmd) string {
 	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("dnsmasq: %v", err)
+		t.Fatalf("%s: %v", peer, err)
 	}
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s output:\n%s", peer, out.String())
+		}
 	})
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	deadline := time.Now().Add(5 * time.Second)
+	waitListening(t, peer, addr, out)
+	return addr
+}
+
+// waitListening waits until a peer accepts TCP connections on addr.
+func waitListening(t *testing.T, peer, addr string, out *lockedBuffer) {
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return addr
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("dnsmasq did not start listening on %s: %v\n%s", addr, err, out.String())
+			t.Fatalf("%s did not start listening on %s: %v\n%s", peer, addr, err, out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
