@@ -130,7 +130,7 @@ func TestCacheDisabled(t *testing.T) {
 
 func TestConcurrentLookupsShareOneQuery(t *testing.T) {
 	srv := mxtest.NewServer(t, cacheZone)
-	srv.SetDelay(200 * time.Millisecond)
+	srv.SetDelay(300 * time.Millisecond)
 	r := srv.Resolver()
 	r.CacheSize = -1 // only the in-flight sharing can save queries
 	var wg sync.WaitGroup

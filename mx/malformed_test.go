@@ -71,7 +71,7 @@ func TestMalformedAnswers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := rawServer(t, func(req *dns.Msg) *dns.Msg { return tc.reply(t, req) })
-			r := &mx.Resolver{Servers: []string{addr}, Timeout: 200 * time.Millisecond, Attempts: 1}
+			r := &mx.Resolver{Servers: []string{addr}, Timeout: time.Second, Attempts: 1}
 			_, err := r.Lookup(ctxT(t), "example.com")
 			if !errors.Is(err, mx.ErrMalformed) || !errors.Is(err, mx.ErrTemporary) {
 				t.Errorf("err = %v, want temporary ErrMalformed", err)
