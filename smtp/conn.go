@@ -95,6 +95,7 @@ func newConn(ctx context.Context, s *Server, nc net.Conn, implicitTLS bool) *con
 	c := &conn{srv: s, raw: nc, nc: nc, implicitTLS: implicitTLS, id: connIDs.Add(1)}
 	c.ctx, c.cancel = context.WithCancel(ctx)
 	c.cr.c = c
+	c.info.Mode = s.Mode
 	c.info.RemoteAddr = nc.RemoteAddr()
 	c.info.LocalAddr = nc.LocalAddr()
 	if ta, ok := c.info.RemoteAddr.(*net.TCPAddr); ok {

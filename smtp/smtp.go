@@ -83,6 +83,8 @@ type RcptOptions struct {
 // sessions may read it in any callback but must not modify it, except from
 // an Extension handler (XCLIENT-style proxies rewrite RemoteAddr).
 type ConnInfo struct {
+	// Mode is the role of the server that accepted the connection.
+	Mode Mode
 	// RemoteAddr and LocalAddr are the connection's addresses.
 	RemoteAddr net.Addr
 	LocalAddr  net.Addr
