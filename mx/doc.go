@@ -25,7 +25,7 @@
 //	internationalised domain          converted to A-labels                      RFC 5890, RFC 6531
 //	[192.0.2.1], [IPv6:2001:db8::1]   that address, nothing queried              RFC 5321 §4.1.3
 //	host addresses                    A and AAAA in parallel, Order sets order   RFC 5321 §5.1
-//	we are an MX                      drop our pref and worse; none left: ErrLoop RFC 5321 §5.1
+//	we are an MX                      drop our pref and worse; if none: ErrLoop  RFC 5321 §5.1
 //	MX hosts without any address      ErrNoAddress, permanent (550 5.4.4)        RFC 5321 §5.1
 //	AD bit                            Authenticated, only from trusted servers   RFC 4035 §3.2.3, RFC 6840 §5.7
 //	TLSA for _25._tcp.host            LookupTLSA                                 RFC 6698, RFC 7672
@@ -39,12 +39,13 @@
 //	var r mx.Resolver // servers from /etc/resolv.conf
 //	res, err := r.Lookup(ctx, "example.com")
 //	switch {
-//	case errors.Is(err, mx.ErrNullMX):
-//		// bounce: 556 5.1.10
 //	case errors.Is(err, mx.ErrTemporary):
-//		// try again later
+//		return err // try again later
 //	case err != nil:
-//		// bounce
+//		var e *mx.Error
+//		errors.As(err, &e)
+//		code, enhanced := e.Status() // e.g. 556 5.1.10 for a null MX
+//		return bounce(code, enhanced, err)
 //	}
 //	for _, h := range res.Hosts {
 //		for _, a := range h.Addrs {
