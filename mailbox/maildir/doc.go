@@ -1,0 +1,114 @@
+// Package maildir is the durable mail store of Posthorn: one Maildir++
+// tree per user on the local file system, shared with other Maildir tools
+// (mutt, mbsync, Dovecot, procmail-style MDAs), with an index per folder
+// for UIDs, MODSEQs, keywords and tombstones. It implements mailbox.Store.
+//
+// # Quick start
+//
+//	users := new(maildir.Users)
+//	users.Add("jim", "secret", "jim@example.org")
+//	store := &maildir.Store{Root: "/var/mail/posthorn", Users: users}
+//	uid, err := mailbox.Deliver(ctx, store, "jim", msg, nil)
+//
+// Store.Users can be any [Directory]; [ReadPasswdFile] loads a
+// Dovecot-style passwd-file ({PLAIN}, {BLF-CRYPT} and {SHA512-CRYPT}).
+//
+// # Layout on disk
+//
+//	Root/<user>/                  INBOX: cur/ new/ tmp/
+//	Root/<user>/.Work.Reports/    folder "Work/Reports" (Maildir++), with a maildirfolder marker
+//	Root/<user>/posthorn-long/<hash>/  folders whose directory name would pass 255 bytes
+//	<folder>/posthorn-index       the index: an append-only log with a CRC per record
+//	<folder>/posthorn-meta        cached parsed metadata (mailbox.MetadataCache)
+//	<folder>/posthorn-lock        flock(2) around index writes and scans
+//	<folder>/posthorn-specialuse  the RFC 6154 attribute of the folder, if any
+//	Root/<user>/posthorn-uidvalidity, posthorn-subscriptions, *.lock
+//
+// Folder names are UTF-8 in the API and modified UTF-7 (RFC 3501 §5.1.3)
+// on disk, "/" becoming the Maildir++ separator ".". A "." inside a level is
+// written "&AC4-", the modified UTF-7 encoding of U+002E, so it
+// round-trips and other tools decode it to ".". Message files are named
+// "<time>.M<usec>P<pid>Q<n>R<rand>.<host>,S=<size>[:2,<flags>]". The info
+// letters are D (\Draft), F (\Flagged), P ($Forwarded), R (\Answered),
+// S (\Seen) and T (\Deleted), kept in ASCII order; letters we do not know
+// (Dovecot's keyword letters) survive our renames. Other keywords live only
+// in the index. A message without flags stays in new/; any flag change
+// moves it to cur/.
+//
+// # Durability and crashes
+//
+// Append writes the message into tmp/, fsyncs it, renames it into new/ (or
+// cur/), fsyncs that directory, appends the index record and fsyncs the
+// index before it returns the UID. A crash before the index record leaves a
+// file without a UID, which the next scan adopts with a fresh UID; a crash
+// inside the record leaves a torn last record, cut off at the next load.
+// The index is an append-only log (see index.go for the record format),
+// compacted by writing a snapshot to a new file, fsyncing it and renaming
+// it over the old one, so it loads after a crash at any instant. A
+// checksum failure anywhere but the last record, a missing index or a
+// contradiction (a UID going backwards) makes the folder rebuild its index
+// from the files with a new UIDVALIDITY: UIDs are never reused wrongly.
+// UIDVALIDITY values come from a per-user counter that is at least the
+// current Unix time, so they are never reused for a name, even after
+// delete and create or a lost counter.
+//
+// # Outside changes
+//
+// Files dropped into new/ or cur/, renamed with other flags, or deleted by
+// other programs are noticed from the mtimes of new/ and cur/: every
+// operation stats the index and both directories (three stat calls) and
+// rescans when something changed, giving new files UIDs and publishing
+// MessagesAdded, FlagsChanged and MessagesExpunged events. Because an
+// mtime has a coarse tick, a directory whose mtime is less than two seconds
+// older than the scan that read it is rescanned (at most once a second)
+// until it has settled. While an account is watched (IMAP IDLE), the
+// folders open in the process and INBOX are polled every
+// Store.PollInterval (2 s by default). So an outside delivery is announced
+// within PollInterval to a watcher, or at the next access otherwise.
+// Keywords cannot be set by outside programs (Maildir has no place for
+// them) and are lost when an index is rebuilt.
+//
+// # Concurrency
+//
+// Every Store, Account and Mailbox is safe for concurrent use. All handles
+// of one tree in a process share one in-memory index per folder, through a
+// process-wide registry keyed by path; events reach the Bus of every Store
+// that has the tree open. Several processes may share a tree: index
+// writes, installs of new files and scans hold the folder's flock, and
+// each process catches up with the others' index records before it
+// changes or reads anything, publishing their changes to its own watchers
+// (so sessions in another process see them at their next access, or
+// within PollInterval while watching). Account changes (create, delete,
+// rename, subscriptions) hold a per-user flock. The POP3 maildrop lock is
+// a non-blocking flock, so it excludes other processes too. Not supported:
+// network file systems without working flock(2), and Windows (the package
+// builds on Unix only).
+//
+// # Safety
+//
+// Mailbox names go through mailbox.ValidName and are encoded, so no name
+// holds "/" or a ".." component on disk; user names may not hold "/", "\",
+// control characters or start with ".". Every file access inside a user's
+// tree goes through an os.Root, so a symbolic link planted in the tree
+// cannot lead outside it; folder directories, cur/ and new/ that are
+// symbolic links are not used, message files are opened with O_NOFOLLOW,
+// and only regular files are taken as messages.
+//
+// # Memory
+//
+// A message costs 48 bytes in memory plus its file name in one arena per
+// folder (about 100 bytes in all); keywords are interned sets. Opening a
+// folder another handle holds costs three stat calls; a cold open reads
+// the index (and scans the directories only when their mtimes say so).
+//
+// # Standards
+//
+//	Maildir (D. J. Bernstein), Maildir++ (Courier)     folders, tmp/new/cur, info flags
+//	RFC 3501 §5.1.3 modified UTF-7                     folder names on disk
+//	RFC 9051 §2.3.1.1 UIDs, UIDVALIDITY                 index
+//	RFC 7162 CONDSTORE/QRESYNC                          MODSEQ per change, tombstones (the last 65,536)
+//	RFC 6154 special-use                                stored per folder
+//	RFC 6851 MOVE                                       Mover: rename into the destination, then expunge
+//	RFC 4315 UIDPLUS                                    Copier (hard links) and Mover return UID maps
+//	RFC 8514 SAVEDATE                                   kept per message
+package maildir

@@ -1,0 +1,535 @@
+package maildir
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/posthorn/posthorn/mailbox"
+)
+
+// mbox is a handle on a folder (mailbox.Mailbox).
+type mbox struct {
+	f      *folder
+	closed atomic.Bool
+	once   sync.Once
+}
+
+var (
+	_ mailbox.Mailbox       = (*mbox)(nil)
+	_ mailbox.MetadataCache = (*mbox)(nil)
+	_ mailbox.Copier        = (*mbox)(nil)
+	_ mailbox.Mover         = (*mbox)(nil)
+)
+
+func (m *mbox) begin(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if m.closed.Load() {
+		return mailbox.ErrClosed
+	}
+	return nil
+}
+
+func (m *mbox) Name() string { return m.f.Name() }
+
+func (m *mbox) Close() error {
+	m.once.Do(func() {
+		m.closed.Store(true)
+		m.f.release()
+	})
+	return nil
+}
+
+func (m *mbox) Status(ctx context.Context) (mailbox.Status, error) {
+	if err := m.begin(ctx); err != nil {
+		return mailbox.Status{}, err
+	}
+	f := m.f
+	if err := f.readLock(); err != nil {
+		return mailbox.Status{}, err
+	}
+	defer f.mu.Unlock()
+	return f.s.status(), nil
+}
+
+// messagesChunk is how many messages Messages copies per hold of the lock.
+const messagesChunk = 256
+
+func (m *mbox) Messages(ctx context.Context, from mailbox.UID) iter.Seq2[mailbox.MessageInfo, error] {
+	return func(yield func(mailbox.MessageInfo, error) bool) {
+		if err := m.begin(ctx); err != nil {
+			yield(mailbox.MessageInfo{}, err)
+			return
+		}
+		f := m.f
+		if err := f.readLock(); err != nil {
+			yield(mailbox.MessageInfo{}, err)
+			return
+		}
+		f.mu.Unlock()
+		next := uint32(max(from, 1))
+		buf := make([]mailbox.MessageInfo, 0, messagesChunk)
+		for {
+			if err := ctx.Err(); err != nil {
+				yield(mailbox.MessageInfo{}, err)
+				return
+			}
+			buf = buf[:0]
+			f.mu.Lock()
+			s := f.s
+			i := s.lowerBound(next)
+			end := min(i+messagesChunk, len(s.msgs))
+			// One backing array for the chunk's flags; each message gets a
+			// capacity-limited window so appending to it cannot spill over.
+			var flags []mailbox.Flag
+			for j := i; j < end; j++ {
+				r := &s.msgs[j]
+				start := len(flags)
+				flags = appendFlags(flags, r.flags&flagMask, s.keywords(r))
+				buf = append(buf, mailbox.MessageInfo{
+					UID:          mailbox.UID(r.uid),
+					InternalDate: time.Unix(0, r.idate),
+					SaveDate:     time.Unix(0, r.sdate),
+					Size:         r.size,
+					ModSeq:       mailbox.ModSeq(r.modseq),
+				})
+				// Earlier windows may point into an array append has since
+				// outgrown; they stay valid and unshared.
+				buf[len(buf)-1].Flags = flags[start:len(flags):len(flags)]
+			}
+			f.mu.Unlock()
+			for _, info := range buf {
+				if !yield(info, nil) {
+					return
+				}
+			}
+			if len(buf) < messagesChunk {
+				return
+			}
+			next = uint32(buf[len(buf)-1].UID) + 1
+			if next == 0 {
+				return
+			}
+		}
+	}
+}
+
+// file is what Open returns: the message file, which is also an
+// io.ReaderAt, limited to the size the index knows.
+type file struct {
+	*io.SectionReader
+	f *os.File
+}
+
+func (r *file) Close() error { return r.f.Close() }
+
+func (m *mbox) Open(ctx context.Context, uid mailbox.UID) (io.ReadCloser, error) {
+	if err := m.begin(ctx); err != nil {
+		return nil, err
+	}
+	f := m.f
+	if err := f.readLock(); err != nil {
+		return nil, err
+	}
+	fh, size, err := f.openFile(uint32(uid))
+	f.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return &file{io.NewSectionReader(fh, 0, size), fh}, nil
+}
+
+// ctxReader stops a copy when its context is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+var (
+	deliveryCount atomic.Uint64
+	hostname      = func() string {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			h = "localhost"
+		}
+		// Maildir: "/" and ":" in the host part are written as octal escapes.
+		return strings.NewReplacer("/", `\057`, ":", `\072`).Replace(h)
+	}()
+)
+
+// uniqueBase returns a new Maildir unique name: time, microseconds, process,
+// a counter and random bits, then the host.
+func uniqueBase() string {
+	now := time.Now()
+	var rnd [4]byte
+	rand.Read(rnd[:])
+	return strconv.FormatInt(now.Unix(), 10) + ".M" + strconv.Itoa(now.Nanosecond()/1000) +
+		"P" + strconv.Itoa(os.Getpid()) + "Q" + strconv.FormatUint(deliveryCount.Add(1), 10) +
+		"R" + hex.EncodeToString(rnd[:]) + "." + hostname
+}
+
+// writeTmp copies r into a new file in tmp/ and fsyncs it.
+func (f *folder) writeTmp(ctx context.Context, r io.Reader) (tmpName, base string, size int64, err error) {
+	base = uniqueBase()
+	tmpName = "tmp/" + base
+	fh, err := f.root.OpenFile(tmpName, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", "", 0, err
+	}
+	size, err = io.Copy(fh, ctxReader{ctx, r})
+	if err == nil {
+		err = fh.Sync()
+	}
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		f.root.Remove(tmpName)
+		return "", "", 0, err
+	}
+	return tmpName, base, size, nil
+}
+
+func (m *mbox) Append(ctx context.Context, r io.Reader, opts *mailbox.AppendOptions) (mailbox.UID, error) {
+	if err := m.begin(ctx); err != nil {
+		return 0, err
+	}
+	var o mailbox.AppendOptions
+	if opts != nil {
+		o = *opts
+	}
+	flags, err := mailbox.CanonicalFlags(o.Flags)
+	if err != nil {
+		return 0, err
+	}
+	bits, kws := splitFlags(flags)
+	now := time.Now()
+	if o.InternalDate.IsZero() {
+		o.InternalDate = now
+	}
+	f := m.f
+	if f.deleted.Load() {
+		return 0, fmt.Errorf("maildir: append to %q: %w", f.Name(), mailbox.ErrNotExist)
+	}
+	tmpName, base, size, err := f.writeTmp(ctx, r)
+	if err != nil {
+		if f.deleted.Load() || errors.Is(err, os.ErrNotExist) {
+			err = errors.Join(err, mailbox.ErrNotExist)
+		}
+		return 0, fmt.Errorf("maildir: append to %q: %w", f.Name(), err)
+	}
+	if err := ctx.Err(); err != nil {
+		f.root.Remove(tmpName)
+		return 0, err
+	}
+	name := base + ",S=" + strconv.FormatInt(size, 10)
+	rec := msgRec{flags: bits, size: size, idate: o.InternalDate.UnixNano(), sdate: now.UnixNano()}
+	if bits != 0 {
+		name = withFlags(name, bits)
+		rec.flags |= inCur
+	}
+	uids, err := f.install([]pending{{tmp: tmpName, name: name, rec: rec, kws: kws}})
+	if err == nil && uids[0] == 0 {
+		err = errors.New("maildir: message not installed")
+	}
+	if err != nil {
+		f.root.Remove(tmpName)
+		return 0, fmt.Errorf("maildir: append to %q: %w", f.Name(), err)
+	}
+	return mailbox.UID(uids[0]), nil
+}
+
+// pending is a message file ready in tmp/ (or elsewhere in the tree), to be
+// renamed into the folder and given a UID.
+type pending struct {
+	tmp  string // path relative to the folder root
+	src  string // for moves: the source path relative to the tree, instead of tmp
+	name string
+	rec  msgRec
+	kws  []string
+}
+
+// install renames the files into new/ or cur/, fsyncs the directories and
+// records them in the index, durably, under the lock.
+func (f *folder) install(ps []pending) ([]uint32, error) {
+	if err := f.lock(); err != nil {
+		return nil, err
+	}
+	defer f.unlock()
+	s := f.s
+	if uint64(s.uidNext)+uint64(len(ps)) >= 1<<32-1 {
+		return nil, errors.New("maildir: UID space exhausted")
+	}
+	var dirty [2]bool
+	ok := make([]bool, len(ps))
+	var err error
+	for i, p := range ps {
+		sub := "new/"
+		if p.rec.flags&inCur != 0 {
+			sub = "cur/"
+		}
+		var rerr error
+		if p.src != "" {
+			rerr = f.t.root.Rename(p.src, f.treePath(sub+p.name))
+		} else {
+			rerr = f.root.Rename(p.tmp, sub+p.name)
+		}
+		if rerr != nil {
+			if err == nil {
+				err = rerr
+			}
+			continue
+		}
+		dirty[boolInt(sub == "cur/")] = true
+		ok[i] = true
+	}
+	for i, sub := range []string{"new", "cur"} {
+		if dirty[i] {
+			if serr := syncDir(f.root, sub); serr != nil {
+				return nil, serr
+			}
+		}
+	}
+	var e enc
+	uids := make([]uint32, len(ps))
+	modseq := s.highest
+	next := s.uidNext
+	for i, p := range ps {
+		if !ok[i] {
+			continue
+		}
+		modseq++
+		p.rec.uid = next
+		p.rec.modseq = modseq
+		uids[i] = next
+		next++
+		e.add(&p.rec, p.name, p.kws)
+	}
+	if cerr := f.commit(&e, true); cerr != nil {
+		return nil, cerr
+	}
+	for i, sub := range []string{"new", "cur"} {
+		if dirty[i] {
+			f.touched(sub)
+		}
+	}
+	return uids, err
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.FlagOp, flags []mailbox.Flag, unchangedSince mailbox.ModSeq) (mailbox.FlagResult, error) {
+	var res mailbox.FlagResult
+	if err := m.begin(ctx); err != nil {
+		return res, err
+	}
+	change, err := mailbox.CanonicalFlags(flags)
+	if err != nil {
+		return res, err
+	}
+	if op != mailbox.FlagsReplace && op != mailbox.FlagsAdd && op != mailbox.FlagsRemove {
+		return res, fmt.Errorf("maildir: unknown flag operation %d: %w", op, mailbox.ErrNotPermitted)
+	}
+	want := sortedUIDs(uids)
+	f := m.f
+	if err := f.lockSynced(); err != nil {
+		return res, err
+	}
+	defer f.unlock()
+	s := f.s
+	modseq := s.highest + 1
+	var entries []flagEntry
+	renamed := false
+	for _, uid := range want {
+		if err := ctx.Err(); err != nil && len(entries) == 0 {
+			return res, err
+		}
+		i := s.find(uid)
+		if i < 0 {
+			continue
+		}
+		r := &s.msgs[i]
+		if unchangedSince != 0 && r.modseq > uint64(unchangedSince) {
+			res.Modified = append(res.Modified, mailbox.UID(uid))
+			continue
+		}
+		cur := s.flags(r)
+		next, changed := mailbox.ApplyFlags(cur, op, change)
+		if !changed {
+			continue
+		}
+		bits, kws := splitFlags(next)
+		if bits != r.flags&flagMask || r.flags&inCur == 0 {
+			old := s.path(r)
+			if err := f.root.Rename(old, "cur/"+withFlags(s.name(r), bits)); err != nil {
+				continue // moved or removed by another program: the next scan tells
+			}
+			renamed = true
+		}
+		entries = append(entries, flagEntry{uid: uid, flags: bits, kws: kws})
+	}
+	if len(entries) > 0 {
+		var e enc
+		e.flagChange(modseq, entries)
+		if err := f.commit(&e, true); err != nil {
+			return res, err
+		}
+		for _, fe := range entries {
+			r := &s.msgs[s.find(fe.uid)]
+			res.Changed = append(res.Changed, mailbox.FlagChange{UID: mailbox.UID(fe.uid), Flags: s.flags(r), ModSeq: mailbox.ModSeq(modseq)})
+		}
+	}
+	if renamed {
+		f.touched("new")
+		f.touched("cur")
+	}
+	return res, nil
+}
+
+func sortedUIDs(uids []mailbox.UID) []uint32 {
+	out := make([]uint32, 0, len(uids))
+	for _, u := range uids {
+		if u != 0 {
+			out = append(out, uint32(u))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (m *mbox) Expunge(ctx context.Context, uids []mailbox.UID) ([]mailbox.UID, error) {
+	if err := m.begin(ctx); err != nil {
+		return nil, err
+	}
+	f := m.f
+	if err := f.lockSynced(); err != nil {
+		return nil, err
+	}
+	defer f.unlock()
+	gone, err := f.expungeLocked(sortedUIDs(uids), true)
+	return toUIDs(gone), err
+}
+
+// expungeLocked removes the files of uids (when remove is set; a move has
+// renamed them away already) and records the expunge. The lock is held.
+func (f *folder) expungeLocked(uids []uint32, remove bool) ([]uint32, error) {
+	s := f.s
+	var gone []uint32
+	for _, uid := range uids {
+		i := s.find(uid)
+		if i < 0 {
+			continue
+		}
+		if remove {
+			if err := f.root.Remove(s.path(&s.msgs[i])); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, err
+			}
+		}
+		gone = append(gone, uid)
+	}
+	if len(gone) == 0 {
+		return nil, nil
+	}
+	var e enc
+	e.expunge(s.highest+1, gone)
+	if err := f.commit(&e, true); err != nil {
+		return nil, err
+	}
+	if f.meta != nil {
+		f.meta.drop(gone)
+	}
+	f.touched("new")
+	f.touched("cur")
+	return gone, nil
+}
+
+func (m *mbox) Vanished(ctx context.Context, since mailbox.ModSeq) ([]mailbox.UID, error) {
+	if err := m.begin(ctx); err != nil {
+		return nil, err
+	}
+	f := m.f
+	if err := f.readLock(); err != nil {
+		return nil, err
+	}
+	defer f.mu.Unlock()
+	var out []mailbox.UID
+	for _, t := range f.s.tombs {
+		if t.modseq > uint64(since) {
+			out = append(out, mailbox.UID(t.uid))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// Metadata implements mailbox.MetadataCache.
+func (m *mbox) Metadata(ctx context.Context, uid mailbox.UID) ([]byte, error) {
+	if err := m.begin(ctx); err != nil {
+		return nil, err
+	}
+	f := m.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.deleted.Load() || f.log == nil {
+		return nil, fmt.Errorf("maildir: %q: %w", f.Name(), mailbox.ErrNotExist)
+	}
+	if f.s.find(uint32(uid)) < 0 {
+		return nil, fmt.Errorf("maildir: UID %d: %w", uid, mailbox.ErrNotExist)
+	}
+	ms, err := f.metaLoad()
+	if err != nil {
+		return nil, err
+	}
+	return ms.get(uint32(uid), f.s)
+}
+
+// SetMetadata implements mailbox.MetadataCache.
+func (m *mbox) SetMetadata(ctx context.Context, uid mailbox.UID, data []byte) error {
+	if err := m.begin(ctx); err != nil {
+		return err
+	}
+	if len(data) > maxMetadata {
+		return fmt.Errorf("maildir: metadata of %d bytes: %w", len(data), mailbox.ErrTooLarge)
+	}
+	f := m.f
+	if err := f.lock(); err != nil {
+		return err
+	}
+	defer f.unlock()
+	if f.s.find(uint32(uid)) < 0 {
+		return fmt.Errorf("maildir: UID %d: %w", uid, mailbox.ErrNotExist)
+	}
+	ms, err := f.metaLoad()
+	if err != nil {
+		return err
+	}
+	if err := ms.set(uint32(uid), data); err != nil {
+		return err
+	}
+	return f.metaCompact(ms)
+}

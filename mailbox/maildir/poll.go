@@ -1,0 +1,89 @@
+package maildir
+
+import (
+	"sync"
+	"time"
+
+	"github.com/posthorn/posthorn/mailbox"
+)
+
+func nowNano() int64 { return time.Now().UnixNano() }
+
+// poller looks for outside changes in the open folders of a tree (and its
+// INBOX) while someone watches the account, so that an IDLE session learns
+// of mail an outside MDA dropped into new/ without touching the store.
+type poller struct {
+	t       *tree
+	mu      sync.Mutex
+	every   time.Duration // guarded by registry.mu when set
+	watches int
+	stopc   chan struct{}
+	done    chan struct{}
+}
+
+func (p *poller) add() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.watches++
+	if p.watches == 1 && p.every > 0 {
+		p.stopc, p.done = make(chan struct{}), make(chan struct{})
+		go p.run(p.every, p.stopc, p.done)
+	}
+}
+
+func (p *poller) remove() {
+	p.mu.Lock()
+	p.watches--
+	var stopc, done chan struct{}
+	if p.watches == 0 && p.stopc != nil {
+		stopc, done = p.stopc, p.done
+		p.stopc, p.done = nil, nil
+	}
+	p.mu.Unlock()
+	if stopc != nil {
+		close(stopc)
+		<-done
+	}
+}
+
+func (p *poller) stop() {
+	p.mu.Lock()
+	stopc, done := p.stopc, p.done
+	p.stopc, p.done, p.watches = nil, nil, 0
+	p.mu.Unlock()
+	if stopc != nil {
+		close(stopc)
+		<-done
+	}
+}
+
+func (p *poller) run(every time.Duration, stopc, done chan struct{}) {
+	defer close(done)
+	t := p.t
+	inbox, err := t.openFolder(".", mailbox.Inbox)
+	if err == nil {
+		defer inbox.release()
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stopc:
+			return
+		case <-tick.C:
+		}
+		t.fmu.Lock()
+		fs := make([]*folder, 0, len(t.folders))
+		for _, f := range t.folders {
+			f.refs++
+			fs = append(fs, f)
+		}
+		t.fmu.Unlock()
+		for _, f := range fs {
+			if err := f.readLock(); err == nil {
+				f.mu.Unlock()
+			}
+			f.release()
+		}
+	}
+}

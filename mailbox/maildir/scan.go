@@ -1,0 +1,210 @@
+package maildir
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/posthorn/posthorn/mailbox"
+)
+
+// checkDirs scans new/ and cur/ when their mtimes say something changed
+// since we last looked, or when force is set. The lock is held.
+func (f *folder) checkDirs(force bool) error {
+	if !force && !f.dirsChanged() {
+		return nil
+	}
+	if _, err := f.root.Stat("cur"); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			f.deleted.Store(true)
+			return fmt.Errorf("maildir: %q: %w", f.Name(), mailbox.ErrNotExist)
+		}
+		return err
+	}
+	return f.scan()
+}
+
+type dirEntry struct {
+	name string
+	cur  bool
+}
+
+// listDirs reads new/ then cur/ (in that order, so that a message moved
+// from new/ to cur/ meanwhile is seen in one of them) and returns the
+// regular files by base name.
+func (f *folder) listDirs() (map[string]dirEntry, error) {
+	out := make(map[string]dirEntry, len(f.s.msgs)+16)
+	for _, sub := range []string{"new", "cur"} {
+		d, err := f.root.Open(sub)
+		if err != nil {
+			return nil, err
+		}
+		ents, err := d.ReadDir(-1)
+		d.Close()
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range ents {
+			if !e.Type().IsRegular() {
+				continue // symlinks, directories, devices are never messages
+			}
+			fn, ok := parseName(e.Name())
+			if !ok || (sub == "new" && fn.Info != "" && false) {
+				continue
+			}
+			out[fn.Base] = dirEntry{name: e.Name(), cur: sub == "cur"}
+		}
+	}
+	return out, nil
+}
+
+// scan reconciles the index with the files: new files get UIDs, renamed
+// files update flags, missing files are expunged. The lock is held.
+func (f *folder) scan() error {
+	start := time.Now()
+	nfi, err1 := f.root.Stat("new")
+	cfi, err2 := f.root.Stat("cur")
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	s := f.s
+	var (
+		files   map[string]dirEntry
+		missing []uint32
+	)
+	for attempt := 0; attempt < 2; attempt++ {
+		var err error
+		if files, err = f.listDirs(); err != nil {
+			return err
+		}
+		missing = missing[:0]
+		for i := range s.msgs {
+			m := &s.msgs[i]
+			if _, ok := files[baseOf(string(s.nameBytes(m)))]; !ok {
+				missing = append(missing, m.uid)
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		// A rename racing the directory read may hide a file: look again
+		// before declaring it gone.
+	}
+	var e enc
+	modseq := s.highest
+	for i := range s.msgs {
+		m := &s.msgs[i]
+		cur := s.nameBytes(m)
+		de, ok := files[baseOf(string(cur))]
+		if !ok {
+			continue
+		}
+		delete(files, baseOf(string(cur)))
+		if de.name == string(cur) && de.cur == (m.flags&inCur != 0) {
+			continue
+		}
+		fn, _ := parseName(de.name)
+		flags := fn.Flags
+		if de.cur {
+			flags |= inCur
+		}
+		var ms uint64
+		if flags&flagMask != m.flags&flagMask {
+			modseq++
+			ms = modseq
+		}
+		e.rename(ms, m.uid, flags, de.name)
+	}
+	if len(missing) > 0 {
+		modseq++
+		e.expunge(modseq, missing)
+	}
+	if len(files) > 0 {
+		names := make([]string, 0, len(files))
+		for base := range files {
+			names = append(names, base)
+		}
+		slices.Sort(names) // Maildir names start with the delivery time
+		uid := s.uidNext
+		now := time.Now().UnixNano()
+		for _, base := range names {
+			de := files[base]
+			sub := "new/"
+			if de.cur {
+				sub = "cur/"
+			}
+			fi, err := f.root.Lstat(sub + de.name)
+			if err != nil || !fi.Mode().IsRegular() {
+				continue // gone meanwhile, or not a plain file
+			}
+			fn, _ := parseName(de.name)
+			m := msgRec{uid: uid, flags: fn.Flags, size: fi.Size(), idate: fi.ModTime().UnixNano(), sdate: now}
+			if de.cur {
+				m.flags |= inCur
+			}
+			if uid == 1<<32-1 {
+				return errors.New("maildir: UID space exhausted")
+			}
+			modseq++
+			m.modseq = modseq
+			e.add(&m, de.name, nil)
+			uid++
+		}
+	}
+	stamp := dirStamp{nfi.ModTime().UnixNano(), cfi.ModTime().UnixNano(), start.UnixNano()}
+	trusted := start.UnixNano() >= max(stamp.newMtime, stamp.curMtime)+int64(mtimeSlack)
+	if trusted && stamp != s.dirs {
+		e.dirStamp(stamp)
+	}
+	if len(e.b) > 0 {
+		if err := f.commit(&e, true); err != nil {
+			return err
+		}
+		if len(missing) > 0 && f.meta != nil {
+			f.meta.drop(missing)
+		}
+	}
+	f.seenNew, f.seenCur, f.scanAt = stamp.newMtime, stamp.curMtime, start
+	if d := time.Since(start); d > 100*time.Millisecond {
+		f.logger().Debug("maildir: folder scan", slog.String("mailbox", f.Name()),
+			slog.Int("messages", len(s.msgs)), slog.Duration("took", d))
+	}
+	return nil
+}
+
+// openMessage opens the file of message uid (mu held); when the file moved
+// (an outside rename), it rescans once and tries again.
+func (f *folder) openFile(uid uint32) (*os.File, int64, error) {
+	for attempt := 0; ; attempt++ {
+		i := f.s.find(uid)
+		if i < 0 {
+			return nil, 0, fmt.Errorf("maildir: UID %d: %w", uid, mailbox.ErrNotExist)
+		}
+		m := &f.s.msgs[i]
+		file, err := f.root.OpenFile(f.s.path(m), os.O_RDONLY|syscallNoFollow, 0)
+		if err == nil {
+			return file, m.size, nil
+		}
+		if attempt > 0 || !errors.Is(err, fs.ErrNotExist) {
+			return nil, 0, err
+		}
+		if err := flock(f.lockf); err != nil {
+			return nil, 0, err
+		}
+		err = f.refresh()
+		if err == nil {
+			err = f.checkDirs(true)
+		}
+		funlock(f.lockf)
+		if err != nil {
+			return nil, 0, err
+		}
+	}
+}
+
+var _ = strings.Cut

@@ -1,0 +1,186 @@
+package maildir
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/posthorn/posthorn/mailbox"
+)
+
+// msgRec is what the store holds in memory for one message: 48 bytes, no
+// pointers, so a 100,000-message folder costs the garbage collector nothing
+// to scan. The file name lives in the folder's name arena; keywords, rare,
+// are an index into a table of distinct keyword sets.
+type msgRec struct {
+	uid     uint32
+	nameLen uint16
+	flags   uint8 // system flag bits, plus inCur
+	_       uint8
+	nameOff uint32 // into state.names
+	kw      uint32 // index into state.kwsets; 0 = no keywords
+	modseq  uint64
+	size    int64
+	idate   int64 // internal date, Unix nanoseconds
+	sdate   int64 // save date, Unix nanoseconds
+}
+
+type tomb struct {
+	uid    uint32
+	modseq uint64
+}
+
+// dirStamp records the modification times of new/ and cur/ seen by the
+// last full scan, and when that scan started (Unix nanoseconds).
+type dirStamp struct {
+	newMtime, curMtime, scanned int64
+}
+
+// state is the content of a folder's index: everything but the message
+// bytes. It is what the index log replays into and what a compaction writes
+// out.
+type state struct {
+	uidValidity uint32
+	uidNext     uint32
+	highest     uint64 // HIGHESTMODSEQ
+	msgs        []msgRec
+	names       []byte            // arena of file names
+	garbage     int               // bytes of names no message refers to
+	kwsets      []string          // id → keywords joined by " " (kwsets[0] == "")
+	kwIDs       map[string]uint32 // inverse of kwsets
+	tombs       []tomb            // in MODSEQ order
+	dirs        dirStamp
+}
+
+func newState() *state {
+	return &state{kwsets: []string{""}, kwIDs: map[string]uint32{"": 0}, uidNext: 1}
+}
+
+func (s *state) name(m *msgRec) string {
+	return string(s.names[m.nameOff : m.nameOff+uint32(m.nameLen)])
+}
+
+// nameBytes returns the name without copying; valid until the arena changes.
+func (s *state) nameBytes(m *msgRec) []byte {
+	return s.names[m.nameOff : m.nameOff+uint32(m.nameLen)]
+}
+
+func (s *state) setName(m *msgRec, name string) {
+	if m.nameLen > 0 {
+		s.garbage += int(m.nameLen)
+	}
+	m.nameOff = uint32(len(s.names))
+	m.nameLen = uint16(len(name))
+	s.names = append(s.names, name...)
+}
+
+// compactNames rewrites the arena when more than half of it is garbage.
+func (s *state) compactNames() {
+	if s.garbage < 64<<10 || s.garbage < len(s.names)/2 {
+		return
+	}
+	names := make([]byte, 0, len(s.names)-s.garbage+1024)
+	for i := range s.msgs {
+		m := &s.msgs[i]
+		off := len(names)
+		names = append(names, s.nameBytes(m)...)
+		m.nameOff = uint32(off)
+	}
+	s.names = names
+	s.garbage = 0
+}
+
+// path returns the message's file path relative to the folder directory.
+func (s *state) path(m *msgRec) string {
+	if m.flags&inCur != 0 {
+		return "cur/" + s.name(m)
+	}
+	return "new/" + s.name(m)
+}
+
+func (s *state) find(uid uint32) int {
+	i, ok := slices.BinarySearchFunc(s.msgs, uid, func(m msgRec, u uint32) int {
+		switch {
+		case m.uid < u:
+			return -1
+		case m.uid > u:
+			return 1
+		}
+		return 0
+	})
+	if !ok {
+		return -1
+	}
+	return i
+}
+
+// lowerBound returns the index of the first message with UID ≥ uid.
+func (s *state) lowerBound(uid uint32) int {
+	i, _ := slices.BinarySearchFunc(s.msgs, uid, func(m msgRec, u uint32) int {
+		switch {
+		case m.uid < u:
+			return -1
+		case m.uid > u:
+			return 1
+		}
+		return 0
+	})
+	return i
+}
+
+// kwID interns a sorted keyword list.
+func (s *state) kwID(keywords []string) uint32 {
+	if len(keywords) == 0 {
+		return 0
+	}
+	key := strings.Join(keywords, " ")
+	if id, ok := s.kwIDs[key]; ok {
+		return id
+	}
+	id := uint32(len(s.kwsets))
+	s.kwsets = append(s.kwsets, key)
+	s.kwIDs[key] = id
+	return id
+}
+
+func (s *state) keywords(m *msgRec) []string {
+	if m.kw == 0 || int(m.kw) >= len(s.kwsets) {
+		return nil
+	}
+	return strings.Split(s.kwsets[m.kw], " ")
+}
+
+// flags returns the message's canonical flags in a new slice.
+func (s *state) flags(m *msgRec) []mailbox.Flag {
+	return appendFlags(nil, m.flags&flagMask, s.keywords(m))
+}
+
+func (s *state) remove(uids map[uint32]bool) {
+	s.msgs = slices.DeleteFunc(s.msgs, func(m msgRec) bool {
+		if uids[m.uid] {
+			s.garbage += int(m.nameLen)
+			return true
+		}
+		return false
+	})
+}
+
+// status computes the mailbox counters.
+func (s *state) status() mailbox.Status {
+	st := mailbox.Status{
+		Messages:      uint32(len(s.msgs)),
+		UIDNext:       mailbox.UID(s.uidNext),
+		UIDValidity:   s.uidValidity,
+		HighestModSeq: mailbox.ModSeq(s.highest),
+	}
+	for i := range s.msgs {
+		m := &s.msgs[i]
+		if m.flags&flagSeen == 0 {
+			st.Unseen++
+		}
+		if m.flags&flagDeleted != 0 {
+			st.Deleted++
+		}
+		st.Size += m.size
+	}
+	return st
+}

@@ -1,0 +1,232 @@
+package maildir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/posthorn/posthorn/mailbox"
+)
+
+// Directory is the user database a Store consults: it verifies logins,
+// maps recipients to users, and says which users exist (Store.Open creates
+// the Maildir tree of an existing user on first use). [Users] is one; wrap
+// any other source of users (LDAP, SQL, a config file) in your own.
+type Directory interface {
+	mailbox.Authenticator
+	mailbox.RecipientResolver
+	// UserExists reports whether user is an account of this store.
+	UserExists(ctx context.Context, user string) (bool, error)
+}
+
+// Store is a Maildir++ mail store on the local file system
+// (mailbox.Store). Each user's mail lives in Root/<user>/. The zero value
+// with Root set is ready to use; Store must not be copied after first use.
+type Store struct {
+	// Root is the directory holding one Maildir++ tree per user. Required.
+	Root string
+
+	// Users authenticates logins, resolves recipients and decides which
+	// users exist. nil: Authenticate always fails, LookupRecipient maps an
+	// address whose local part names an existing tree to that user, and
+	// only existing trees (made with CreateUser or by another tool) open.
+	Users Directory
+
+	// Bus carries change events to watchers. nil: an in-process bus made on
+	// first use.
+	Bus mailbox.Bus
+
+	// Logger receives warnings (a rebuilt index, a failed compaction).
+	// nil: slog.Default().
+	Logger *slog.Logger
+
+	// PollInterval is how often the folders open in this process (and
+	// INBOX) are checked for outside changes while someone watches the
+	// account (IMAP IDLE), so that mail dropped into new/ by another
+	// program is announced without any access. 0 means 2 seconds,
+	// negative disables polling: changes are then noticed at the next
+	// access.
+	PollInterval time.Duration
+
+	once sync.Once
+	bus  mailbox.Bus
+	root string // absolute Root
+	err  error
+}
+
+var (
+	_ mailbox.Store             = (*Store)(nil)
+	_ mailbox.Authenticator     = (*Store)(nil)
+	_ mailbox.RecipientResolver = (*Store)(nil)
+)
+
+// DefaultPollInterval is the PollInterval of a Store that leaves it zero.
+const DefaultPollInterval = 2 * time.Second
+
+func (s *Store) init() error {
+	s.once.Do(func() {
+		s.bus = s.Bus
+		if s.bus == nil {
+			s.bus = mailbox.NewBus()
+		}
+		if s.Root == "" {
+			s.err = errors.New("maildir: Store.Root is empty")
+			return
+		}
+		s.root, s.err = filepath.Abs(s.Root)
+	})
+	return s.err
+}
+
+func (s *Store) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Store) pollInterval() time.Duration {
+	switch {
+	case s.PollInterval == 0:
+		return DefaultPollInterval
+	case s.PollInterval < 0:
+		return 0
+	}
+	return s.PollInterval
+}
+
+// userDir returns the directory of user's tree, refusing names that could
+// leave Root.
+func (s *Store) userDir(user string) (string, error) {
+	if err := s.init(); err != nil {
+		return "", err
+	}
+	if err := validUser(user); err != nil {
+		return "", err
+	}
+	return filepath.Join(s.root, user), nil
+}
+
+// Open opens the account of user (mailbox.Store). A user whose tree does
+// not exist yet gets one when Users says the user exists; otherwise the
+// error wraps mailbox.ErrNotExist. A tree that is a symbolic link is
+// refused.
+func (s *Store) Open(ctx context.Context, user string) (mailbox.Account, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	dir, err := s.userDir(user)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Lstat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		ok := false
+		if s.Users != nil {
+			if ok, err = s.Users.UserExists(ctx, user); err != nil {
+				return nil, err
+			}
+		}
+		if !ok {
+			return nil, fmt.Errorf("maildir: user %q: %w", user, mailbox.ErrNotExist)
+		}
+		if err := s.createTree(dir); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	case !fi.IsDir():
+		return nil, fmt.Errorf("maildir: user %q: not a directory: %w", user, mailbox.ErrNotExist)
+	}
+	t, err := acquireTree(dir, user, s.bus, s.logger(), s.pollInterval())
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("maildir: user %q: %w", user, mailbox.ErrNotExist)
+		}
+		return nil, err
+	}
+	return &account{t: t, bus: s.bus}, nil
+}
+
+// CreateUser makes the Maildir++ tree of user (an empty INBOX), if it does
+// not exist yet.
+func (s *Store) CreateUser(ctx context.Context, user string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dir, err := s.userDir(user)
+	if err != nil {
+		return err
+	}
+	return s.createTree(dir)
+}
+
+func (s *Store) createTree(dir string) error {
+	if err := os.MkdirAll(s.root, 0o700); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("maildir: %s is not a directory", dir)
+	}
+	for _, sub := range []string{"tmp", "new", "cur"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	d, err := os.Open(s.root)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Authenticate verifies a login through Users (mailbox.Authenticator).
+func (s *Store) Authenticate(ctx context.Context, username, password string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if s.Users == nil {
+		return "", fmt.Errorf("maildir: no user directory: %w", mailbox.ErrAuthFailed)
+	}
+	return s.Users.Authenticate(ctx, username, password)
+}
+
+// LookupRecipient maps an envelope recipient to a user
+// (mailbox.RecipientResolver): through Users when set, otherwise to the
+// user named by the address's local part when that user's tree exists.
+func (s *Store) LookupRecipient(ctx context.Context, address string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if s.Users != nil {
+		return s.Users.LookupRecipient(ctx, address)
+	}
+	local := address
+	if i := strings.LastIndexByte(address, '@'); i >= 0 {
+		local = address[:i]
+	}
+	dir, err := s.userDir(local)
+	if err != nil {
+		return "", err
+	}
+	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("maildir: recipient %q: %w", address, mailbox.ErrNotExist)
+	}
+	return local, nil
+}
