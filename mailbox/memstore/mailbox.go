@@ -241,18 +241,26 @@ func (h *handle) Append(ctx context.Context, r io.Reader, opts *mailbox.AppendOp
 		}
 	}
 	var buf bytes.Buffer
+	if l, ok := r.(interface{ Len() int }); ok {
+		buf.Grow(l.Len() + bytes.MinRead) // ReadFrom wants MinRead free to read EOF
+	}
 	if _, err := buf.ReadFrom(ctxReader{ctx, r}); err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return 0, ctxErr
 		}
 		return 0, fmt.Errorf("memstore: append: reading the message: %w", err)
 	}
+	data := buf.Bytes()
+	if cap(data)-len(data) > len(data)/4+bytes.MinRead {
+		data = bytes.Clone(data) // do not keep the growth slack for the message's life
+	} else {
+		data = slices.Clip(data)
+	}
 	if err := h.lock(ctx, true); err != nil {
 		return 0, err
 	}
 	defer h.unlock(true)
 	b := h.box
-	data := slices.Clip(buf.Bytes())
 	if b.uidNext == 0 {
 		return 0, errors.New("memstore: append: UIDs exhausted")
 	}
@@ -332,9 +340,17 @@ func (h *handle) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Fl
 	}
 	b.modseq = modseq
 	h.publish(mailbox.Event{Kind: mailbox.EventFlagsChanged, Flags: changed})
+	// The caller owns the result: copy the flags, into one array.
+	total := 0
+	for _, c := range changed {
+		total += len(c.Flags)
+	}
+	all := make([]mailbox.Flag, 0, total)
 	res.Changed = make([]mailbox.FlagChange, len(changed))
 	for i, c := range changed {
-		c.Flags = slices.Clone(c.Flags)
+		start := len(all)
+		all = append(all, c.Flags...)
+		c.Flags = all[start:len(all):len(all)]
 		res.Changed[i] = c
 	}
 	return res, nil

@@ -1,0 +1,279 @@
+package mailboxtest_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"iter"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/posthorn/posthorn/mailbox"
+	"github.com/posthorn/posthorn/mailbox/mailboxtest"
+	"github.com/posthorn/posthorn/mailbox/memstore"
+)
+
+// A mutant is memstore with one bug planted by a wrapper. The kit must fail
+// the named cases for each: this is how the kit's own cases are tested.
+var mutants = map[string][]string{
+	"open-drops-last-byte":   {"Message/RoundTrip", "Message/Section"},
+	"size-off-by-one":        {"Message/Sizes", "Message/RoundTrip"},
+	"flags-aliased":          {"Flags/NotAliased"},
+	"no-events":              {"Events/Append", "Events/Flags", "Events/Expunge", "Events/MailboxTree"},
+	"ignores-context":        {"Context/CancelledAccount", "Context/CancelledMailbox", "Context/AppendMidStream", "Context/Deadline"},
+	"no-maildrop-lock":       {"Maildrop/Lock"},
+	"uidvalidity-constant":   {"Account/UIDValidityAfterRecreate", "Account/RecreateNoSelect"},
+	"modseq-frozen":          {"ModSeq/Increasing", "Expunge/ModSeqAndTombstones"},
+	"accepts-invalid-names":  {"Names/InvalidCreate"},
+	"no-tombstones":          {"Expunge/Vanished", "Move/Tombstones"},
+	"expunge-unsorted":       {"Expunge/Basic"},
+	"unchangedsince-ignored": {"ModSeq/UnchangedSince", "ModSeq/UnchangedSinceAndNoOps"},
+	"inbox-deletable":        {"Account/InboxCannotBeDeleted"},
+	"close-noop":             {"Close/UseAfterClose"},
+	"messages-from-ignored":  {"Messages/From"},
+	"append-crlf-to-lf":      {"Message/RoundTrip", "Message/Large"},
+	"uids-descending":        {"UID/Increasing"},
+	"auth-accepts-anything":  {"Auth/Refused"},
+}
+
+// TestMutant runs the kit on the mutant named by $MAILBOXTEST_MUTANT; it is
+// run by TestKitCatchesMutants in a child process, which expects failures.
+func TestMutant(t *testing.T) {
+	name := os.Getenv("MAILBOXTEST_MUTANT")
+	if name == "" {
+		t.Skip("run by TestKitCatchesMutants")
+	}
+	mailboxtest.Run(t, func(t *testing.T) mailboxtest.Fixture {
+		s := memstore.New()
+		if err := s.AddUser("kit", "pw", "kit@example.org"); err != nil {
+			t.Fatal(err)
+		}
+		var auth mailbox.Authenticator = s
+		if name == "auth-accepts-anything" {
+			auth = anyAuth{}
+		}
+		return mailboxtest.Fixture{Store: &mStore{Store: s, mut: name}, User: "kit", Password: "pw", Auth: auth}
+	}, nil)
+}
+
+func TestKitCatchesMutants(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process per mutant")
+	}
+	for name, wantFail := range mutants {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			// -test.run matches each level of a name apart: areas, then cases.
+			var areas, names []string
+			for _, c := range wantFail {
+				area, name, _ := strings.Cut(c, "/")
+				areas, names = append(areas, area), append(names, name)
+			}
+			pattern := "^TestMutant$/^(" + strings.Join(areas, "|") + ")$/^(" + strings.Join(names, "|") + ")$"
+			cmd := exec.Command(os.Args[0], "-test.run="+pattern, "-test.v", "-test.count=1")
+			cmd.Env = append(os.Environ(), "MAILBOXTEST_MUTANT="+name)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Errorf("the kit passed a store with the bug %q", name)
+			}
+			for _, c := range wantFail {
+				if !bytes.Contains(out, []byte("--- FAIL: TestMutant/"+c+" ")) {
+					t.Errorf("bug %q: case %s did not fail", name, c)
+				}
+			}
+			if !bytes.Contains(out, []byte("contract: ")) {
+				t.Errorf("bug %q: the failures do not quote the contract", name)
+			}
+			if t.Failed() {
+				t.Logf("child output:\n%s", out)
+			}
+		})
+	}
+}
+
+type anyAuth struct{}
+
+func (anyAuth) Authenticate(_ context.Context, user, _ string) (string, error) { return user, nil }
+
+// mStore, mAccount and mMailbox wrap memstore and plant the bug mut.
+type mStore struct {
+	mailbox.Store
+	mut string
+}
+
+func (s *mStore) ctx(ctx context.Context) context.Context {
+	if s.mut == "ignores-context" {
+		return context.Background()
+	}
+	return ctx
+}
+
+func (s *mStore) Open(ctx context.Context, user string) (mailbox.Account, error) {
+	a, err := s.Store.Open(s.ctx(ctx), user)
+	if err != nil {
+		return nil, err
+	}
+	return &mAccount{Account: a, s: s}, nil
+}
+
+type mAccount struct {
+	mailbox.Account
+	s *mStore
+}
+
+func (a *mAccount) List(ctx context.Context) ([]mailbox.MailboxInfo, error) {
+	return a.Account.List(a.s.ctx(ctx))
+}
+
+func (a *mAccount) Create(ctx context.Context, name string, opts *mailbox.CreateOptions) error {
+	if _, err := mailbox.ValidName(name); err != nil && a.s.mut == "accepts-invalid-names" {
+		return nil
+	}
+	return a.Account.Create(a.s.ctx(ctx), name, opts)
+}
+
+func (a *mAccount) Delete(ctx context.Context, name string) error {
+	if mailbox.IsInbox(name) && a.s.mut == "inbox-deletable" {
+		return nil
+	}
+	return a.Account.Delete(a.s.ctx(ctx), name)
+}
+
+func (a *mAccount) Rename(ctx context.Context, oldName, newName string) error {
+	return a.Account.Rename(a.s.ctx(ctx), oldName, newName)
+}
+
+func (a *mAccount) SetSubscribed(ctx context.Context, name string, sub bool) error {
+	return a.Account.SetSubscribed(a.s.ctx(ctx), name, sub)
+}
+
+func (a *mAccount) Subscriptions(ctx context.Context) ([]string, error) {
+	return a.Account.Subscriptions(a.s.ctx(ctx))
+}
+
+func (a *mAccount) Watch(fn func(mailbox.Event)) func() {
+	if a.s.mut == "no-events" {
+		return func() {}
+	}
+	return a.Account.Watch(fn)
+}
+
+func (a *mAccount) LockMaildrop(ctx context.Context) (func(), error) {
+	if a.s.mut == "no-maildrop-lock" {
+		return func() {}, nil
+	}
+	return a.Account.LockMaildrop(a.s.ctx(ctx))
+}
+
+func (a *mAccount) Mailbox(ctx context.Context, name string) (mailbox.Mailbox, error) {
+	m, err := a.Account.Mailbox(a.s.ctx(ctx), name)
+	if err != nil {
+		return nil, err
+	}
+	return &mMailbox{Mailbox: m, s: a.s, flags: map[mailbox.UID][]mailbox.Flag{}}, nil
+}
+
+type mMailbox struct {
+	mailbox.Mailbox
+	s *mStore
+
+	mu    sync.Mutex
+	flags map[mailbox.UID][]mailbox.Flag // flags-aliased: the slices handed out
+}
+
+func (m *mMailbox) Close() error {
+	if m.s.mut == "close-noop" {
+		return nil
+	}
+	return m.Mailbox.Close()
+}
+
+func (m *mMailbox) Status(ctx context.Context) (mailbox.Status, error) {
+	st, err := m.Mailbox.Status(m.s.ctx(ctx))
+	switch m.s.mut {
+	case "uidvalidity-constant":
+		st.UIDValidity = 1
+	case "modseq-frozen":
+		st.HighestModSeq = 1
+	}
+	return st, err
+}
+
+func (m *mMailbox) Messages(ctx context.Context, from mailbox.UID) iter.Seq2[mailbox.MessageInfo, error] {
+	if m.s.mut == "messages-from-ignored" {
+		from = 1
+	}
+	return func(yield func(mailbox.MessageInfo, error) bool) {
+		for info, err := range m.Mailbox.Messages(m.s.ctx(ctx), from) {
+			switch m.s.mut {
+			case "size-off-by-one":
+				info.Size++
+			case "flags-aliased":
+				m.mu.Lock()
+				if old, ok := m.flags[info.UID]; ok && len(old) == len(info.Flags) {
+					info.Flags = old
+				} else {
+					m.flags[info.UID] = info.Flags
+				}
+				m.mu.Unlock()
+			}
+			if !yield(info, err) {
+				return
+			}
+		}
+	}
+}
+
+func (m *mMailbox) Open(ctx context.Context, uid mailbox.UID) (io.ReadCloser, error) {
+	r, err := m.Mailbox.Open(m.s.ctx(ctx), uid)
+	if err != nil || m.s.mut != "open-drops-last-byte" {
+		return r, err
+	}
+	b, err := io.ReadAll(r)
+	r.Close()
+	if len(b) > 0 {
+		b = b[:len(b)-1]
+	}
+	return io.NopCloser(bytes.NewReader(b)), err
+}
+
+func (m *mMailbox) Append(ctx context.Context, r io.Reader, opts *mailbox.AppendOptions) (mailbox.UID, error) {
+	if m.s.mut == "append-crlf-to-lf" {
+		b, err := io.ReadAll(r)
+		if err != nil {
+			return 0, err
+		}
+		r = bytes.NewReader(bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")))
+	}
+	uid, err := m.Mailbox.Append(m.s.ctx(ctx), r, opts)
+	if m.s.mut == "uids-descending" && err == nil {
+		uid = 1<<20 - uid
+	}
+	return uid, err
+}
+
+func (m *mMailbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.FlagOp, flags []mailbox.Flag, since mailbox.ModSeq) (mailbox.FlagResult, error) {
+	if m.s.mut == "unchangedsince-ignored" {
+		since = 0
+	}
+	return m.Mailbox.SetFlags(m.s.ctx(ctx), uids, op, flags, since)
+}
+
+func (m *mMailbox) Expunge(ctx context.Context, uids []mailbox.UID) ([]mailbox.UID, error) {
+	got, err := m.Mailbox.Expunge(m.s.ctx(ctx), uids)
+	if m.s.mut == "expunge-unsorted" {
+		slices.Reverse(got)
+	}
+	return got, err
+}
+
+func (m *mMailbox) Vanished(ctx context.Context, since mailbox.ModSeq) ([]mailbox.UID, error) {
+	if m.s.mut == "no-tombstones" {
+		return nil, nil
+	}
+	return m.Mailbox.Vanished(m.s.ctx(ctx), since)
+}

@@ -1,0 +1,94 @@
+package memstore_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/posthorn/posthorn/mailbox"
+	"github.com/posthorn/posthorn/mailbox/memstore"
+)
+
+func benchInbox(b *testing.B) mailbox.Mailbox {
+	b.Helper()
+	s := memstore.New()
+	if err := s.AddUser("bench", "pw"); err != nil {
+		b.Fatal(err)
+	}
+	a, err := s.Open(ctx, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { a.Close() })
+	m, err := a.Mailbox(ctx, mailbox.Inbox)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// A watcher, as an IMAP session would have.
+	b.Cleanup(a.Watch(func(mailbox.Event) {}))
+	return m
+}
+
+// BenchmarkAppend appends 4 KiB messages (throughput in MB/s).
+func BenchmarkAppend(b *testing.B) {
+	m := benchInbox(b)
+	msg := bytes.Repeat([]byte("0123456789abcdef\r\n"), 4096/18)
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Append(ctx, bytes.NewReader(msg), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSetFlags toggles \Seen on 10,000 messages in one call; the
+// msgs/s metric is the flag-update throughput.
+func BenchmarkSetFlags(b *testing.B) {
+	m := benchInbox(b)
+	const n = 10_000
+	uids := make([]mailbox.UID, n)
+	for i := range uids {
+		uid, err := m.Append(ctx, bytes.NewReader([]byte("x")), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		uids[i] = uid
+	}
+	ops := []mailbox.FlagOp{mailbox.FlagsAdd, mailbox.FlagsRemove}
+	seen := []mailbox.Flag{mailbox.FlagSeen}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		res, err := m.SetFlags(ctx, uids, ops[i%2], seen, 0)
+		if err != nil || len(res.Changed) != n {
+			b.Fatalf("SetFlags changed %d, %v", len(res.Changed), err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkMessages lists 10,000 messages.
+func BenchmarkMessages(b *testing.B) {
+	m := benchInbox(b)
+	const n = 10_000
+	for range n {
+		if _, err := m.Append(ctx, bytes.NewReader([]byte("x")), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		k := 0
+		for _, err := range m.Messages(ctx, 1) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			k++
+		}
+		if k != n {
+			b.Fatalf("listed %d", k)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
