@@ -59,23 +59,23 @@ func (s *Submission) NewSession(ctx context.Context, c *smtp.ConnInfo) (smtp.Ses
 }
 
 var (
-	errAuthRequired = &smtp.Error{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
+	errAuthRequired  = &smtp.Error{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
 	errNotYourSender = &smtp.Error{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Sender address not owned by the authenticated user"}
 	errNoSuchUser    = &smtp.Error{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user here"}
 	errTempLookup    = &smtp.Error{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary failure, try again later"}
 )
 
 type submissionSession struct {
-	sub   *Submission
-	conn  *smtp.ConnInfo
-	user  string // set by a successful AUTH PLAIN or LOGIN
+	sub  *Submission
+	conn *smtp.ConnInfo
+	user string // set by a successful AUTH PLAIN or LOGIN
 	// secretUser is the account whose secret AuthSecret gave out; it is
 	// the session's user only once the server confirmed the exchange by
 	// setting conn.Identity.
 	secretUser string
-	from  string
-	mail  smtp.MailOptions
-	rcpts []Recipient
+	from       string
+	mail       smtp.MailOptions
+	rcpts      []Recipient
 }
 
 // AuthPassword implements smtp.PasswordAuthSession.
