@@ -268,6 +268,9 @@ var accountCases = []kase{
 				if seen[uv] {
 					c.errorf("round %d: UIDVALIDITY %d reused after delete and create", i, uv)
 				}
+				if n := len(c.infos(m)); n != 0 {
+					c.errorf("round %d: the re-created mailbox holds %d messages of the deleted one", i, n)
+				}
 				seen[uv] = true
 				c.appendMsg(m, "x")
 				m.Close()
@@ -346,6 +349,7 @@ var accountCases = []kase{
 			c.wantErr(a.Rename(c.Ctx, "Missing", "Three"), mailbox.ErrNotExist, "Rename of a missing mailbox")
 			c.wantErr(a.Rename(c.Ctx, "One", "Two"), mailbox.ErrExist, "Rename onto an existing mailbox")
 			c.wantErr(a.Rename(c.Ctx, "One", "inbox"), mailbox.ErrExist, "Rename onto INBOX")
+			c.wantErr(a.Rename(c.Ctx, "One", "One"), mailbox.ErrExist, "Rename onto itself")
 			l := c.list(a)
 			for _, n := range []string{"One", "Two"} {
 				if _, ok := l[n]; !ok {

@@ -2,7 +2,6 @@ package mailboxtest
 
 import (
 	"bytes"
-	"context"
 	"strings"
 	"time"
 
@@ -140,6 +139,36 @@ var copyCases = []kase{
 		run:     copyCase(true, true),
 	},
 	{
+		name:    "Copy/PathsAgree",
+		explain: "the store's Copier and the generic path of mailbox.Copy give the same result for the same request: same number of copies, same bytes, flags, dates and sizes, in the same order",
+		needs:   needWrite,
+		run: func(c *C) {
+			a, src, uids, _ := c.copySetup()
+			if _, ok := src.(mailbox.Copier); !ok {
+				c.Skipf("the mailbox (%T) is not a mailbox.Copier", src)
+			}
+			c.create(a, "Dst2")
+			ask := []mailbox.UID{uids[2], uids[1], uids[2] + 7}
+			fast, err := mailbox.Copy(c.Ctx, a, src, ask, "Dst")
+			c.must(err, "Copy through the Copier")
+			slow, err := mailbox.Copy(c.Ctx, a, plain{src}, ask, "Dst2")
+			c.must(err, "Copy through the generic path")
+			if !equalUIDs(fast.Source, slow.Source) || len(fast.Dest) != len(slow.Dest) {
+				c.fatalf("Copier mapped %v → %v, the generic path %v → %v", fast.Source, fast.Dest, slow.Source, slow.Dest)
+			}
+			d1, d2 := c.box(a, "Dst"), c.box(a, "Dst2")
+			for i := range fast.Dest {
+				f, g := c.info(d1, fast.Dest[i]), c.info(d2, slow.Dest[i])
+				if !sameFlagList(f.Flags, g.Flags) || !f.InternalDate.Equal(g.InternalDate) || f.Size != g.Size {
+					c.errorf("copy %d: Copier made %+v, the generic path %+v", i, f, g)
+				}
+				if !bytes.Equal(c.read(d1, fast.Dest[i]), c.read(d2, slow.Dest[i])) {
+					c.errorf("copy %d: the two paths stored different bytes", i)
+				}
+			}
+		},
+	},
+	{
 		name:    "Copy/MissingDestination",
 		explain: "copying or moving into a mailbox that does not exist returns ErrNotExist and changes nothing",
 		needs:   needWrite,
@@ -206,5 +235,3 @@ var copyCases = []kase{
 		},
 	},
 }
-
-var _ = context.Background

@@ -1,6 +1,7 @@
 package mailboxtest
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 
@@ -144,32 +145,23 @@ var eventCases = []kase{
 			rec := c.watch()
 			a, m := c.inbox()
 			uids := c.appendN(m, 10)
-			var wg sync.WaitGroup
-			for w := range 4 {
-				wg.Go(func() {
-					h, err := a.Mailbox(c.Ctx, mailbox.Inbox)
+			c.workers(a, 4, func(w int, h mailbox.Mailbox) error {
+				for i := range 10 {
+					var err error
+					switch (w + i) % 3 {
+					case 0:
+						_, err = h.Append(c.Ctx, strings.NewReader("x"), nil)
+					case 1:
+						_, err = h.SetFlags(c.Ctx, uids, mailbox.FlagsReplace, []mailbox.Flag{mailbox.Flag(fmt.Sprintf("$w%d-%d", w, i))}, 0)
+					case 2:
+						_, err = h.Expunge(c.Ctx, uids[i:i+1])
+					}
 					if err != nil {
-						c.errorf("Mailbox: %v", err)
-						return
+						return err
 					}
-					defer h.Close()
-					for i := range 10 {
-						var err error
-						switch (w + i) % 3 {
-						case 0:
-							_, err = h.Append(c.Ctx, strings.NewReader("x"), nil)
-						case 1:
-							_, err = h.SetFlags(c.Ctx, uids, mailbox.FlagsReplace, []mailbox.Flag{mailbox.Flag("$w" + string(rune('a'+w)) + string(rune('a'+i)))}, 0)
-						case 2:
-							_, err = h.Expunge(c.Ctx, uids[i:i+1])
-						}
-						if err != nil {
-							c.errorf("concurrent change: %v", err)
-						}
-					}
-				})
-			}
-			wg.Wait()
+				}
+				return nil
+			})
 			var last mailbox.ModSeq
 			for _, ev := range rec.take() {
 				if ev.Mailbox != mailbox.Inbox {

@@ -2,8 +2,9 @@ package mailboxtest
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"strings"
-	"sync"
 
 	"github.com/posthorn/posthorn/mailbox"
 )
@@ -200,46 +201,38 @@ var handleCases = []kase{
 		run: func(c *C) {
 			a, m := c.inbox()
 			seed := c.appendN(m, 20)
-			var wg sync.WaitGroup
-			for w := range 4 {
-				wg.Go(func() {
-					h, err := a.Mailbox(c.Ctx, mailbox.Inbox)
+			c.workers(a, 4, func(w int, h mailbox.Mailbox) error {
+				for i := range 15 {
+					uid := seed[(w*5+i)%len(seed)]
+					var err error
+					switch i % 5 {
+					case 0:
+						_, err = h.Append(c.Ctx, strings.NewReader(sampleMessage(i)), nil)
+					case 1:
+						_, err = h.SetFlags(c.Ctx, []mailbox.UID{uid}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0)
+					case 2:
+						_, err = h.Expunge(c.Ctx, []mailbox.UID{uid})
+					case 3:
+						for _, e := range h.Messages(c.Ctx, 1) {
+							if e != nil {
+								err = e
+							}
+						}
+					case 4:
+						var r io.ReadCloser
+						r, err = h.Open(c.Ctx, uid)
+						if errors.Is(err, mailbox.ErrNotExist) {
+							err = nil // expunged by another worker
+						} else if err == nil {
+							r.Close()
+						}
+					}
 					if err != nil {
-						c.errorf("Mailbox: %v", err)
-						return
+						return fmt.Errorf("step %d: %w", i, err)
 					}
-					defer h.Close()
-					for i := range 15 {
-						uid := seed[(w*5+i)%len(seed)]
-						switch i % 5 {
-						case 0:
-							_, err = h.Append(c.Ctx, strings.NewReader(sampleMessage(i)), nil)
-						case 1:
-							_, err = h.SetFlags(c.Ctx, []mailbox.UID{uid}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0)
-						case 2:
-							_, err = h.Expunge(c.Ctx, []mailbox.UID{uid})
-						case 3:
-							for _, e := range h.Messages(c.Ctx, 1) {
-								if e != nil {
-									err = e
-								}
-							}
-						case 4:
-							var r interface{ Close() error }
-							r, err = h.Open(c.Ctx, uid)
-							if errors.Is(err, mailbox.ErrNotExist) {
-								err = nil // expunged by another worker
-							} else if err == nil {
-								r.Close()
-							}
-						}
-						if err != nil {
-							c.errorf("worker %d step %d: %v", w, i, err)
-						}
-					}
-				})
-			}
-			wg.Wait()
+				}
+				return nil
+			})
 			infos := c.infos(m)
 			st := c.status(m)
 			if int(st.Messages) != len(infos) {

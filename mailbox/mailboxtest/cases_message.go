@@ -3,6 +3,7 @@ package mailboxtest
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -174,6 +175,39 @@ var messageCases = []kase{
 		},
 	},
 	{
+		name:    "Message/ConcurrentReads",
+		explain: "a message may be opened by many readers at once, and parallel ReadAt calls on one reader are allowed (io.ReaderAt)",
+		needs:   needWrite,
+		run: func(c *C) {
+			a, m := c.inbox()
+			data := strings.Repeat("concurrent readers\r\n", 500)
+			uid := c.appendMsg(m, data)
+			r, err := m.Open(c.Ctx, uid)
+			c.must(err, "Open")
+			defer r.Close()
+			ra, _ := r.(io.ReaderAt)
+			c.workers(a, 8, func(w int, h mailbox.Mailbox) error {
+				if ra != nil {
+					buf := make([]byte, 100)
+					off := int64(w * 997)
+					if n, err := ra.ReadAt(buf, off); n != len(buf) || string(buf) != data[off:off+100] {
+						return fmt.Errorf("parallel ReadAt(%d) = %d, %v", off, n, err)
+					}
+				}
+				r, err := h.Open(c.Ctx, uid)
+				if err != nil {
+					return err
+				}
+				defer r.Close()
+				b, err := io.ReadAll(r)
+				if err != nil || string(b) != data {
+					return fmt.Errorf("concurrent Open read %d bytes, %v", len(b), err)
+				}
+				return nil
+			})
+		},
+	},
+	{
 		name:    "Message/Large",
 		explain: "a 20 MiB message streamed into Append from a reader the kit never buffers comes back byte for byte, with the exact Size",
 		needs:   needWrite | needLarge,
@@ -308,39 +342,23 @@ var messageCases = []kase{
 			const workers, each = 8, 25
 			var mu sync.Mutex
 			got := map[mailbox.UID]int{}
-			var wg sync.WaitGroup
-			errs := make(chan error, workers)
-			for w := range workers {
-				wg.Go(func() {
-					h, err := a.Mailbox(c.Ctx, mailbox.Inbox) // a handle per appender
+			c.workers(a, workers, func(w int, h mailbox.Mailbox) error {
+				var last mailbox.UID
+				for i := range each {
+					uid, err := h.Append(c.Ctx, strings.NewReader(sampleMessage(w*each+i)), nil)
 					if err != nil {
-						errs <- err
-						return
+						return err
 					}
-					defer h.Close()
-					var last mailbox.UID
-					for i := range each {
-						uid, err := h.Append(c.Ctx, strings.NewReader(sampleMessage(w*each+i)), nil)
-						if err != nil {
-							errs <- err
-							return
-						}
-						if uid <= last {
-							errs <- errors.New("UIDs of one appender went down")
-							return
-						}
-						last = uid
-						mu.Lock()
-						got[uid]++
-						mu.Unlock()
+					if uid <= last {
+						return fmt.Errorf("UID %d after %d: the UIDs of one appender went down", uid, last)
 					}
-				})
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				c.errorf("concurrent append: %v", err)
-			}
+					last = uid
+					mu.Lock()
+					got[uid]++
+					mu.Unlock()
+				}
+				return nil
+			})
 			for uid, n := range got {
 				if n > 1 {
 					c.errorf("UID %d returned %d times", uid, n)
@@ -369,7 +387,11 @@ var messageCases = []kase{
 		run: func(c *C) {
 			_, m := c.inbox()
 			uids := c.appendN(m, 3)
+			next := c.status(m).UIDNext
 			c.expunge(m, uids[1], uids[2])
+			if st := c.status(m); st.UIDNext < next {
+				c.errorf("UIDNEXT went down from %d to %d across an expunge", next, st.UIDNext)
+			}
 			if uid := c.appendMsg(m, "after"); uid <= uids[2] {
 				c.errorf("UID %d after expunging %d: reused", uid, uids[2])
 			}

@@ -402,6 +402,26 @@ func (c *C) prompt(what string, fn func()) bool {
 	}
 }
 
+// workers runs fn in n goroutines, each with its own handle on the INBOX of
+// a, and reports the errors fn returns.
+func (c *C) workers(a mailbox.Account, n int, fn func(w int, h mailbox.Mailbox) error) {
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Go(func() {
+			h, err := a.Mailbox(c.Ctx, mailbox.Inbox)
+			if err != nil {
+				c.errorf("worker %d: Mailbox(INBOX): %v", w, err)
+				return
+			}
+			defer h.Close()
+			if err := fn(w, h); err != nil {
+				c.errorf("worker %d: %v", w, err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
 func sortedCopy[T interface{ ~uint32 | ~string }](s []T) []T {
 	s = slices.Clone(s)
 	slices.Sort(s)
