@@ -108,23 +108,20 @@ type view struct {
 	deleted  bool                               // the mailbox itself was deleted
 }
 
-// newView builds the view of a mailbox from its message list, taken after
-// the session subscribed to its events. uidNext is the mailbox's UIDNEXT at
-// selection: messages appended later count as \Recent.
-func newView(name string, readOnly bool, uidValidity uint32, msgs []mailbox.MessageInfo, uidNext mailbox.UID) *view {
+// newView builds the view of a mailbox from its message list (UIDs
+// ascending, with their MODSEQs), taken after the session subscribed to
+// its events. uidNext is the mailbox's UIDNEXT at selection: messages
+// appended later count as \Recent.
+func newView(name string, readOnly bool, uidValidity uint32, uids []mailbox.UID, modseq []mailbox.ModSeq, uidNext mailbox.UID) *view {
 	v := &view{
 		name:        name,
 		readOnly:    readOnly,
 		uidValidity: uidValidity,
-		uids:        make([]mailbox.UID, len(msgs)),
-		modseq:      make([]mailbox.ModSeq, len(msgs)),
+		uids:        uids,
+		modseq:      modseq,
 		recentFrom:  uidNext,
 	}
-	for i := range msgs {
-		v.uids[i] = msgs[i].UID
-		v.modseq[i] = msgs[i].ModSeq
-	}
-	if v.recentFrom == 0 && len(v.uids) > 0 {
+	if len(v.uids) > 0 && v.recentFrom <= v.uids[len(v.uids)-1] {
 		v.recentFrom = v.uids[len(v.uids)-1] + 1
 	}
 	return v

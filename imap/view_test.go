@@ -2,6 +2,7 @@ package imap
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,15 +13,11 @@ import (
 )
 
 func testView(uids ...mailbox.UID) *view {
-	msgs := make([]mailbox.MessageInfo, len(uids))
+	modseq := make([]mailbox.ModSeq, len(uids))
 	for i, u := range uids {
-		msgs[i] = mailbox.MessageInfo{UID: u, ModSeq: mailbox.ModSeq(u)}
+		modseq[i] = mailbox.ModSeq(u)
 	}
-	next := mailbox.UID(1)
-	if len(uids) > 0 {
-		next = uids[len(uids)-1] + 1
-	}
-	return newView("INBOX", false, 7, msgs, next)
+	return newView("INBOX", false, 7, slices.Clone(uids), modseq, 0)
 }
 
 // flushed renders the updates of a flush as wire lines.

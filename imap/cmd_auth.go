@@ -1,0 +1,202 @@
+package imap
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/posthorn/posthorn/mailbox"
+)
+
+// STARTTLS (RFC 9051 §6.2.1). Bytes the client pipelined after the
+// command are discarded, never read as commands (RFC 9051 §6.2.1, the
+// STARTTLS command injection defence), and the session starts over.
+func cmdStartTLS(c *conn, cmd *command) error {
+	if err := c.expectEOL(); err != nil {
+		return err
+	}
+	cfg := c.srv.tlsConf()
+	if cfg == nil || c.isTLS {
+		return errBad("STARTTLS not available")
+	}
+	c.w.statusLine(cmd.tag, StatusOK, "", "", "Begin TLS negotiation now")
+	if err := c.flush(); err != nil {
+		c.state = stateLogout
+		return nil
+	}
+	if n := c.br.Buffered(); n > 0 {
+		c.br.Discard(n)
+	}
+	tc := tls.Server(c.nc, cfg)
+	hctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
+	err := tc.HandshakeContext(hctx)
+	cancel()
+	if err != nil {
+		c.log.LogAttrs(c.ctx, slog.LevelDebug, "imap: STARTTLS handshake failed", slog.Any("err", err))
+		c.state = stateLogout
+		return nil
+	}
+	c.isTLS = true
+	c.setStream(tc)
+	// The tagged OK has been sent: tell readCommand not to send another.
+	c.state = stateNotAuth
+	return errAlreadyAnswered
+}
+
+// errAlreadyAnswered tells the dispatcher the handler wrote its own tagged
+// response.
+var errAlreadyAnswered = errors.New("imap: already answered")
+
+// LOGIN (RFC 9051 §6.2.3).
+func cmdLogin(c *conn, cmd *command) error {
+	d := c.dec
+	var user, pass string
+	if !d.ExpectSP() || !d.ExpectAString(&user) || !d.ExpectSP() || !d.ExpectAString(&pass) {
+		return d.Err()
+	}
+	if err := c.expectEOL(); err != nil {
+		return err
+	}
+	if !c.authAllowed() {
+		return &Error{Type: StatusNO, Code: CodePrivacyRequired, Text: "LOGIN not allowed without TLS"}
+	}
+	return c.login(cmd, user, pass)
+}
+
+// login verifies credentials and enters the authenticated state.
+func (c *conn) login(cmd *command, username, password string) error {
+	auth := c.srv.authenticator()
+	var user string
+	err := mailbox.ErrAuthFailed
+	if auth != nil {
+		user, err = auth.Authenticate(c.ctx, username, password)
+	}
+	if err != nil {
+		return c.loginFailed(err)
+	}
+	return c.startSession(cmd, user)
+}
+
+// loginFailed delays the answer to a failed login and ends the connection
+// after too many.
+func (c *conn) loginFailed(err error) error {
+	if !errors.Is(err, mailbox.ErrAuthFailed) && !errors.Is(err, mailbox.ErrNotExist) {
+		return err // a store failure: NO [SERVERBUG], logged
+	}
+	c.loginFails++
+	c.log.LogAttrs(c.ctx, slog.LevelDebug, "imap: authentication failed", slog.Int("failures", c.loginFails))
+	if d := c.srv.loginFailDelay(); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-c.ctx.Done():
+			t.Stop()
+		}
+	}
+	if c.loginFails >= c.srv.maxLoginFails() {
+		return &Error{Type: StatusBYE, Code: CodeAuthenticationFailed, Text: "Too many failed logins"}
+	}
+	return &Error{Type: StatusNO, Code: CodeAuthenticationFailed, Text: "Authentication failed"}
+}
+
+// startSession opens the user's account and watches its changes.
+func (c *conn) startSession(cmd *command, user string) error {
+	if !c.srv.addUser(user) {
+		return &Error{Type: StatusNO, Code: CodeLimit, Text: "Too many sessions for this user"}
+	}
+	c.user, c.counted = user, true
+	acct, err := c.srv.Store.Open(c.ctx, user)
+	if err != nil {
+		return err
+	}
+	c.acct = acct
+	c.cancelWatch = acct.Watch(c.queue.push)
+	c.state = stateAuth
+	c.log = c.log.With(slog.String("user", user))
+	cmd.okCode = CodeCapability
+	cmd.okArg = joinCaps(c.srv.capabilities(c))
+	cmd.okText = "Logged in"
+	return nil
+}
+
+// AUTHENTICATE (RFC 9051 §6.2.2) with SASL-IR (RFC 4959). Mechanism:
+// PLAIN (RFC 4616).
+func cmdAuthenticate(c *conn, cmd *command) error {
+	d := c.dec
+	var mech, ir string
+	hasIR := false
+	if !d.ExpectSP() || !d.ExpectAtom(&mech) {
+		return d.Err()
+	}
+	if d.SP() {
+		if d.Special('=') {
+			hasIR = true
+		} else if !d.ExpectAtom(&ir) { // base64 chars are atom chars
+			return d.Err()
+		} else {
+			hasIR = true
+		}
+	}
+	if err := c.expectEOL(); err != nil {
+		return err
+	}
+	if !c.authAllowed() {
+		return &Error{Type: StatusNO, Code: CodePrivacyRequired, Text: "Authentication not allowed without TLS"}
+	}
+	if !strings.EqualFold(mech, "PLAIN") {
+		return &Error{Type: StatusNO, Code: CodeCannot, Text: "Unsupported mechanism"}
+	}
+	var resp []byte
+	if hasIR {
+		var err error
+		if resp, err = base64.StdEncoding.DecodeString(ir); err != nil {
+			return errBad("Invalid base64")
+		}
+	} else {
+		line, err := c.saslExchange("")
+		if err != nil {
+			return err
+		}
+		resp = line
+	}
+	// PLAIN: authzid NUL authcid NUL passwd.
+	parts := bytes.Split(resp, []byte{0})
+	if len(parts) != 3 {
+		return errBad("Malformed PLAIN response")
+	}
+	authz, authc, pass := string(parts[0]), string(parts[1]), string(parts[2])
+	if authz != "" && authz != authc {
+		return &Error{Type: StatusNO, Code: CodeAuthorizationFailed, Text: "Proxy authorization not supported"}
+	}
+	return c.login(cmd, authc, pass)
+}
+
+// saslExchange sends a continuation with challenge (base64) and reads the
+// client's base64 response line. "*" cancels (RFC 9051 §6.2.2).
+func (c *conn) saslExchange(challenge string) ([]byte, error) {
+	c.w.raw("+ ")
+	c.w.raw(base64.StdEncoding.EncodeToString([]byte(challenge)))
+	c.w.crlf()
+	if err := c.flush(); err != nil {
+		return nil, err
+	}
+	d := c.dec
+	var line string
+	d.Text(&line) // base64 and "*" only hold text chars
+	if err := c.expectEOL(); err != nil {
+		return nil, err
+	}
+	if line == "*" {
+		return nil, errBad("Authentication cancelled")
+	}
+	b, err := base64.StdEncoding.DecodeString(line)
+	if err != nil {
+		return nil, errBad("Invalid base64")
+	}
+	return b, nil
+}

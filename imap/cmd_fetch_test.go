@@ -1,0 +1,71 @@
+package imap
+
+import (
+	"testing"
+)
+
+func TestFetchItems(t *testing.T) {
+	e := newTestEnv(t)
+	e.appendMsg("INBOX", msg("one", "hello\r\n"), `\Seen`)
+	e.appendMsg("INBOX", msg("two", "line1\r\nline2\r\n"))
+	c := e.selectInbox()
+	c.run(
+		"C: a FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE)",
+		`S: * 1 FETCH (UID 1 FLAGS (\Seen) RFC822.SIZE 143 INTERNALDATE "05-Mar-2024 10:00:00 +0000")`,
+		`S: * 2 FETCH (UID 2 FLAGS () RFC822.SIZE 150 INTERNALDATE "05-Mar-2024 10:00:00 +0000")`,
+		"S: a OK FETCH completed",
+		"C: b UID FETCH 2 (FLAGS)",
+		"S: * 2 FETCH (UID 2 FLAGS ())",
+		"S: b OK *",
+		"C: c FETCH 2 BODY.PEEK[HEADER.FIELDS (Subject FROM)]",
+		"S: * 2 FETCH (BODY[HEADER.FIELDS (Subject FROM)] {45}From: Bob <bob@example.org>\r\nSubject: two\r\n\r\n)",
+		"S: c OK *",
+		"C: d FETCH 2 BODY.PEEK[TEXT]<2.5>",
+		"S: * 2 FETCH (BODY[TEXT]<2> {5}ne1\r\n)",
+		"S: d OK *",
+		"C: e FETCH 2 (FLAGS)",
+		"S: * 2 FETCH (FLAGS ())",
+		"S: e OK *",
+		// Implicit \Seen: the new flags come with the data.
+		"C: f FETCH 2 BODY[TEXT]",
+		"S: * 2 FETCH (BODY[TEXT] {14}line1\r\nline2\r\n FLAGS (\\Seen))",
+		"S: f OK *",
+		"C: g FETCH 1 RFC822.HEADER",
+		"S: * 1 FETCH (RFC822.HEADER {136}From: *\r\n\r\n)",
+		"S: g OK *",
+		"C: h FETCH 1 BODY[HEADER.FIELDS.NOT (From To Date Message-ID)]",
+		"S: * 1 FETCH (BODY[HEADER.FIELDS.NOT (From To Date Message-ID)] {16}Subject: one\r\n\r\n)",
+		"S: h OK *",
+		"C: i FETCH 3 FLAGS",
+		"S: i BAD *sequence number*",
+		"C: j UID FETCH 3:5 FLAGS",
+		"S: j OK *",
+		"C: k UID FETCH 9:* UID",
+		"S: * 2 FETCH (UID 2)",
+		"S: k OK *",
+		"C: l FETCH 1 BODY[]<0.4>",
+		"S: * 1 FETCH (BODY[]<0> {4}From)",
+		"S: l OK *",
+		"C: m FETCH 1 (RFC822)",
+		"S: * 1 FETCH (RFC822 {143}From: Bob*hello\r\n)",
+		"S: m OK *",
+		"C: n FETCH 1 (BOGUS)",
+		"S: n BAD *",
+	)
+}
+
+func TestFetchReadOnlyDoesNotSetSeen(t *testing.T) {
+	e := newTestEnv(t)
+	e.appendMsg("INBOX", msg("one", "hello\r\n"))
+	c := e.login()
+	c.send("a EXAMINE INBOX")
+	c.skipUntil("a OK *")
+	c.run(
+		"C: b FETCH 1 BODY[TEXT]",
+		"S: * 1 FETCH (BODY[TEXT] {7}hello\r\n)",
+		"S: b OK *",
+		"C: c FETCH 1 FLAGS",
+		"S: * 1 FETCH (FLAGS ())",
+		"S: c OK *",
+	)
+}

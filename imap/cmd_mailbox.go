@@ -1,0 +1,247 @@
+package imap
+
+import (
+	"strings"
+
+	"github.com/posthorn/posthorn/mailbox"
+)
+
+// mailboxArg reads SP mailbox and returns the canonical name, or an error
+// response for a name the store could not hold. trailing allows (and
+// strips) a trailing hierarchy delimiter, as CREATE does.
+func (c *conn) mailboxArg(trailing bool) (string, error) {
+	d := c.dec
+	var name string
+	if !d.ExpectSP() || !d.ExpectMailbox(&name) {
+		return "", d.Err()
+	}
+	if trailing {
+		name = strings.TrimSuffix(name, string(mailbox.Delimiter))
+	}
+	canon, err := mailbox.ValidName(name)
+	if err != nil {
+		return name, errNo(CodeCannot, "Invalid mailbox name")
+	}
+	return canon, nil
+}
+
+// parseFirst runs parse, then requires the end of the line; a syntax error
+// wins over an invalid-name error so the line is discarded properly.
+func (c *conn) nameArgs(trailing bool) (string, error) {
+	name, err := c.mailboxArg(trailing)
+	if isParseError(err) {
+		return "", err
+	}
+	return name, err
+}
+
+// CREATE (RFC 9051 §6.3.4) with CREATE-SPECIAL-USE (RFC 6154 §3).
+func cmdCreate(c *conn, cmd *command) error {
+	name, nameErr := c.nameArgs(true)
+	if isParseError(nameErr) {
+		return nameErr
+	}
+	d := c.dec
+	var opts mailbox.CreateOptions
+	if d.SP() {
+		// "(" "USE" SP "(" attr *(SP attr) ")" ")"
+		d.ExpectList(func() bool {
+			var kw string
+			if !d.Keyword(&kw) || kw != "USE" || !d.ExpectSP() {
+				return d.Fail("USE")
+			}
+			return d.ExpectList(func() bool {
+				var f Flag
+				if !d.ExpectFlag(&f) {
+					return false
+				}
+				if opts.SpecialUse != "" {
+					return d.Fail("one special-use attribute")
+				}
+				opts.SpecialUse = mailbox.Attr(f)
+				return true
+			})
+		})
+	}
+	if err := c.expectEOL(); err != nil {
+		return err
+	}
+	if nameErr != nil {
+		return nameErr
+	}
+	if opts.SpecialUse != "" {
+		a := canonicalAttr(opts.SpecialUse)
+		if !a.IsSpecialUse() {
+			return &Error{Type: StatusNO, Code: CodeUseAttr, Text: "Unsupported special-use attribute"}
+		}
+		opts.SpecialUse = a
+	}
+	var o *mailbox.CreateOptions
+	if opts.SpecialUse != "" {
+		o = &opts
+	}
+	return c.acct.Create(c.ctx, name, o)
+}
+
+// canonicalAttr spells a special-use attribute as RFC 6154 does.
+func canonicalAttr(a mailbox.Attr) mailbox.Attr {
+	for _, x := range []mailbox.Attr{mailbox.AttrAll, mailbox.AttrArchive, mailbox.AttrDrafts, mailbox.AttrFlagged, mailbox.AttrJunk, mailbox.AttrSent, mailbox.AttrTrash} {
+		if strings.EqualFold(string(a), string(x)) {
+			return x
+		}
+	}
+	return a
+}
+
+// DELETE (RFC 9051 §6.3.5). Deleting the selected mailbox unselects it.
+func cmdDelete(c *conn, cmd *command) error {
+	name, err := c.nameArgs(false)
+	if isParseError(err) {
+		return err
+	}
+	if perr := c.expectEOL(); perr != nil {
+		return perr
+	}
+	if err != nil {
+		return err
+	}
+	if c.view != nil && c.view.name == name {
+		c.closeMailbox()
+		c.w.statusLine("*", StatusOK, CodeClosed, "", "Mailbox closed")
+	}
+	return c.acct.Delete(c.ctx, name)
+}
+
+// RENAME (RFC 9051 §6.3.6).
+func cmdRename(c *conn, cmd *command) error {
+	from, err1 := c.nameArgs(false)
+	if isParseError(err1) {
+		return err1
+	}
+	to, err2 := c.nameArgs(false)
+	if isParseError(err2) {
+		return err2
+	}
+	if err := c.expectEOL(); err != nil {
+		return err
+	}
+	if err1 != nil {
+		return err1
+	}
+	if err2 != nil {
+		return err2
+	}
+	return c.acct.Rename(c.ctx, from, to)
+}
+
+// SUBSCRIBE and UNSUBSCRIBE (RFC 9051 §6.3.7, §6.3.8).
+func cmdSubscribe(c *conn, cmd *command) error {
+	name, err := c.nameArgs(false)
+	if isParseError(err) {
+		return err
+	}
+	if perr := c.expectEOL(); perr != nil {
+		return perr
+	}
+	if err != nil {
+		return err
+	}
+	return c.acct.SetSubscribed(c.ctx, name, cmd.name == "SUBSCRIBE")
+}
+
+// NAMESPACE (RFC 2342, RFC 9051 §6.3.10): one personal namespace.
+func cmdNamespace(c *conn, cmd *command) error {
+	if err := c.expectEOL(); err != nil {
+		return err
+	}
+	c.w.raw(`* NAMESPACE (("" "/")) NIL NIL`)
+	c.w.crlf()
+	return nil
+}
+
+// statusItems are the STATUS data items this server answers.
+var statusItems = map[string]bool{
+	"MESSAGES": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true,
+	"DELETED": true, "SIZE": true, "RECENT": true,
+}
+
+// statusAtts reads "(" status-att *(SP status-att) ")".
+func (c *conn) statusAtts() []string {
+	d := c.dec
+	var items []string
+	d.ExpectList(func() bool {
+		var kw string
+		if !d.Keyword(&kw) || !statusItems[kw] {
+			return d.Fail("status item")
+		}
+		items = append(items, kw)
+		return true
+	})
+	if len(items) == 0 {
+		d.Fail("status item")
+	}
+	return items
+}
+
+// STATUS (RFC 9051 §6.3.11) with STATUS=SIZE (RFC 8438) and DELETED.
+func cmdStatus(c *conn, cmd *command) error {
+	name, err := c.nameArgs(false)
+	if isParseError(err) {
+		return err
+	}
+	d := c.dec
+	if !d.ExpectSP() {
+		return d.Err()
+	}
+	items := c.statusAtts()
+	if perr := c.expectEOL(); perr != nil {
+		return perr
+	}
+	if err != nil {
+		return errNo(CodeNonExistent, "No such mailbox")
+	}
+	return c.writeMailboxStatus(name, items)
+}
+
+// writeMailboxStatus writes "* STATUS name (items)".
+func (c *conn) writeMailboxStatus(name string, items []string) error {
+	mb, err := c.acct.Mailbox(c.ctx, name)
+	if err != nil {
+		return err
+	}
+	st, err := mb.Status(c.ctx)
+	mb.Close()
+	if err != nil {
+		return err
+	}
+	w := &c.w
+	w.raw("* STATUS ")
+	w.mailboxName(name)
+	w.raw(" (")
+	for i, it := range items {
+		if i > 0 {
+			w.sp()
+		}
+		w.raw(it)
+		w.sp()
+		switch it {
+		case "MESSAGES":
+			w.num32(st.Messages)
+		case "UIDNEXT":
+			w.num(uint64(st.UIDNext))
+		case "UIDVALIDITY":
+			w.num32(st.UIDValidity)
+		case "UNSEEN":
+			w.num32(st.Unseen)
+		case "DELETED":
+			w.num32(st.Deleted)
+		case "SIZE":
+			w.num(uint64(st.Size))
+		case "RECENT":
+			w.num(0) // \Recent is per session; other sessions' mailboxes have none for us
+		}
+	}
+	w.byte(')')
+	w.crlf()
+	return nil
+}

@@ -1,0 +1,161 @@
+package imap
+
+import (
+	"strings"
+	"time"
+
+	"github.com/posthorn/posthorn/mailbox"
+)
+
+// searchReturn holds the RETURN options of ESEARCH (RFC 4731) and
+// SEARCHRES (RFC 5182).
+type searchReturn struct {
+	given                      bool // RETURN (...) present: answer with ESEARCH
+	min, max, all, count, save bool
+}
+
+// SEARCH and UID SEARCH (RFC 9051 §6.4.4) with ESEARCH, SEARCHRES, WITHIN
+// (RFC 5032) and SAVEDATE (RFC 8514). The library evaluates the whole
+// criteria tree over the store's message list, reading headers and bodies
+// only for the keys that need them.
+func cmdSearch(c *conn, cmd *command) error {
+	d := c.dec
+	var ret searchReturn
+	if !d.ExpectSP() {
+		return d.Err()
+	}
+	if d.acceptFold("RETURN") {
+		ret.given = true
+		if !d.ExpectSP() {
+			return d.Err()
+		}
+		d.ExpectList(func() bool {
+			var kw string
+			if !d.Keyword(&kw) {
+				return d.Fail("search return option")
+			}
+			switch kw {
+			case "MIN":
+				ret.min = true
+			case "MAX":
+				ret.max = true
+			case "ALL":
+				ret.all = true
+			case "COUNT":
+				ret.count = true
+			case "SAVE":
+				ret.save = true
+			default:
+				return d.Fail("search return option")
+			}
+			return true
+		})
+		if !d.ExpectSP() {
+			return d.Err()
+		}
+	}
+	badCharset := false
+	if d.acceptFold("CHARSET") {
+		var cs string
+		if !d.ExpectSP() || !d.ExpectAString(&cs) || !d.ExpectSP() {
+			return d.Err()
+		}
+		switch strings.ToUpper(cs) {
+		case "UTF-8", "US-ASCII":
+		default:
+			badCharset = true
+		}
+	}
+	var key SearchKey
+	if !d.SearchKeys(&key) {
+		return d.Err()
+	}
+	if err := c.expectEOL(); err != nil {
+		return err
+	}
+	if badCharset {
+		return &Error{Type: StatusNO, Code: CodeBadCharset, CodeArg: "(US-ASCII UTF-8)", Text: "Unsupported charset"}
+	}
+	if ret.given && !ret.min && !ret.max && !ret.count && !ret.save {
+		ret.all = true // RETURN () means ALL (RFC 4731 §3.1)
+	}
+	v := c.view
+	s := &searchCtx{c: c, now: time.Now(), seqSets: map[*SearchKey]NumSet{}}
+	s.prepare(&key)
+	var uids []mailbox.UID
+	if v.count() > 0 {
+		err := c.eachMessage(v.uids, func(m *mailbox.MessageInfo) error {
+			n := v.seq(m.UID)
+			if n == 0 || v.isExpunged(m.UID) {
+				return nil
+			}
+			s.reset(m, n)
+			ok, err := s.match(&key)
+			if err != nil {
+				return err
+			}
+			if ok {
+				uids = append(uids, m.UID)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if ret.save {
+		c.searchRes = uids
+		if !ret.min && !ret.max && !ret.all && !ret.count {
+			return nil // SAVE alone: no ESEARCH response (RFC 5182 §2.4)
+		}
+	}
+	nums := make([]uint32, len(uids))
+	for i, u := range uids {
+		if cmd.uid {
+			nums[i] = uint32(u)
+		} else {
+			nums[i] = v.seq(u)
+		}
+	}
+	w := &c.w
+	if !ret.given && !c.rev2 {
+		w.raw("* SEARCH")
+		for _, n := range nums {
+			w.sp()
+			w.num32(n)
+		}
+		w.crlf()
+		return nil
+	}
+	if !ret.given {
+		ret.all = true
+	}
+	w.raw(`* ESEARCH (TAG `)
+	w.quoted(cmd.tag)
+	w.byte(')')
+	if cmd.uid {
+		w.raw(" UID")
+	}
+	if len(nums) > 0 {
+		if ret.min {
+			w.raw(" MIN ")
+			w.num32(nums[0])
+		}
+		if ret.max {
+			w.raw(" MAX ")
+			w.num32(nums[len(nums)-1])
+		}
+		if ret.all {
+			var set NumSet
+			set.AddNum(nums...)
+			w.raw(" ALL ")
+			w.raw(set.String())
+		}
+	}
+	if ret.count {
+		w.raw(" COUNT ")
+		w.num(uint64(len(nums)))
+	}
+	w.crlf()
+	return nil
+}

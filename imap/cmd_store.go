@@ -1,0 +1,159 @@
+package imap
+
+import (
+	"strings"
+
+	"github.com/posthorn/posthorn/mailbox"
+)
+
+// resolveSet turns a sequence set (or a UID set for UID commands) into the
+// ascending UIDs of the messages the client knows. A sequence number
+// beyond the mailbox is an error (RFC 9051 §6.4.5 and §9); UIDs that do
+// not exist are silently left out (RFC 9051 §6.4.8).
+func (c *conn) resolveSet(set NumSet, uid bool) ([]mailbox.UID, error) {
+	v := c.view
+	if set.SearchRes {
+		// RFC 5182: "$" is the saved result, as UIDs, still in the view.
+		out := make([]mailbox.UID, 0, len(c.searchRes))
+		for _, u := range c.searchRes {
+			if v.seq(u) != 0 {
+				out = append(out, u)
+			}
+		}
+		return out, nil
+	}
+	if uid {
+		norm := set.Normalize(uint32(v.maxUID()))
+		var out []mailbox.UID
+		for _, r := range norm.Ranges {
+			// The UIDs of the view within [Start, Stop] are contiguous.
+			lo := int(v.seqAtOrAfter(mailbox.UID(r.Start)))
+			for i := lo; i < len(v.uids) && uint32(v.uids[i]) <= r.Stop; i++ {
+				out = append(out, v.uids[i])
+			}
+		}
+		return out, nil
+	}
+	if !set.InBounds(v.count()) {
+		return nil, errBad("Invalid message sequence number")
+	}
+	norm := set.Normalize(v.count())
+	var out []mailbox.UID
+	for _, r := range norm.Ranges {
+		out = append(out, v.uids[r.Start-1:r.Stop]...)
+	}
+	return out, nil
+}
+
+// seqAtOrAfter returns the index in the table of the first UID ≥ u.
+func (v *view) seqAtOrAfter(u mailbox.UID) int {
+	lo, hi := 0, len(v.uids)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if v.uids[m] < u {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// eachMessage calls fn with the store's info of each of uids (ascending)
+// that still exists, in order.
+func (c *conn) eachMessage(uids []mailbox.UID, fn func(m *mailbox.MessageInfo) error) error {
+	if len(uids) == 0 {
+		return nil
+	}
+	i := 0
+	for m, err := range c.mbox.Messages(c.ctx, uids[0]) {
+		if err != nil {
+			return err
+		}
+		for i < len(uids) && uids[i] < m.UID {
+			i++
+		}
+		if i == len(uids) {
+			break
+		}
+		if uids[i] != m.UID {
+			continue
+		}
+		if err := fn(&m); err != nil {
+			return err
+		}
+		i++
+	}
+	return nil
+}
+
+// STORE and UID STORE (RFC 9051 §6.4.6).
+func cmdStore(c *conn, cmd *command) error {
+	d := c.dec
+	var set NumSet
+	var item string
+	var flags []Flag
+	if !d.ExpectSP() || !d.ExpectNumSet(&set) || !d.ExpectSP() || !d.ExpectAtom(&item) || !d.ExpectSP() {
+		return d.Err()
+	}
+	if !d.FlagList(&flags) {
+		for {
+			var f Flag
+			if !d.ExpectFlag(&f) {
+				return d.Err()
+			}
+			flags = append(flags, f)
+			if !d.SP() {
+				break
+			}
+		}
+	}
+	if err := c.expectEOL(); err != nil {
+		return err
+	}
+	item = strings.ToUpper(item)
+	silent := strings.HasSuffix(item, ".SILENT")
+	item = strings.TrimSuffix(item, ".SILENT")
+	var op mailbox.FlagOp
+	switch item {
+	case "FLAGS":
+		op = mailbox.FlagsReplace
+	case "+FLAGS":
+		op = mailbox.FlagsAdd
+	case "-FLAGS":
+		op = mailbox.FlagsRemove
+	default:
+		return errBad("Unknown STORE item")
+	}
+	mflags, err := storeFlags(flags)
+	if err != nil {
+		return errBad("Invalid flag")
+	}
+	if c.view.readOnly {
+		return errNo(CodeReadOnly, "Mailbox is read-only")
+	}
+	uids, err := c.resolveSet(set, cmd.uid)
+	if err != nil || len(uids) == 0 {
+		return err
+	}
+	res, err := c.mbox.SetFlags(c.ctx, uids, op, mflags, 0)
+	if err != nil {
+		return err
+	}
+	v := c.view
+	for _, fc := range res.Changed {
+		v.reported(fc.UID, fc.ModSeq)
+	}
+	if silent {
+		return nil
+	}
+	return c.eachMessage(uids, func(m *mailbox.MessageInfo) error {
+		n := v.seq(m.UID)
+		if n == 0 || v.isExpunged(m.UID) {
+			return nil
+		}
+		c.writeUpdate(update{kind: updateFetch, num: n, uid: m.UID, flags: m.Flags, recent: !c.rev2 && v.isRecent(m.UID)})
+		v.reported(m.UID, m.ModSeq)
+		return nil
+	})
+}

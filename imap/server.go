@@ -1,0 +1,448 @@
+package imap
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/posthorn/posthorn/mailbox"
+)
+
+// Log levels below Debug for protocol transcripts (STYLE.md §2.9).
+const (
+	// LevelTrace logs every command and response line, with credentials
+	// and message bodies left out.
+	LevelTrace = slog.LevelDebug - 4
+)
+
+// Default limits of a Server.
+const (
+	DefaultReadTimeout     = 30 * time.Minute // RFC 9051 §5.4: autologout once authenticated
+	DefaultPreAuthTimeout  = 60 * time.Second // RFC 9051 §5.4: before authentication
+	DefaultWriteTimeout    = time.Minute
+	DefaultMaxLineLength   = 8192     // RFC 7162 §4
+	DefaultMaxLiteral      = 4096     // literals outside APPEND
+	DefaultAppendLimit     = 32 << 20 // RFC 7889 APPENDLIMIT
+	DefaultMaxConns        = 10000
+	DefaultMaxConnsPerUser = 50
+	DefaultLoginFailDelay  = time.Second
+	DefaultMaxLoginFails   = 3
+)
+
+// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or Close.
+var ErrServerClosed = errors.New("imap: server closed")
+
+// ConnState is the state of a server connection, reported to
+// Server.ConnState.
+type ConnState int
+
+// Connection states.
+const (
+	StateNew    ConnState = iota // accepted, before the greeting
+	StateActive                  // running a command
+	StateIdle                    // waiting for the next command (or in IDLE)
+	StateClosed                  // closed
+)
+
+var connStateNames = [...]string{"new", "active", "idle", "closed"}
+
+func (s ConnState) String() string {
+	if s >= 0 && int(s) < len(connStateNames) {
+		return connStateNames[s]
+	}
+	return "ConnState(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Server is an IMAP4rev1 and IMAP4rev2 server over a mailbox.Store. The
+// store speaks UIDs only: sequence numbers, each session's view of its
+// selected mailbox, unsolicited EXISTS/EXPUNGE/FETCH and IDLE are kept
+// here, fed by the store's events (mailbox.Account.Watch).
+//
+// The zero value (with Store set) works; every limit has a safe default.
+// Do not modify fields after Serve is called. A Server is safe for
+// concurrent use.
+type Server struct {
+	// Store holds the users' mail. Required.
+	Store mailbox.Store
+	// Auth verifies logins. nil → Store, if it implements
+	// mailbox.Authenticator; otherwise every login fails.
+	Auth mailbox.Authenticator
+
+	// TLSConfig, when set, enables STARTTLS and is used by
+	// ListenAndServeTLS. It is cloned on first use.
+	TLSConfig *tls.Config
+	// AllowInsecureAuth permits LOGIN and AUTHENTICATE over a connection
+	// without TLS. Off: such a connection advertises LOGINDISABLED
+	// (RFC 9051 §6.2.3) and offers no AUTH= mechanism.
+	AllowInsecureAuth bool
+	// Greeting is the text of the initial "* OK". "" → "Posthorn IMAP ready".
+	Greeting string
+
+	// ReadTimeout is the autologout timer of an authenticated session
+	// (RFC 9051 §5.4): 0 → 30 min, <0 → none.
+	ReadTimeout time.Duration
+	// PreAuthTimeout is the autologout timer before authentication:
+	// 0 → 60 s, <0 → none.
+	PreAuthTimeout time.Duration
+	// WriteTimeout bounds each response write: 0 → 1 min, <0 → none.
+	WriteTimeout time.Duration
+	// MaxLineLength bounds a command line, literals excluded: 0 → 8192.
+	MaxLineLength int
+	// MaxLiteral bounds a literal outside APPEND: 0 → 4096 octets.
+	MaxLiteral int64
+	// AppendLimit bounds an appended message (RFC 7889 APPENDLIMIT):
+	// 0 → 32 MiB, <0 → unlimited (not advertised with a value).
+	AppendLimit int64
+	// MaxConns bounds open connections: 0 → 10000, <0 → unlimited.
+	MaxConns int
+	// MaxConnsPerUser bounds authenticated sessions per user: 0 → 50,
+	// <0 → unlimited.
+	MaxConnsPerUser int
+	// LoginFailDelay is waited before answering a failed login:
+	// 0 → 1 s, <0 → none.
+	LoginFailDelay time.Duration
+	// MaxLoginFails is the number of failed logins after which the
+	// connection is closed: 0 → 3.
+	MaxLoginFails int
+
+	// Logger receives errors and, at Debug and LevelTrace, the
+	// connection log and protocol trace. nil → slog.Default().
+	Logger *slog.Logger
+	// ConnState, if set, is called when a connection changes state.
+	ConnState func(net.Conn, ConnState)
+	// BaseContext returns the base context of connections accepted on
+	// l; nil → context.Background().
+	BaseContext func(l net.Listener) context.Context
+	// ConnContext derives a connection's context; nil → unchanged.
+	ConnContext func(ctx context.Context, c net.Conn) context.Context
+
+	mu         sync.Mutex
+	listeners  map[*net.Listener]struct{}
+	conns      map[*conn]struct{}
+	users      map[string]int
+	inShutdown atomic.Bool
+	connWG     sync.WaitGroup
+	tlsOnce    sync.Once
+	tlsConfig  *tls.Config
+	nextID     atomic.Uint64
+}
+
+func orDefault[T int | int64 | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func (s *Server) readTimeout() time.Duration {
+	return orDefault(s.ReadTimeout, DefaultReadTimeout)
+}
+func (s *Server) preAuthTimeout() time.Duration {
+	return orDefault(s.PreAuthTimeout, DefaultPreAuthTimeout)
+}
+func (s *Server) writeTimeout() time.Duration {
+	return orDefault(s.WriteTimeout, DefaultWriteTimeout)
+}
+func (s *Server) maxLine() int         { return orDefault(s.MaxLineLength, DefaultMaxLineLength) }
+func (s *Server) maxLiteral() int64    { return orDefault(s.MaxLiteral, DefaultMaxLiteral) }
+func (s *Server) appendLimit() int64   { return orDefault(s.AppendLimit, DefaultAppendLimit) }
+func (s *Server) maxConns() int        { return orDefault(s.MaxConns, DefaultMaxConns) }
+func (s *Server) maxConnsPerUser() int { return orDefault(s.MaxConnsPerUser, DefaultMaxConnsPerUser) }
+func (s *Server) loginFailDelay() time.Duration {
+	return orDefault(s.LoginFailDelay, DefaultLoginFailDelay)
+}
+func (s *Server) maxLoginFails() int { return orDefault(s.MaxLoginFails, DefaultMaxLoginFails) }
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Server) greeting() string {
+	if s.Greeting != "" {
+		return s.Greeting
+	}
+	return "Posthorn IMAP ready"
+}
+
+func (s *Server) authenticator() mailbox.Authenticator {
+	if s.Auth != nil {
+		return s.Auth
+	}
+	if a, ok := s.Store.(mailbox.Authenticator); ok {
+		return a
+	}
+	return nil
+}
+
+func (s *Server) tlsConf() *tls.Config {
+	s.tlsOnce.Do(func() {
+		if s.TLSConfig != nil {
+			s.tlsConfig = s.TLSConfig.Clone()
+		}
+	})
+	return s.tlsConfig
+}
+
+// capabilities lists what the server supports on a connection in the given
+// state. It is the one place capabilities are decided: from the
+// configuration and the connection, never from a second list.
+func (s *Server) capabilities(c *conn) []string {
+	caps := []string{"IMAP4rev1", "IMAP4rev2"}
+	if c.state == stateNotAuth {
+		if !c.isTLS && s.tlsConf() != nil {
+			caps = append(caps, "STARTTLS")
+		}
+		if c.authAllowed() {
+			caps = append(caps, "AUTH=PLAIN", "SASL-IR")
+		} else {
+			caps = append(caps, "LOGINDISABLED")
+		}
+	}
+	caps = append(caps,
+		"LITERAL+", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
+		"ID", "CHILDREN", "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE",
+		"CREATE-SPECIAL-USE", "STATUS=SIZE", "ESEARCH", "SEARCHRES", "MULTIAPPEND",
+		"UTF8=ACCEPT", "WITHIN", "SAVEDATE")
+	if lim := s.appendLimit(); lim > 0 && lim <= 1<<32-1 {
+		caps = append(caps, "APPENDLIMIT="+strconv.FormatInt(lim, 10))
+	} else {
+		caps = append(caps, "APPENDLIMIT")
+	}
+	return caps
+}
+
+// ListenAndServe listens on addr (":imap" if empty) and serves plain
+// connections with STARTTLS if TLSConfig is set.
+func (s *Server) ListenAndServe(addr string) error {
+	if s.inShutdown.Load() {
+		return ErrServerClosed
+	}
+	if addr == "" {
+		addr = ":imap"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(l)
+}
+
+// ListenAndServeTLS listens on addr (":imaps" if empty) and serves
+// implicit TLS (RFC 8314). certFile and keyFile are used when TLSConfig
+// has no certificate.
+func (s *Server) ListenAndServeTLS(addr, certFile, keyFile string) error {
+	if s.inShutdown.Load() {
+		return ErrServerClosed
+	}
+	cfg := s.tlsConf()
+	if cfg == nil {
+		cfg = &tls.Config{}
+	} else {
+		cfg = cfg.Clone()
+	}
+	if len(cfg.Certificates) == 0 && cfg.GetCertificate == nil {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return err
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	if addr == "" {
+		addr = ":imaps"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(tls.NewListener(l, cfg))
+}
+
+// Serve accepts connections on l and serves each in its own goroutine.
+// It always returns a non-nil error; after Shutdown or Close it returns
+// ErrServerClosed.
+func (s *Server) Serve(l net.Listener) error {
+	if s.Store == nil {
+		return errors.New("imap: Server.Store is nil")
+	}
+	if !s.trackListener(&l, true) {
+		return ErrServerClosed
+	}
+	defer s.trackListener(&l, false)
+	base := context.Background()
+	if s.BaseContext != nil {
+		base = s.BaseContext(l)
+	}
+	var delay time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.inShutdown.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTemporary) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.logger().LogAttrs(base, slog.LevelWarn, "imap: accept error; retrying", slog.Any("err", err), slog.Duration("delay", delay))
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		ctx := base
+		if s.ConnContext != nil {
+			ctx = s.ConnContext(ctx, nc)
+		}
+		c := s.newConn(ctx, nc)
+		if c == nil {
+			continue
+		}
+		go c.serve()
+	}
+}
+
+var errTemporary = errors.New("temporary")
+
+func (s *Server) trackListener(l *net.Listener, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.inShutdown.Load() {
+			return false
+		}
+		if s.listeners == nil {
+			s.listeners = make(map[*net.Listener]struct{})
+		}
+		s.listeners[l] = struct{}{}
+		return true
+	}
+	delete(s.listeners, l)
+	return true
+}
+
+// newConn registers a connection, or refuses it when the server is at its
+// connection limit or shutting down.
+func (s *Server) newConn(ctx context.Context, nc net.Conn) *conn {
+	s.mu.Lock()
+	if s.conns == nil {
+		s.conns = make(map[*conn]struct{})
+	}
+	full := s.maxConns() > 0 && len(s.conns) >= s.maxConns()
+	if s.inShutdown.Load() || full {
+		s.mu.Unlock()
+		nc.SetWriteDeadline(time.Now().Add(time.Second))
+		nc.Write([]byte("* BYE [UNAVAILABLE] Too many connections\r\n"))
+		nc.Close()
+		return nil
+	}
+	c := newConn(s, ctx, nc)
+	s.conns[c] = struct{}{}
+	s.connWG.Add(1)
+	s.mu.Unlock()
+	return c
+}
+
+func (s *Server) removeConn(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	if c.user != "" {
+		if s.users[c.user]--; s.users[c.user] <= 0 {
+			delete(s.users, c.user)
+		}
+	}
+	s.mu.Unlock()
+	s.connWG.Done()
+}
+
+// addUser counts an authenticated session of user; false when the user
+// has too many.
+func (s *Server) addUser(user string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.maxConnsPerUser(); m > 0 && s.users[user] >= m {
+		return false
+	}
+	if s.users == nil {
+		s.users = make(map[string]int)
+	}
+	s.users[user]++
+	return true
+}
+
+func (s *Server) setConnState(c *conn, st ConnState) {
+	c.connState.Store(int32(st))
+	if s.ConnState != nil {
+		s.ConnState(c.nc, st)
+	}
+}
+
+// Shutdown stops the server gracefully: it closes the listeners, says
+// "* BYE" to every connection waiting for a command (or in IDLE), lets
+// connections running a command finish it and say BYE, and waits until
+// all are closed or ctx is done (then it closes the rest, and returns
+// ctx.Err()).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.inShutdown.Store(true)
+	s.closeListeners()
+	s.mu.Lock()
+	for c := range s.conns {
+		if ConnState(c.connState.Load()) == StateIdle {
+			c.interrupt()
+		}
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.connWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.closeConns()
+		return ctx.Err()
+	}
+}
+
+// Close closes the listeners and every connection at once, without BYE.
+func (s *Server) Close() error {
+	s.inShutdown.Store(true)
+	err := s.closeListeners()
+	s.closeConns()
+	return err
+}
+
+func (s *Server) closeListeners() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for l := range s.listeners {
+		if err := (*l).Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	clear(s.listeners)
+	return errors.Join(errs...)
+}
+
+func (s *Server) closeConns() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.nc.Close()
+	}
+}
+
+// joinCaps formats a capability list.
+func joinCaps(caps []string) string { return strings.Join(caps, " ") }

@@ -1,0 +1,761 @@
+// Code generated from imap/internal/wire/decoder.go by a temporary shim; DO NOT EDIT.
+// The server cannot import imap/internal/wire while wire imports imap
+// (import cycle); this copy goes away when the cycle is resolved.
+
+package imap
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/posthorn/posthorn/imap/internal/utf7"
+)
+
+// Default limits of a wireDecoder.
+const (
+	wireDefaultMaxLine    = 8192 // RFC 7162 §4 recommends at least 8192
+	wireDefaultMaxLiteral = 4096 // in-memory literals outside APPEND
+	wireDefaultMaxDepth   = 64
+	wireLiteralMinusMax   = 4096 // RFC 7888 §4
+)
+
+// wireDecoder reads IMAP syntax. Methods are named after the rules of the
+// RFC 9051 §9 grammar. See the package documentation for the sticky
+// error and the limits.
+type wireDecoder struct {
+	// MaxLine bounds the bytes of one line, literal contents excluded,
+	// and the length of any single token. 0 → wireDefaultMaxLine; <0 → none.
+	MaxLine int
+	// MaxLiteral bounds a literal read into memory (String, AString...).
+	// 0 → wireDefaultMaxLiteral; <0 → none. LiteralReader has its own bound.
+	MaxLiteral int64
+	// MaxDepth bounds nested parentheses, and NOT/OR chains in search
+	// keys. 0 → wireDefaultMaxDepth; <0 → none.
+	MaxDepth int
+	// LiteralMinus refuses non-synchronising literals above 4096 octets
+	// (RFC 7888 LITERAL-).
+	LiteralMinus bool
+	// UTF8 is set once UTF8=ACCEPT or IMAP4rev2 is enabled: mailbox
+	// names are then UTF-8 rather than modified UTF-7 (RFC 6855 §3).
+	UTF8 bool
+	// OnLiteral, when set, is called after a literal's header "{n}" has
+	// been read and accepted by the limits, before its contents are read.
+	// For a synchronising literal a server writes its continuation
+	// request here ("+ go ahead") and flushes. A non-nil error refuses
+	// the literal: it becomes the decoder's error, wrapped in a
+	// *wireLiteralError.
+	OnLiteral func(size int64, nonSync bool) error
+
+	r       *bufio.Reader
+	err     error
+	line    int
+	depth   int
+	pending *io.LimitedReader
+	buf     []byte
+}
+
+// newWireDecoder returns a decoder reading from r.
+func newWireDecoder(r *bufio.Reader) *wireDecoder { return &wireDecoder{r: r} }
+
+// Err returns the first error met, or nil.
+func (d *wireDecoder) Err() error { return d.err }
+
+// Reader returns the underlying reader (for STARTTLS handover and the
+// like). Any streamed literal is drained first.
+func (d *wireDecoder) Reader() *bufio.Reader {
+	d.drain()
+	return d.r
+}
+
+// ClearErr forgets the sticky error and the line counters so that the
+// next command can be read, after a server answered a bad one.
+func (d *wireDecoder) ClearErr() {
+	d.err = nil
+	d.line = 0
+	d.depth = 0
+}
+
+func (d *wireDecoder) maxLine() int {
+	if d.MaxLine == 0 {
+		return wireDefaultMaxLine
+	}
+	return d.MaxLine
+}
+
+func (d *wireDecoder) maxLiteral() int64 {
+	if d.MaxLiteral == 0 {
+		return wireDefaultMaxLiteral
+	}
+	return d.MaxLiteral
+}
+
+func (d *wireDecoder) maxDepth() int {
+	if d.MaxDepth == 0 {
+		return wireDefaultMaxDepth
+	}
+	return d.MaxDepth
+}
+
+// Fail records a syntax error saying what was expected, unless an error
+// is already recorded. It returns false for use in && chains.
+func (d *wireDecoder) Fail(expected string) bool {
+	if d.err == nil {
+		d.err = &wireSyntaxError{Msg: "expected " + expected}
+	}
+	return false
+}
+
+func (d *wireDecoder) setErr(err error) bool {
+	if d.err == nil {
+		d.err = err
+	}
+	return false
+}
+
+// drain discards what the caller left of a streamed literal.
+func (d *wireDecoder) drain() {
+	if d.pending != nil {
+		if _, err := io.Copy(io.Discard, d.pending); err != nil {
+			d.setErr(err)
+		}
+		d.pending = nil
+	}
+}
+
+// peek returns the next byte without consuming it.
+func (d *wireDecoder) peek() (byte, bool) {
+	if d.err != nil {
+		return 0, false
+	}
+	d.drain()
+	b, err := d.r.Peek(1)
+	if err != nil {
+		if err == io.EOF && d.line > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		d.setErr(err)
+		return 0, false
+	}
+	return b[0], true
+}
+
+// advance consumes n bytes already peeked.
+func (d *wireDecoder) advance(n int) bool {
+	d.r.Discard(n)
+	d.line += n
+	if m := d.maxLine(); m > 0 && d.line > m {
+		return d.setErr(&wireSyntaxError{Msg: "line", Err: errWireLineTooLong})
+	}
+	return true
+}
+
+// accept consumes b if it is next.
+func (d *wireDecoder) accept(b byte) bool {
+	c, ok := d.peek()
+	if !ok || c != b {
+		return false
+	}
+	return d.advance(1)
+}
+
+// scan consumes the longest run of bytes in class and returns it. The
+// slice is valid until the next call.
+func (d *wireDecoder) scan(class *[256]bool) []byte {
+	d.buf = d.buf[:0]
+	for {
+		if _, ok := d.peek(); !ok {
+			if d.err == io.EOF || d.err == io.ErrUnexpectedEOF {
+				return d.buf // a token may end the input
+			}
+			return nil
+		}
+		chunk, _ := d.r.Peek(d.r.Buffered())
+		i := 0
+		for i < len(chunk) && class[chunk[i]] {
+			i++
+		}
+		d.buf = append(d.buf, chunk[:i]...)
+		if !d.advance(i) {
+			return nil
+		}
+		if i < len(chunk) {
+			return d.buf
+		}
+	}
+}
+
+// acceptFold consumes the ASCII word w (case-insensitive) if it is next
+// and not followed by another atom character.
+func (d *wireDecoder) acceptFold(w string) bool {
+	if _, ok := d.peek(); !ok {
+		return false
+	}
+	b, _ := d.r.Peek(len(w) + 1)
+	if len(b) < len(w) || !strings.EqualFold(string(b[:len(w)]), w) {
+		return false
+	}
+	if len(b) > len(w) && atomChar[b[len(w)]] {
+		return false
+	}
+	return d.advance(len(w))
+}
+
+// SP consumes a space.
+func (d *wireDecoder) SP() bool { return d.accept(' ') }
+
+// ExpectSP consumes a space or fails.
+func (d *wireDecoder) ExpectSP() bool { return d.SP() || d.Fail("SP") }
+
+// Special consumes the byte b if it is next.
+func (d *wireDecoder) Special(b byte) bool { return d.accept(b) }
+
+// ExpectSpecial consumes b or fails.
+func (d *wireDecoder) ExpectSpecial(b byte) bool { return d.accept(b) || d.Fail(quoteByte(b)) }
+
+func quoteByte(b byte) string { return `"` + string(rune(b)) + `"` }
+
+// AtEOL reports whether the next bytes are CRLF (or a bare LF).
+func (d *wireDecoder) AtEOL() bool {
+	c, ok := d.peek()
+	return ok && (c == '\r' || c == '\n')
+}
+
+// CRLF consumes the end of a line and resets the line counters. A bare
+// LF is accepted too (RFC 9051 §2.2 asks for CRLF, but many clients and
+// test tools send LF).
+func (d *wireDecoder) CRLF() bool {
+	if d.accept('\r') {
+		if !d.accept('\n') {
+			return d.Fail("LF after CR")
+		}
+	} else if !d.accept('\n') {
+		return false
+	}
+	d.line = 0
+	d.depth = 0
+	return true
+}
+
+// ExpectCRLF consumes the end of a line or fails.
+func (d *wireDecoder) ExpectCRLF() bool { return d.CRLF() || d.Fail("CRLF") }
+
+// Atom reads an atom.
+func (d *wireDecoder) Atom(s *string) bool {
+	b := d.scan(&atomChar)
+	if len(b) == 0 {
+		return false
+	}
+	*s = string(b)
+	return true
+}
+
+// ExpectAtom reads an atom or fails.
+func (d *wireDecoder) ExpectAtom(s *string) bool { return d.Atom(s) || d.Fail("atom") }
+
+// Keyword reads an atom and returns it in upper case, for commands,
+// response names and fetch items.
+func (d *wireDecoder) Keyword(s *string) bool {
+	b := d.scan(&atomChar)
+	if len(b) == 0 {
+		return false
+	}
+	*s = upperASCII(b)
+	return true
+}
+
+// Tag reads a command tag (RFC 9051 §9: 1*<any ASTRING-CHAR except "+">).
+func (d *wireDecoder) Tag(s *string) bool {
+	b := d.scan(&tagChar)
+	if len(b) == 0 {
+		return false
+	}
+	*s = string(b)
+	return true
+}
+
+// ExpectTag reads a tag or fails.
+func (d *wireDecoder) ExpectTag(s *string) bool { return d.Tag(s) || d.Fail("tag") }
+
+// Number reads a number (32-bit, RFC 9051 §9).
+func (d *wireDecoder) Number(n *uint32) bool {
+	var v uint64
+	if !d.number(&v, 1<<32-1) {
+		return false
+	}
+	*n = uint32(v)
+	return true
+}
+
+// ExpectNumber reads a number or fails.
+func (d *wireDecoder) ExpectNumber(n *uint32) bool { return d.Number(n) || d.Fail("number") }
+
+// ExpectNzNumber reads a non-zero number or fails.
+func (d *wireDecoder) ExpectNzNumber(n *uint32) bool {
+	return d.Number(n) && (*n != 0 || d.Fail("non-zero number")) || d.Fail("number")
+}
+
+// Number64 reads a number64 (0 to 2^63-1, RFC 9051 §9).
+func (d *wireDecoder) Number64(n *uint64) bool { return d.number(n, 1<<63-1) }
+
+// ExpectNumber64 reads a number64 or fails.
+func (d *wireDecoder) ExpectNumber64(n *uint64) bool { return d.Number64(n) || d.Fail("number") }
+
+func (d *wireDecoder) number(n *uint64, max uint64) bool {
+	b := d.scan(&digit)
+	if len(b) == 0 {
+		return false
+	}
+	if len(b) > 19 {
+		return d.Fail("number in range")
+	}
+	var v uint64
+	for _, c := range b {
+		v = v*10 + uint64(c-'0')
+	}
+	if v > max {
+		return d.Fail("number in range")
+	}
+	*n = v
+	return true
+}
+
+// NIL consumes the atom NIL.
+func (d *wireDecoder) NIL() bool { return d.acceptFold("NIL") }
+
+// Quoted reads a quoted string.
+func (d *wireDecoder) Quoted(s *string) bool {
+	if !d.accept('"') {
+		return false
+	}
+	d.buf = d.buf[:0]
+	for {
+		c, ok := d.peek()
+		if !ok {
+			return false
+		}
+		switch {
+		case c == '"':
+			d.advance(1)
+			*s = string(d.buf)
+			return true
+		case c == '\\':
+			d.advance(1)
+			c, ok = d.peek()
+			if !ok || (c != '"' && c != '\\') {
+				return d.Fail(`quoted-special after "\"`)
+			}
+		case c == '\r' || c == '\n' || c == 0:
+			return d.Fail(`closing DQUOTE`)
+		}
+		d.buf = append(d.buf, c)
+		if !d.advance(1) {
+			return false
+		}
+	}
+}
+
+// String reads a string: quoted or literal ({n}, {n+}).
+func (d *wireDecoder) String(s *string) bool {
+	return d.Quoted(s) || d.literalString(s, false)
+}
+
+// ExpectString reads a string or fails.
+func (d *wireDecoder) ExpectString(s *string) bool { return d.String(s) || d.Fail("string") }
+
+// String8 reads a string that may also be a literal8 (~{n}, RFC 3516).
+func (d *wireDecoder) String8(s *string) bool {
+	return d.Quoted(s) || d.literalString(s, true)
+}
+
+// AString reads an astring: atom (with "]" allowed) or string.
+func (d *wireDecoder) AString(s *string) bool {
+	if d.String(s) {
+		return true
+	}
+	if d.err != nil {
+		return false
+	}
+	b := d.scan(&astringChar)
+	if len(b) == 0 {
+		return false
+	}
+	*s = string(b)
+	return true
+}
+
+// ExpectAString reads an astring or fails.
+func (d *wireDecoder) ExpectAString(s *string) bool { return d.AString(s) || d.Fail("astring") }
+
+// NString reads an nstring; NIL gives "" and isNil true.
+func (d *wireDecoder) NString(s *string) (ok, isNil bool) {
+	if d.NIL() {
+		*s = ""
+		return true, true
+	}
+	return d.String(s), false
+}
+
+// ExpectNString reads an nstring (NIL → "") or fails.
+func (d *wireDecoder) ExpectNString(s *string) bool {
+	ok, _ := d.NString(s)
+	return ok || d.Fail("nstring")
+}
+
+// literalHeader reads "{n}" / "{n+}" / "~{n}" and CRLF, checks max and
+// calls OnLiteral. It reports whether a literal follows.
+func (d *wireDecoder) literalHeader(allowBinary bool, max int64) (size int64, nonSync, binary, ok bool) {
+	c, ok := d.peek()
+	if !ok {
+		return 0, false, false, false
+	}
+	if c == '~' {
+		if !allowBinary {
+			return 0, false, false, false
+		}
+		if b, _ := d.r.Peek(2); len(b) < 2 || b[1] != '{' {
+			return 0, false, false, false
+		}
+		d.advance(1)
+		binary = true
+	}
+	if !d.accept('{') {
+		return 0, false, false, false
+	}
+	var n uint64
+	if !d.Number64(&n) {
+		return 0, false, false, d.Fail("literal size")
+	}
+	nonSync = d.accept('+')
+	if !d.ExpectSpecial('}') || !(d.accept('\r') && d.accept('\n') || d.Fail("CRLF after literal size")) {
+		return 0, false, false, false
+	}
+	size = int64(n)
+	lit := &wireLiteralError{Size: size, NonSync: nonSync, Binary: binary}
+	if max >= 0 && size > max || d.LiteralMinus && nonSync && size > wireLiteralMinusMax {
+		lit.Err = errWireTooBig
+		return 0, false, false, d.setErr(lit)
+	}
+	if d.OnLiteral != nil {
+		if err := d.OnLiteral(size, nonSync); err != nil {
+			lit.Err = err
+			return 0, false, false, d.setErr(lit)
+		}
+	}
+	return size, nonSync, binary, true
+}
+
+func (d *wireDecoder) literalString(s *string, allowBinary bool) bool {
+	line := d.line
+	size, _, binary, ok := d.literalHeader(allowBinary, d.maxLiteral())
+	if !ok {
+		return false
+	}
+	buf := make([]byte, size)
+	if _, err := io.ReadFull(d.r, buf); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return d.setErr(err)
+	}
+	if !binary && bytesIndexByte(buf, 0) >= 0 {
+		return d.Fail("literal without NUL")
+	}
+	*s = string(buf)
+	d.line = line + 1 // the literal continues the same logical line
+	return true
+}
+
+func bytesIndexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// Literal describes a literal handed out by LiteralReader.
+type wireLiteral struct {
+	Size    int64
+	NonSync bool // {n+}
+	Binary  bool // ~{n}: may contain NUL (RFC 3516)
+}
+
+// LiteralReader reads a literal header ({n}, {n+} or ~{n}) of at most
+// max octets (<0: no bound) and returns the contents as a reader limited
+// to Size bytes, for streaming an APPEND into the store. Whatever the
+// caller does not read is discarded by the next decoder call. The
+// reader is valid until then.
+func (d *wireDecoder) LiteralReader(max int64) (io.Reader, wireLiteral, bool) {
+	line := d.line
+	size, nonSync, binary, ok := d.literalHeader(true, max)
+	if !ok {
+		return nil, wireLiteral{}, false
+	}
+	d.pending = &io.LimitedReader{R: d.r, N: size}
+	d.line = line + 1
+	return &literalReader{d.pending}, wireLiteral{Size: size, NonSync: nonSync, Binary: binary}, true
+}
+
+// literalReader turns a short read into io.ErrUnexpectedEOF.
+type literalReader struct{ lr *io.LimitedReader }
+
+func (r *literalReader) Read(p []byte) (int, error) {
+	n, err := r.lr.Read(p)
+	if err == io.EOF && r.lr.N > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// Skip discards n octets, the contents of a refused non-synchronising
+// literal, and clears the error so decoding can resume.
+func (d *wireDecoder) Skip(n int64) error {
+	if _, err := io.CopyN(io.Discard, d.r, n); err != nil {
+		return err
+	}
+	return nil
+}
+
+// DiscardLine skips to the end of the current line, for recovery after
+// an error. Non-synchronising literals ending a line are skipped when no
+// larger than MaxLiteral; a larger one returns an error (the caller
+// should close the connection). It clears the sticky error unless it was
+// an I/O error.
+func (d *wireDecoder) DiscardLine() error {
+	d.drain()
+	var prev error = d.err
+	if prev != nil {
+		var se *wireSyntaxError
+		var le *wireLiteralError
+		if !errors.As(prev, &se) && !errors.As(prev, &le) {
+			return prev
+		}
+	}
+	d.err = nil
+	var tail []byte
+	for {
+		b, err := d.r.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			tail = append(tail[:0], b[max(0, len(b)-24):]...)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		tail = append(tail, b...)
+		if n, ok := nonSyncTail(tail); ok {
+			if m := d.maxLiteral(); m >= 0 && n > m {
+				return &wireLiteralError{Size: n, NonSync: true, Err: errWireTooBig}
+			}
+			if err := d.Skip(n); err != nil {
+				return err
+			}
+			tail = tail[:0]
+			continue
+		}
+		break
+	}
+	d.ClearErr()
+	return nil
+}
+
+// nonSyncTail reports whether a line ends with "{n+}\r\n" and returns n.
+func nonSyncTail(line []byte) (int64, bool) {
+	s := strings.TrimRight(string(line), "\r\n")
+	if !strings.HasSuffix(s, "+}") {
+		return 0, false
+	}
+	i := strings.LastIndexByte(s, '{')
+	if i < 0 {
+		return 0, false
+	}
+	digits := s[i+1 : len(s)-2]
+	if digits == "" || len(digits) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range []byte(digits) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// List reads "(" elem *(SP elem) ")" or "()", calling elem for each
+// element; elem returns false to stop with the decoder's error.
+func (d *wireDecoder) List(elem func() bool) bool {
+	if !d.accept('(') {
+		return false
+	}
+	d.depth++
+	if m := d.maxDepth(); m > 0 && d.depth > m {
+		return d.setErr(&wireSyntaxError{Msg: "parenthesized list", Err: errWireTooDeep})
+	}
+	defer func() { d.depth-- }()
+	if d.accept(')') {
+		return true
+	}
+	for {
+		if !elem() {
+			return d.Fail("list element")
+		}
+		if d.accept(')') {
+			return true
+		}
+		// Address lists have no SP between elements: "(" 1*address ")".
+		if c, ok := d.peek(); ok && c == '(' {
+			continue
+		}
+		if !d.ExpectSP() {
+			return false
+		}
+	}
+}
+
+// ExpectList reads a list or fails.
+func (d *wireDecoder) ExpectList(elem func() bool) bool { return d.List(elem) || d.Fail("list") }
+
+// Flag reads a flag: "\" atom (system flag or extension), "\*" (in
+// PERMANENTFLAGS), or a keyword atom.
+func (d *wireDecoder) Flag(f *Flag) bool {
+	if d.accept('\\') {
+		if d.accept('*') {
+			*f = FlagWildcard
+			return true
+		}
+		var a string
+		if !d.Atom(&a) {
+			return d.Fail("flag name")
+		}
+		*f = Flag(`\` + a)
+		return true
+	}
+	var a string
+	if !d.Atom(&a) {
+		return false
+	}
+	*f = Flag(a)
+	return true
+}
+
+// ExpectFlag reads a flag or fails.
+func (d *wireDecoder) ExpectFlag(f *Flag) bool { return d.Flag(f) || d.Fail("flag") }
+
+// FlagList reads "(" [flag *(SP flag)] ")".
+func (d *wireDecoder) FlagList(fs *[]Flag) bool {
+	*fs = (*fs)[:0]
+	return d.List(func() bool {
+		var f Flag
+		if !d.ExpectFlag(&f) {
+			return false
+		}
+		*fs = append(*fs, f)
+		return true
+	})
+}
+
+// ExpectFlagList reads a flag list or fails.
+func (d *wireDecoder) ExpectFlagList(fs *[]Flag) bool {
+	return d.FlagList(fs) || d.Fail("flag list")
+}
+
+// NumSet reads a sequence-set or "$" (RFC 5182).
+func (d *wireDecoder) NumSet(s *NumSet) bool {
+	b := d.scan(&seqSetChar)
+	if len(b) == 0 {
+		return false
+	}
+	set, err := ParseNumSet(string(b))
+	if err != nil {
+		return d.Fail("sequence set")
+	}
+	*s = set
+	return true
+}
+
+// ExpectNumSet reads a sequence set or fails.
+func (d *wireDecoder) ExpectNumSet(s *NumSet) bool { return d.NumSet(s) || d.Fail("sequence set") }
+
+// Mailbox reads a mailbox name (astring). "INBOX" in any case becomes
+// "INBOX"; without UTF8 the name is decoded from modified UTF-7, and an
+// invalid encoding is a syntax error.
+func (d *wireDecoder) Mailbox(name *string) bool {
+	var s string
+	if !d.AString(&s) {
+		return false
+	}
+	return d.mailboxName(s, name)
+}
+
+func (d *wireDecoder) mailboxName(s string, name *string) bool {
+	if strings.EqualFold(s, "INBOX") {
+		*name = "INBOX"
+		return true
+	}
+	if !d.UTF8 {
+		dec, err := utf7.Decode(s)
+		if err != nil {
+			return d.Fail("mailbox name in modified UTF-7")
+		}
+		s = dec
+	}
+	*name = s
+	return true
+}
+
+// ExpectMailbox reads a mailbox name or fails.
+func (d *wireDecoder) ExpectMailbox(name *string) bool { return d.Mailbox(name) || d.Fail("mailbox") }
+
+// ListMailbox reads a LIST pattern: list-mailbox = 1*list-char / string
+// (wildcards "%" and "*" kept), decoded like Mailbox.
+func (d *wireDecoder) ListMailbox(pat *string) bool {
+	var s string
+	if !d.String(&s) {
+		if d.err != nil {
+			return false
+		}
+		b := d.scan(&listChar)
+		if len(b) == 0 {
+			return false
+		}
+		s = string(b)
+	}
+	if !d.UTF8 {
+		dec, err := utf7.Decode(s)
+		if err != nil {
+			return d.Fail("mailbox pattern in modified UTF-7")
+		}
+		s = dec
+	}
+	*pat = s
+	return true
+}
+
+// Text reads the rest of the line up to, not including, CRLF (resp-text
+// after the code, or a continuation's text).
+func (d *wireDecoder) Text(s *string) bool {
+	b := d.scan(&textChar)
+	*s = string(b)
+	return d.err == nil
+}
+
+func upperASCII(b []byte) string {
+	for _, c := range b {
+		if 'a' <= c && c <= 'z' {
+			u := make([]byte, len(b))
+			for i, c := range b {
+				if 'a' <= c && c <= 'z' {
+					c -= 'a' - 'A'
+				}
+				u[i] = c
+			}
+			return string(u)
+		}
+	}
+	return string(b)
+}

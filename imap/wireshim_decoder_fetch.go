@@ -1,0 +1,227 @@
+// Code generated from imap/internal/wire/decoder_fetch.go by a temporary shim; DO NOT EDIT.
+// The server cannot import imap/internal/wire while wire imports imap
+// (import cycle); this copy goes away when the cycle is resolved.
+
+package imap
+
+import (
+	"strconv"
+	"strings"
+)
+
+// wirePartial is the <offset.count> of a fetch attribute (RFC 9051 §6.4.5).
+type wirePartial struct {
+	Offset, Count uint32
+}
+
+// wireFetchItem is one fetch attribute of a FETCH command.
+type wireFetchItem struct {
+	// Name is upper case: "ENVELOPE", "FLAGS", "INTERNALDATE",
+	// "RFC822", "RFC822.HEADER", "RFC822.SIZE", "RFC822.TEXT", "BODY",
+	// "BODYSTRUCTURE", "UID", "BINARY", "BINARY.SIZE", "MODSEQ",
+	// "SAVEDATE", ... BODY[...] has Name "BODY" and a Section.
+	Name    string
+	Peek    bool     // BODY.PEEK[...] / BINARY.PEEK[...]
+	Section *Section // non-nil for BODY[...], BINARY[...], BINARY.SIZE[...]
+	Partial *wirePartial
+}
+
+// String formats the item as it appears in a FETCH command (PEEK kept)
+// or, with Peek false, in a FETCH response (without the count).
+func (f wireFetchItem) String() string {
+	if f.Section == nil {
+		return f.Name
+	}
+	var b strings.Builder
+	b.WriteString(f.Name)
+	if f.Peek {
+		b.WriteString(".PEEK")
+	}
+	b.WriteByte('[')
+	b.WriteString(f.Section.String())
+	b.WriteByte(']')
+	if f.Partial != nil {
+		b.WriteByte('<')
+		b.WriteString(strconv.FormatUint(uint64(f.Partial.Offset), 10))
+		if f.Peek {
+			b.WriteByte('.')
+			b.WriteString(strconv.FormatUint(uint64(f.Partial.Count), 10))
+		}
+		b.WriteByte('>')
+	}
+	return b.String()
+}
+
+// Section reads a section spec between brackets, "[" ... "]" included.
+// binary restricts it to section-binary ("[" [section-part] "]").
+func (d *wireDecoder) Section(s *Section, binary bool) bool {
+	if !d.accept('[') {
+		return false
+	}
+	*s = Section{}
+	spec := string(d.scan(&sectionChar))
+	if d.err != nil {
+		return false
+	}
+	// section-part: nz-number *("." nz-number)
+	for spec != "" && spec[0] >= '0' && spec[0] <= '9' {
+		num, rest, _ := strings.Cut(spec, ".")
+		n, err := strconv.ParseUint(num, 10, 31)
+		if err != nil || n == 0 || num[0] == '0' {
+			return d.Fail("section part number")
+		}
+		s.Path = append(s.Path, int(n))
+		if rest == "" && strings.HasSuffix(spec, ".") {
+			return d.Fail("section text")
+		}
+		spec = rest
+	}
+	if spec != "" {
+		if binary {
+			return d.Fail("section-binary")
+		}
+		switch strings.ToUpper(spec) {
+		case "HEADER":
+			s.Specifier = PartHeader
+		case "HEADER.FIELDS":
+			s.Specifier = PartHeaderFields
+		case "HEADER.FIELDS.NOT":
+			s.Specifier = PartHeaderFieldsNot
+		case "TEXT":
+			s.Specifier = PartText
+		case "MIME":
+			if len(s.Path) == 0 {
+				return d.Fail("section part before MIME")
+			}
+			s.Specifier = PartMIME
+		default:
+			return d.Fail("section text")
+		}
+	}
+	if s.Specifier == PartHeaderFields || s.Specifier == PartHeaderFieldsNot {
+		ok := d.ExpectSP() && d.ExpectList(func() bool {
+			var f string
+			if !d.ExpectAString(&f) {
+				return false
+			}
+			s.Fields = append(s.Fields, f)
+			return true
+		})
+		if !ok {
+			return false
+		}
+		if len(s.Fields) == 0 {
+			return d.Fail("header field name")
+		}
+	}
+	return d.ExpectSpecial(']')
+}
+
+// partial reads "<" number ["." nz-number] ">"; withCount requires the
+// count (command side).
+func (d *wireDecoder) partial(p **wirePartial, withCount bool) bool {
+	if !d.accept('<') {
+		return true
+	}
+	var off, cnt uint32
+	if !d.ExpectNumber(&off) {
+		return false
+	}
+	if withCount {
+		if !d.ExpectSpecial('.') || !d.ExpectNzNumber(&cnt) {
+			return false
+		}
+	}
+	*p = &wirePartial{Offset: off, Count: cnt}
+	return d.ExpectSpecial('>')
+}
+
+// FetchAtt reads one fetch-att of a FETCH command.
+func (d *wireDecoder) FetchAtt(item *wireFetchItem) bool {
+	b := d.scan(&fetchNameChar)
+	if len(b) == 0 {
+		return false
+	}
+	*item = wireFetchItem{Name: upperASCII(b)}
+	switch item.Name {
+	case "ENVELOPE", "FLAGS", "INTERNALDATE", "RFC822", "RFC822.HEADER",
+		"RFC822.SIZE", "RFC822.TEXT", "BODYSTRUCTURE", "UID", "MODSEQ",
+		"SAVEDATE", "EMAILID", "THREADID", "PREVIEW":
+		return true
+	case "BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK", "BINARY.SIZE":
+	default:
+		return d.Fail("fetch attribute")
+	}
+	if strings.HasSuffix(item.Name, ".PEEK") {
+		item.Name = strings.TrimSuffix(item.Name, ".PEEK")
+		item.Peek = true
+	}
+	c, ok := d.peek()
+	if !ok {
+		return false
+	}
+	if c != '[' {
+		if item.Name == "BODY" && !item.Peek {
+			return true // BODY: the non-extensible BODYSTRUCTURE
+		}
+		return d.Fail(`"["`)
+	}
+	item.Section = new(Section)
+	if !d.Section(item.Section, item.Name != "BODY") {
+		return false
+	}
+	if item.Name == "BINARY.SIZE" {
+		return true
+	}
+	return d.partial(&item.Partial, true)
+}
+
+// FetchAtts reads the fetch attributes of a FETCH command: a macro
+// (ALL, FAST, FULL, expanded), a single fetch-att or a list of them.
+func (d *wireDecoder) FetchAtts(items *[]wireFetchItem) bool {
+	*items = (*items)[:0]
+	switch {
+	case d.acceptFold("ALL"):
+		*items = append(*items, wireFetchItem{Name: "FLAGS"}, wireFetchItem{Name: "INTERNALDATE"}, wireFetchItem{Name: "RFC822.SIZE"}, wireFetchItem{Name: "ENVELOPE"})
+		return true
+	case d.acceptFold("FAST"):
+		*items = append(*items, wireFetchItem{Name: "FLAGS"}, wireFetchItem{Name: "INTERNALDATE"}, wireFetchItem{Name: "RFC822.SIZE"})
+		return true
+	case d.acceptFold("FULL"):
+		*items = append(*items, wireFetchItem{Name: "FLAGS"}, wireFetchItem{Name: "INTERNALDATE"}, wireFetchItem{Name: "RFC822.SIZE"}, wireFetchItem{Name: "ENVELOPE"}, wireFetchItem{Name: "BODY"})
+		return true
+	}
+	if d.err != nil {
+		return false
+	}
+	elem := func() bool {
+		var it wireFetchItem
+		if !d.FetchAtt(&it) {
+			return d.Fail("fetch attribute")
+		}
+		*items = append(*items, it)
+		return true
+	}
+	c, ok := d.peek()
+	if !ok {
+		return false
+	}
+	if c == '(' {
+		return d.List(elem) && (len(*items) > 0 || d.Fail("fetch attribute"))
+	}
+	return elem()
+}
+
+var fetchNameChar [256]bool
+
+func init() {
+	for c := 'A'; c <= 'Z'; c++ {
+		fetchNameChar[c] = true
+		fetchNameChar[c+'a'-'A'] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		fetchNameChar[c] = true
+	}
+	fetchNameChar['.'] = true
+	fetchNameChar['-'] = true
+}
