@@ -19,6 +19,7 @@ type smtpTarget struct {
 var smtpTargets = []smtpTarget{
 	{"raw", targets.RawSMTP},
 	{"gosmtp", targets.GoSMTP},
+	{"posthorn", targets.PosthornSMTP},
 }
 
 func TestLoadGeneratorAgainstTargets(t *testing.T) {
