@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/posthorn/posthorn/mailbox"
 )
@@ -30,7 +31,7 @@ type Store struct {
 	mu          sync.RWMutex
 	users       map[string]*user
 	addrs       map[string]string // lower-cased address → user name
-	uidValidity uint32            // last UIDVALIDITY handed out, store-wide
+	uidValidity uint32            // last UIDVALIDITY handed out, store-wide; starts at the Unix time
 	boxID       uint64            // last mailbox id, orders locks of two mailboxes
 }
 
@@ -60,6 +61,10 @@ func (s *Store) init() {
 			s.users = make(map[string]*user)
 			s.addrs = make(map[string]string)
 		}
+		// Start from the clock, as Dovecot does, so that a store made
+		// after a restart does not hand a client's cached UIDVALIDITY
+		// to different messages.
+		s.uidValidity = uint32(time.Now().Unix())
 		s.mu.Unlock()
 	})
 }
@@ -121,9 +126,8 @@ func (s *Store) AddUser(name, password string, addresses ...string) error {
 		subs:     make(map[string]bool),
 		store:    s,
 	}
-	s.uidValidity++
-	s.boxID++
-	u.boxes[mailbox.Inbox] = newMbox(mailbox.Inbox, s.uidValidity, s.boxID)
+	uv, id := s.nextIDsLocked()
+	u.boxes[mailbox.Inbox] = newMbox(mailbox.Inbox, uv, id)
 	s.users[name] = u
 	for _, a := range addresses {
 		s.addrs[strings.ToLower(a)] = name
@@ -175,7 +179,15 @@ func (s *Store) user(name string) (*user, error) {
 func (s *Store) nextUIDValidity() (uint32, uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.nextIDsLocked()
+}
+
+// nextIDsLocked is nextUIDValidity with s.mu held.
+func (s *Store) nextIDsLocked() (uint32, uint64) {
 	s.uidValidity++
+	if s.uidValidity == 0 { // wrapped: zero is not a UIDVALIDITY
+		s.uidValidity = 1
+	}
 	s.boxID++
 	return s.uidValidity, s.boxID
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/posthorn/posthorn/mailbox"
 	"github.com/posthorn/posthorn/mailbox/memstore"
@@ -261,5 +262,18 @@ func TestSetFlagsUnknownOp(t *testing.T) {
 	uid, _ := appendMsg(t, m, "x")
 	if _, err := m.SetFlags(ctx, []mailbox.UID{uid}, mailbox.FlagOp(9), []mailbox.Flag{mailbox.FlagSeen}, 0); err == nil {
 		t.Errorf("SetFlags with an unknown operation succeeded")
+	}
+}
+
+func TestUIDValidityFromClock(t *testing.T) {
+	before := uint32(time.Now().Unix())
+	s := newStore(t)
+	_, m := open(t, s, mailbox.Inbox)
+	st, err := m.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.UIDValidity < before {
+		t.Errorf("UIDVALIDITY %d below the Unix time %d at creation: a restarted store could reuse a client's cached one", st.UIDValidity, before)
 	}
 }
