@@ -1,0 +1,223 @@
+package mime
+
+import (
+	"strings"
+)
+
+// Envelope holds the fields of a message header that IMAP's ENVELOPE
+// reports (RFC 9051 §7.5.2). Strings are unfolded and trimmed but
+// otherwise raw (encoded words kept), as IMAP sends them; "" means the
+// field is absent. Sender and ReplyTo are as in the message: defaulting
+// them to From is the IMAP renderer's job.
+type Envelope struct {
+	Date      string
+	Subject   string
+	From      []Address
+	Sender    []Address
+	ReplyTo   []Address
+	To        []Address
+	Cc        []Address
+	Bcc       []Address
+	InReplyTo string
+	MessageID string
+}
+
+// Group markers of an Address.
+const (
+	GroupNone  = 0 // an ordinary address
+	GroupStart = 1 // Mailbox is the group name
+	GroupEnd   = 2
+)
+
+// Address is one element of an RFC 5322 address list, flattened the way
+// IMAP flattens groups: a GroupStart marker (group name in Mailbox), the
+// members, a GroupEnd marker.
+type Address struct {
+	Name    string // display name: quotes removed, encoded words kept
+	Adl     string // obsolete source route ("@a,@b")
+	Mailbox string // local part
+	Host    string // domain; "" when the address had none
+	Group   uint8
+}
+
+// DecodedName returns Name with RFC 2047 encoded words decoded.
+func (a Address) DecodedName() string { return DecodeHeader(a.Name) }
+
+// String formats a as "Name <mailbox@host>" (decoded name), for logs and
+// SEARCH FROM/TO matching.
+func (a Address) String() string {
+	switch a.Group {
+	case GroupStart:
+		return a.Mailbox + ":"
+	case GroupEnd:
+		return ";"
+	}
+	addr := a.Mailbox
+	if a.Host != "" {
+		addr += "@" + a.Host
+	}
+	if a.Name == "" {
+		return addr
+	}
+	return a.DecodedName() + " <" + addr + ">"
+}
+
+const maxAddresses = 10000
+
+type atok struct {
+	kind byte // 'w' word, 'q' quoted string, or the special character
+	s    string
+}
+
+// tokenizeAddresses splits an address list into words, quoted strings
+// and specials, dropping comments.
+func tokenizeAddresses(s string) []atok {
+	var toks []atok
+	l := lexer{s: s}
+	for len(toks) < 8*maxAddresses {
+		l.skipCFWS()
+		if l.i >= len(l.s) {
+			break
+		}
+		c := l.s[l.i]
+		switch {
+		case c == '"':
+			q, _ := l.quoted()
+			toks = append(toks, atok{'q', q})
+		case c == '[':
+			j := strings.IndexByte(l.s[l.i:], ']')
+			if j < 0 {
+				j = len(l.s) - l.i - 1
+			}
+			toks = append(toks, atok{'w', l.s[l.i : l.i+j+1]})
+			l.i += j + 1
+		case strings.IndexByte("<>@,;:.", c) >= 0:
+			toks = append(toks, atok{c, string(c)})
+			l.i++
+		case c == ')' || c == '\\':
+			l.i++ // stray
+		default:
+			start := l.i
+			for l.i < len(l.s) {
+				c := l.s[l.i]
+				if c <= ' ' || strings.IndexByte("\"()<>@,;:.[]", c) >= 0 {
+					break
+				}
+				l.i++
+			}
+			toks = append(toks, atok{'w', l.s[start:l.i]})
+		}
+	}
+	return toks
+}
+
+// ParseAddressList parses an RFC 5322 address list leniently: groups,
+// obsolete routes, unquoted dots in names, missing domains. It never
+// fails; what cannot be understood is dropped.
+func ParseAddressList(s string) []Address {
+	toks := tokenizeAddresses(s)
+	var out []Address
+	inGroup := false
+	i := 0
+	for i < len(toks) && len(out) < maxAddresses {
+		// Phrase (or local part) up to a special.
+		start := i
+		for i < len(toks) && (toks[i].kind == 'w' || toks[i].kind == 'q' || toks[i].kind == '.') {
+			i++
+		}
+		phrase := toks[start:i]
+		var next byte
+		if i < len(toks) {
+			next = toks[i].kind
+			i++
+		}
+		switch next {
+		case '<':
+			a := Address{Name: joinPhrase(phrase)}
+			// [obs-route] addr-spec ">"
+			j := i
+			for j < len(toks) && toks[j].kind != '>' {
+				j++
+			}
+			inner := toks[i:j]
+			i = min(j+1, len(toks))
+			if k := lastIndexKind(inner, ':'); k >= 0 {
+				a.Adl = joinExact(inner[:k])
+				inner = inner[k+1:]
+			}
+			if k := lastIndexKind(inner, '@'); k >= 0 {
+				a.Mailbox, a.Host = joinExact(inner[:k]), joinExact(inner[k+1:])
+			} else {
+				a.Mailbox = joinExact(inner)
+			}
+			if a.Mailbox != "" || a.Host != "" {
+				out = append(out, a)
+			}
+			// Skip junk to the next separator.
+			for i < len(toks) && toks[i].kind != ',' && toks[i].kind != ';' {
+				i++
+			}
+		case '@':
+			j := i
+			for j < len(toks) && toks[j].kind != ',' && toks[j].kind != ';' && toks[j].kind != '<' {
+				j++
+			}
+			if a := (Address{Mailbox: joinExact(phrase), Host: joinExact(toks[i:j])}); a.Mailbox != "" || a.Host != "" {
+				out = append(out, a)
+			}
+			i = j
+		case ':':
+			if !inGroup {
+				out = append(out, Address{Mailbox: joinPhrase(phrase), Group: GroupStart})
+				inGroup = true
+			}
+		case ';':
+			if m := joinExact(phrase); m != "" {
+				out = append(out, Address{Mailbox: m})
+			}
+			if inGroup {
+				out = append(out, Address{Group: GroupEnd})
+				inGroup = false
+			}
+		default: // ',' or end
+			if m := joinExact(phrase); m != "" {
+				out = append(out, Address{Mailbox: m})
+			}
+		}
+	}
+	if inGroup {
+		out = append(out, Address{Group: GroupEnd})
+	}
+	return out
+}
+
+func lastIndexKind(toks []atok, k byte) int {
+	for i := len(toks) - 1; i >= 0; i-- {
+		if toks[i].kind == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// joinPhrase joins display-name words with single spaces, dots attached
+// to the word before them.
+func joinPhrase(toks []atok) string {
+	var b strings.Builder
+	for i, t := range toks {
+		if i > 0 && t.kind != '.' {
+			b.WriteByte(' ')
+		}
+		b.WriteString(t.s)
+	}
+	return b.String()
+}
+
+// joinExact joins local-part or domain tokens without spaces.
+func joinExact(toks []atok) string {
+	var b strings.Builder
+	for _, t := range toks {
+		b.WriteString(t.s)
+	}
+	return b.String()
+}
