@@ -1,0 +1,209 @@
+package smtp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Transaction runs MAIL FROM and one RCPT TO per recipient, then starts the
+// body (DATA, or BDAT chunks when the server offers CHUNKING). When the
+// server offers PIPELINING (RFC 2920) the commands, DATA included, go out
+// in one write and the replies are read afterwards.
+//
+// The result per recipient is in the returned slice (and in
+// DataWriter.Results): a recipient the server refused, or whose address is
+// invalid, does not stop the others. Recipients past the server's LIMITS
+// RCPTMAX (RFC 9422) are not sent and get a local 452 4.5.3, to be retried
+// in another transaction.
+//
+// Transaction fails with the MAIL reply's *Error, or, when no recipient
+// was accepted, with ErrNoRecipients joined with a *RecipientError per
+// recipient; the transaction is then reset and the Client stays usable.
+// On success the caller writes the body to the DataWriter and must Close
+// it; ctx governs the writes and Close.
+//
+// SMTPUTF8 is requested when an address needs it; set opts.UTF8 when only
+// the header does.
+func (c *Client) Transaction(ctx context.Context, from string, opts *MailOptions, to []Recipient) (*DataWriter, []RcptResult, error) {
+	if err := c.ready(); err != nil {
+		return nil, nil, err
+	}
+	if len(to) == 0 {
+		return nil, nil, errors.New("smtp: Transaction without recipients")
+	}
+	results := make([]RcptResult, len(to))
+	lines := make([]string, 0, len(to))
+	send := make([]int, 0, len(to)) // indexes of the recipients sent
+	needUTF8 := false
+	max := c.caps.Limits.RcptMax
+	for i, r := range to {
+		results[i].Address = r.Address
+		line, utf8, err := c.rcptCommand(r.Address, r.Options)
+		if err != nil {
+			results[i].Err = err
+			continue
+		}
+		if max > 0 && len(lines) >= max {
+			results[i].Err = &Error{Code: 452, EnhancedCode: EnhancedCode{4, 5, 3},
+				Message: fmt.Sprintf("Not sent: the server accepts %d recipients per transaction (LIMITS RCPTMAX)", max)}
+			continue
+		}
+		needUTF8 = needUTF8 || utf8
+		lines = append(lines, line)
+		send = append(send, i)
+	}
+	if len(send) == 0 {
+		return nil, results, noRecipients(results)
+	}
+	mail, err := c.mailCommand(from, opts, needUTF8)
+	if err != nil {
+		return nil, results, err
+	}
+	if err := c.begin(ctx, c.timeout(c.d.CommandTimeout, DefaultCommandTimeout)); err != nil {
+		return nil, results, err
+	}
+	c.binary = opts != nil && opts.Body == BodyBinaryMIME
+	var accept []int
+	if c.pipelining() {
+		accept, err = c.transactPipelined(mail, lines, send, results)
+	} else {
+		accept, err = c.transactInTurn(mail, lines, send, results)
+	}
+	if err != nil {
+		c.binary = false
+		return nil, results, c.end(err)
+	}
+	return c.newDataWriter(c.chunking(), results, accept), results, nil
+}
+
+// transactPipelined writes MAIL, the RCPTs and DATA at once, then reads
+// the replies in order (RFC 2920 §3.1).
+func (c *Client) transactPipelined(mail string, lines []string, send []int, results []RcptResult) ([]int, error) {
+	chunking := c.chunking()
+	c.writeLine(mail)
+	for _, l := range lines {
+		c.writeLine(l)
+	}
+	if !chunking {
+		c.writeLine("DATA")
+	}
+	if err := c.flush(); err != nil {
+		return nil, err
+	}
+	mr, err := c.readReply()
+	if err != nil {
+		return nil, err
+	}
+	accept, err := c.readRcptReplies(send, results)
+	if err != nil {
+		return nil, err
+	}
+	var dataErr error
+	if !chunking {
+		c.step(c.timeout(c.d.DataStartTimeout, DefaultDataStartTimeout))
+		dr, err := c.readReply()
+		if err != nil {
+			return nil, err
+		}
+		dataErr = checkReply(dr, 354)
+		if dataErr == nil && (mr.Code != 250 || len(accept) == 0) {
+			// The server took DATA although the transaction failed:
+			// end the empty body at once (RFC 2920 §3.1).
+			if err := c.writeLine("."); err != nil {
+				return nil, err
+			}
+			if err := c.flush(); err != nil {
+				return nil, err
+			}
+			if _, err := c.readReply(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := checkReply(mr, 250); err != nil {
+		return nil, err
+	}
+	if len(accept) == 0 {
+		if err := c.rset(); err != nil {
+			return nil, err
+		}
+		return nil, noRecipients(results)
+	}
+	if dataErr != nil {
+		if asError(dataErr) != nil {
+			if err := c.rset(); err != nil {
+				return nil, err
+			}
+		}
+		return nil, dataErr
+	}
+	return accept, nil
+}
+
+// transactInTurn sends each command and waits for its reply.
+func (c *Client) transactInTurn(mail string, lines []string, send []int, results []RcptResult) ([]int, error) {
+	if _, err := c.cmd(250, mail); err != nil {
+		return nil, err
+	}
+	var accept []int
+	for k, l := range lines {
+		i := send[k]
+		_, err := c.cmd(2, l)
+		if err != nil && asError(err) == nil {
+			return nil, err
+		}
+		if results[i].Err = err; err == nil {
+			accept = append(accept, i)
+		}
+	}
+	if len(accept) == 0 {
+		if err := c.rset(); err != nil {
+			return nil, err
+		}
+		return nil, noRecipients(results)
+	}
+	if !c.chunking() {
+		c.step(c.timeout(c.d.DataStartTimeout, DefaultDataStartTimeout))
+		if _, err := c.cmd(354, "DATA"); err != nil {
+			if asError(err) != nil {
+				if rerr := c.rset(); rerr != nil {
+					return nil, rerr
+				}
+			}
+			return nil, err
+		}
+	}
+	return accept, nil
+}
+
+// readRcptReplies reads one reply per recipient sent and records it.
+func (c *Client) readRcptReplies(send []int, results []RcptResult) ([]int, error) {
+	var accept []int
+	for _, i := range send {
+		r, err := c.readReply()
+		if err != nil {
+			return nil, err
+		}
+		err = checkReply(r, 2)
+		if err != nil && asError(err) == nil {
+			return nil, err
+		}
+		if results[i].Err = err; err == nil {
+			accept = append(accept, i)
+		}
+	}
+	return accept, nil
+}
+
+// noRecipients joins ErrNoRecipients with each recipient's failure.
+func noRecipients(results []RcptResult) error {
+	errs := make([]error, 0, len(results)+1)
+	errs = append(errs, ErrNoRecipients)
+	for _, r := range results {
+		if r.Err != nil {
+			errs = append(errs, &RecipientError{Address: r.Address, Err: r.Err})
+		}
+	}
+	return errors.Join(errs...)
+}
