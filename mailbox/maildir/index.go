@@ -343,8 +343,10 @@ func (s *state) apply(typ byte, p []byte, ch *changes) error {
 		m.flags = d.u8()
 		name := d.str16()
 		kws := d.keywords()
+		// UIDs grow through the log; a snapshot's header already holds the
+		// final UIDNEXT, so the check is against the last UID added.
 		if _, ok := parseName(name); d.bad || !ok || m.uid == 0 || m.uid == math.MaxUint32 ||
-			m.uid < s.uidNext || m.size < 0 || m.modseq == 0 || m.flags&^(flagMask|inCur) != 0 {
+			m.uid <= s.lastAdded || m.size < 0 || m.modseq == 0 || m.flags&^(flagMask|inCur) != 0 {
 			return errCorrupt
 		}
 		if len(s.msgs) > 0 && s.msgs[len(s.msgs)-1].uid >= m.uid {
@@ -353,7 +355,8 @@ func (s *state) apply(typ byte, p []byte, ch *changes) error {
 		m.kw = s.kwID(kws)
 		s.setName(&m, name)
 		s.msgs = append(s.msgs, m)
-		s.uidNext = m.uid + 1
+		s.lastAdded = m.uid
+		s.uidNext = max(s.uidNext, m.uid+1)
 		s.highest = max(s.highest, m.modseq)
 		if ch != nil {
 			ch.added = append(ch.added, m.uid)

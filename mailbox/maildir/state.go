@@ -41,6 +41,7 @@ type dirStamp struct {
 type state struct {
 	uidValidity uint32
 	uidNext     uint32
+	lastAdded   uint32 // highest UID added by the records read so far
 	highest     uint64 // HIGHESTMODSEQ
 	msgs        []msgRec
 	names       []byte            // arena of file names

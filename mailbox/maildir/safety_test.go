@@ -1,0 +1,169 @@
+package maildir
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/posthorn/posthorn/mailbox"
+)
+
+func TestUserNamesStayInRoot(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	parent := filepath.Dir(s.Root)
+	for _, user := range []string{"", ".", "..", "../x", "a/b", "/etc", "a\x00b", ".hidden", `a\b`, "tab\tx", strings.Repeat("u", MaxUserLength+1)} {
+		_, err := s.Open(ctx, user)
+		assert.ErrorIs(t, err, mailbox.ErrNotExist, "Open(%q)", user)
+		assert.Error(t, s.CreateUser(ctx, user), "CreateUser(%q)", user)
+	}
+	ents, _ := os.ReadDir(parent)
+	for _, e := range ents {
+		assert.NotEqual(t, "x", e.Name(), "a user name created a directory outside Root")
+	}
+}
+
+// TestPlantedSymlinks: symbolic links planted in a tree never make the
+// store read or write outside it.
+func TestPlantedSymlinks(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	a, m := openInbox(t, s)
+	home := filepath.Join(s.Root, "alice")
+
+	outside := t.TempDir()
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		require.NoError(t, os.Mkdir(filepath.Join(outside, sub), 0o700))
+	}
+	secret := filepath.Join(outside, "secret")
+	require.NoError(t, os.WriteFile(secret, []byte("top secret"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "new", "1700000000.leak.host"), []byte("leak"), 0o600))
+
+	// A folder that is a link to a Maildir outside.
+	require.NoError(t, os.Symlink(outside, filepath.Join(home, ".Evil")))
+	infos, err := a.List(ctx)
+	require.NoError(t, err)
+	for _, info := range infos {
+		assert.NotEqual(t, "Evil", info.Name, "a symlinked folder is listed")
+	}
+	_, err = a.Mailbox(ctx, "Evil")
+	assert.Error(t, err, "a symlinked folder opens")
+
+	// Message files that are links, to a file outside and to a file inside.
+	require.NoError(t, os.Symlink(secret, filepath.Join(home, "new", "1700000001.abs.host")))
+	require.NoError(t, os.Symlink("../"+indexFile, filepath.Join(home, "cur", "1700000002.rel.host:2,S")))
+	st, err := m.Status(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 0, st.Messages, "symlinks taken as messages")
+
+	// A cur/ that is a link in a folder.
+	require.NoError(t, a.Create(ctx, "Box", nil))
+	box := filepath.Join(home, ".Box")
+	require.NoError(t, os.RemoveAll(filepath.Join(box, "cur")))
+	require.NoError(t, os.Symlink(filepath.Join(outside, "cur"), filepath.Join(box, "cur")))
+	_, err = a.Mailbox(ctx, "Box")
+	assert.Error(t, err, "a folder whose cur/ is a symlink opens")
+
+	// A user tree that is a link.
+	require.NoError(t, os.Symlink(outside, filepath.Join(s.Root, "mallory")))
+	_, err = s.Open(ctx, "mallory")
+	assert.ErrorIs(t, err, mailbox.ErrNotExist)
+
+	// Keywords that look like paths stay in the index.
+	uid, err := m.Append(ctx, strings.NewReader("x"), &mailbox.AppendOptions{Flags: []mailbox.Flag{"../../escape", "/etc/passwd"}})
+	require.NoError(t, err)
+	_, err = m.SetFlags(ctx, []mailbox.UID{uid}, mailbox.FlagsAdd, []mailbox.Flag{"..", mailbox.FlagSeen}, 0)
+	require.NoError(t, err)
+	_, err = os.Lstat(filepath.Join(s.Root, "escape"))
+	assert.True(t, errors.Is(err, os.ErrNotExist))
+	b, err := os.ReadFile(secret)
+	require.NoError(t, err)
+	assert.Equal(t, "top secret", string(b))
+	ents, _ := os.ReadDir(filepath.Join(outside, "new"))
+	assert.Len(t, ents, 1, "the store wrote into a directory outside the tree")
+}
+
+// TestMessageFileSwappedForSymlink: a message file replaced by a link after
+// it was indexed is not followed.
+func TestMessageFileSwappedForSymlink(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	_, m := openInbox(t, s)
+	uid, err := m.Append(ctx, strings.NewReader("mine"), nil)
+	require.NoError(t, err)
+	home := filepath.Join(s.Root, "alice")
+	ents, _ := os.ReadDir(filepath.Join(home, "new"))
+	require.Len(t, ents, 1)
+	secret := filepath.Join(t.TempDir(), "secret")
+	require.NoError(t, os.WriteFile(secret, []byte("secret"), 0o600))
+	p := filepath.Join(home, "new", ents[0].Name())
+	fi, _ := os.Stat(filepath.Join(home, "new"))
+	require.NoError(t, os.Remove(p))
+	require.NoError(t, os.Symlink(secret, p))
+	os.Chtimes(filepath.Join(home, "new"), fi.ModTime(), fi.ModTime())
+	r, err := m.Open(ctx, uid)
+	if err == nil {
+		b, _ := io.ReadAll(r)
+		r.Close()
+		assert.NotEqual(t, "secret", string(b), "followed a symlink out of the tree")
+	}
+}
+
+func TestDotInNameRoundTrips(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	a, _ := openInbox(t, s)
+	for _, n := range []string{"v1.2", "a.b/c.d", "..x", "&amp;.&"} {
+		require.NoError(t, a.Create(ctx, n, nil), n)
+	}
+	infos, err := a.List(ctx)
+	require.NoError(t, err)
+	var names []string
+	for _, info := range infos {
+		names = append(names, info.Name)
+	}
+	for _, n := range []string{"v1.2", "a.b", "a.b/c.d", "..x", "&amp;.&"} {
+		assert.Contains(t, names, n)
+	}
+	ents, _ := os.ReadDir(filepath.Join(s.Root, "alice"))
+	var dirs []string
+	for _, e := range ents {
+		if e.IsDir() && strings.HasPrefix(e.Name(), ".") {
+			dirs = append(dirs, e.Name())
+		}
+	}
+	assert.ElementsMatch(t, []string{".v1&AC4-2", ".a&AC4-b", ".a&AC4-b.c&AC4-d", ".&AC4ALg-x", ".&-amp;&AC4-&-"}, dirs)
+}
+
+func TestLongNames(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	a, _ := openInbox(t, s)
+	long := strings.Repeat("ü", 400)
+	require.NoError(t, a.Create(ctx, long+"/kid", nil))
+	m, err := a.Mailbox(ctx, long+"/kid")
+	require.NoError(t, err)
+	_, err = m.Append(ctx, strings.NewReader("x"), nil)
+	require.NoError(t, err)
+	m.Close()
+	require.NoError(t, a.Rename(ctx, long, "short"))
+	m, err = a.Mailbox(ctx, "short/kid")
+	require.NoError(t, err)
+	st, _ := m.Status(ctx)
+	assert.EqualValues(t, 1, st.Messages)
+	m.Close()
+	require.NoError(t, a.Rename(ctx, "short", long+"2"))
+	infos, _ := a.List(ctx)
+	var names []string
+	for _, info := range infos {
+		names = append(names, info.Name)
+	}
+	assert.ElementsMatch(t, []string{"INBOX", long + "2", long + "2/kid"}, names)
+}
