@@ -76,7 +76,7 @@ func idleConnMemory(tb testing.TB, n int) float64 {
 			tb.Fatal(err)
 		}
 		io.WriteString(c, "EHLO client.bench\r\n")
-		if !readReply(c, readBuf) {
+		if !readBenchReply(c, readBuf) {
 			tb.Fatal("no EHLO reply")
 		}
 		if i == 0 {
@@ -97,8 +97,8 @@ func idleConnMemory(tb testing.TB, n int) float64 {
 	return used / float64(n)
 }
 
-// readReply reads until a final reply line ("250 ...") arrives.
-func readReply(c net.Conn, buf []byte) bool {
+// readBenchReply reads until a final reply line ("250 ...") arrives.
+func readBenchReply(c net.Conn, buf []byte) bool {
 	var acc []byte
 	for {
 		n, err := c.Read(buf)

@@ -346,12 +346,15 @@ func parseMailParams(s string) (*MailOptions, error) {
 		return nil, err
 	}
 	opts := &MailOptions{}
-	seen := make(map[string]bool, len(params))
+	seen := make(map[string]string, len(params))
 	for _, p := range params {
-		if seen[p.Key] {
+		if v, ok := seen[p.Key]; ok {
+			if v == p.Value {
+				continue // an exact repeat is harmless (Python's smtplib sends SMTPUTF8 twice)
+			}
 			return nil, errBadParam("Duplicate parameter " + p.Key)
 		}
-		seen[p.Key] = true
+		seen[p.Key] = p.Value
 		switch p.Key {
 		case "BODY":
 			switch BodyType(strings.ToUpper(p.Value)) {

@@ -126,6 +126,11 @@ func TestParseMailParams(t *testing.T) {
 		Extra: map[string]string{"XFOO": "bar", "XBAZ": ""},
 	}, opts)
 
+	// An exact repeat is tolerated; a conflicting one is not.
+	opts, err = parseMailParams("SMTPUTF8 BODY=8BITMIME SMTPUTF8")
+	require.NoError(t, err)
+	assert.True(t, opts.UTF8)
+
 	for _, bad := range []string{
 		"BODY=9BIT", "SIZE=-1", "SIZE=abc", "SIZE=+5", "SIZE=99999999999999999999", "SMTPUTF8=yes",
 		"RET=ALL", "ENVID=a+ZZ", "SIZE=1 SIZE=2", "=x", "-X=1", "X=", "X=a=b", "B\x01DY=x",
