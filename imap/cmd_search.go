@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"bytes"
 	"strings"
 	"time"
 
@@ -24,7 +25,7 @@ func cmdSearch(c *conn, cmd *command) error {
 	if !d.ExpectSP() {
 		return d.Err()
 	}
-	if d.acceptFold("RETURN") {
+	if acceptWord(d, "RETURN") {
 		ret.given = true
 		if !d.ExpectSP() {
 			return d.Err()
@@ -55,7 +56,7 @@ func cmdSearch(c *conn, cmd *command) error {
 		}
 	}
 	badCharset := false
-	if d.acceptFold("CHARSET") {
+	if acceptWord(d, "CHARSET") {
 		var cs string
 		if !d.ExpectSP() || !d.ExpectAString(&cs) || !d.ExpectSP() {
 			return d.Err()
@@ -158,4 +159,31 @@ func cmdSearch(c *conn, cmd *command) error {
 	}
 	w.crlf()
 	return nil
+}
+
+// acceptWord consumes the word w (ASCII case-insensitive) when it comes
+// next as a whole atom. Unlike a plain Peek(len(w)+1) it never waits for
+// bytes beyond the end of the current line.
+func acceptWord(d *wireDecoder, w string) bool {
+	if _, ok := d.peek(); !ok {
+		return false
+	}
+	for {
+		n := d.r.Buffered()
+		b, _ := d.r.Peek(n)
+		if n >= len(w)+1 || bytes.IndexByte(b, '\n') >= 0 {
+			break
+		}
+		if _, err := d.r.Peek(n + 1); err != nil {
+			break
+		}
+	}
+	b, _ := d.r.Peek(min(len(w)+1, d.r.Buffered()))
+	if len(b) < len(w) || !strings.EqualFold(string(b[:len(w)]), w) {
+		return false
+	}
+	if len(b) > len(w) && atomChar[b[len(w)]] {
+		return false
+	}
+	return d.advance(len(w))
 }

@@ -388,12 +388,12 @@ func (c *conn) badLine(tag string, err error) bool {
 	var se *wireSyntaxError
 	switch {
 	case errors.As(err, &le):
-		code, text := CodeClientBug, "Literal refused"
+		typ, code, text := StatusNO, CodeClientBug, "Literal refused"
 		var ie *Error
 		if errors.Is(le.Err, errWireTooBig) {
 			code, text = CodeTooBig, "Literal too big"
 		} else if errors.As(le.Err, &ie) {
-			code, text = ie.Code, ie.Text
+			typ, code, text = ie.Type, ie.Code, ie.Text
 		}
 		if le.NonSync {
 			// The octets follow regardless; skip a reasonable amount,
@@ -412,7 +412,7 @@ func (c *conn) badLine(tag string, err error) bool {
 		} else {
 			c.dec.ClearErr()
 		}
-		c.w.statusLine(tag, StatusNO, code, "", text)
+		c.w.statusLine(tag, typ, code, "", text)
 	case errors.As(err, &se):
 		if c.dec.DiscardLine() != nil {
 			return false

@@ -204,3 +204,5 @@ func (e *testEnv) selectInbox() *client {
 	c.skipUntil("S1 OK *")
 	return c
 }
+
+func newReader(nc net.Conn) *bufio.Reader { return bufio.NewReader(nc) }

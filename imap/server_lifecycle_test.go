@@ -1,0 +1,164 @@
+package imap
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestShutdownSaysBye(t *testing.T) {
+	e := newTestEnv(t)
+	idle := e.login()
+	idling := e.selectInbox()
+	idling.run("C: i IDLE", "S: + idling")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, e.srv.Shutdown(ctx))
+	idle.expect("* BYE *shutting down")
+	idle.expectClosed()
+	idling.expect("* BYE *shutting down")
+	idling.expectClosed()
+	assert.ErrorIs(t, <-e.done, ErrServerClosed)
+	e.done <- ErrServerClosed // for the cleanup
+	_, err := net.Dial("tcp", e.addr)
+	assert.Error(t, err)
+}
+
+func TestServeAfterCloseAndNoStore(t *testing.T) {
+	s := &Server{}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	assert.Error(t, s.Serve(l))
+	e := newTestEnv(t)
+	require.NoError(t, e.srv.Close())
+	assert.ErrorIs(t, e.srv.Serve(l), ErrServerClosed)
+	assert.ErrorIs(t, e.srv.ListenAndServe("127.0.0.1:0"), ErrServerClosed)
+}
+
+func TestMaxConns(t *testing.T) {
+	e := newTestEnv(t, func(s *Server) { s.MaxConns = 1 })
+	e.dial()
+	nc, err := net.Dial("tcp", e.addr)
+	require.NoError(t, err)
+	defer nc.Close()
+	c := &client{t: t, nc: nc, br: newReader(nc)}
+	c.expect("* BYE [UNAVAILABLE] *")
+	c.expectClosed()
+}
+
+func TestMaxConnsPerUser(t *testing.T) {
+	e := newTestEnv(t, func(s *Server) { s.MaxConnsPerUser = 1 })
+	e.login()
+	c := e.dial()
+	c.run("C: a LOGIN sara secret", "S: a NO [LIMIT] *")
+}
+
+func TestPreAuthTimeout(t *testing.T) {
+	e := newTestEnv(t, func(s *Server) { s.PreAuthTimeout = 50 * time.Millisecond })
+	c := e.dial()
+	c.expect("* BYE *Autologout*")
+	c.expectClosed()
+}
+
+func TestLineTooLong(t *testing.T) {
+	e := newTestEnv(t, func(s *Server) { s.MaxLineLength = 100 })
+	c := e.login()
+	c.run(
+		"C: a LIST \"\" "+strings.Repeat("x", 200),
+		"S: a BAD [TOOBIG] *",
+		"C: b NOOP",
+		"S: b OK *",
+	)
+}
+
+func TestHugeLiteralRefusedWithoutAllocation(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.login()
+	c.run(
+		"C: a CREATE {9999999999}",
+		"S: a NO [TOOBIG] *",
+		"C: b APPEND INBOX {9999999999}",
+		"S: b NO [TOOBIG] *",
+		"C: c NOOP",
+		"S: c OK *",
+		// A non-synchronising literal over the limit cannot be skipped
+		// cheaply: the server gives up on the connection.
+		"C: d APPEND INBOX {9999999999+}",
+		"S: d BAD [TOOBIG] *",
+		"S: * BYE *",
+	)
+	c.expectClosed()
+}
+
+func TestSmallNonSyncLiteralOverLimitSkipped(t *testing.T) {
+	e := newTestEnv(t, func(s *Server) { s.MaxLiteral = 4 })
+	c := e.login()
+	c.run(
+		"C: a CREATE {8+}",
+		"C: abcdefgh",
+		"S: a NO [TOOBIG] *",
+		"C: b NOOP",
+		"S: b OK *",
+	)
+}
+
+type panicAuth struct{}
+
+func (panicAuth) Authenticate(ctx context.Context, u, p string) (string, error) {
+	panic("boom")
+}
+
+func TestPanicAnsweredWithBye(t *testing.T) {
+	e := newTestEnv(t, func(s *Server) { s.Auth = panicAuth{} })
+	c := e.dial()
+	c.run("C: a LOGIN sara secret", "S: * BYE [SERVERBUG] *")
+	c.expectClosed()
+	// The server keeps serving.
+	e.dial()
+}
+
+type failingAuth struct{}
+
+func (failingAuth) Authenticate(ctx context.Context, u, p string) (string, error) {
+	return "", errors.New("database on fire: secret detail")
+}
+
+func TestInternalErrorIsServerBug(t *testing.T) {
+	e := newTestEnv(t, func(s *Server) { s.Auth = failingAuth{} })
+	c := e.dial()
+	c.send("a LOGIN sara secret")
+	line := c.readLine()
+	assert.True(t, strings.HasPrefix(line, "a NO [SERVERBUG]"), line)
+	assert.NotContains(t, line, "fire")
+}
+
+func TestConnStateHook(t *testing.T) {
+	var mu sync.Mutex
+	var states []ConnState
+	closed := make(chan struct{})
+	e := newTestEnv(t, func(s *Server) {
+		s.ConnState = func(_ net.Conn, st ConnState) {
+			mu.Lock()
+			states = append(states, st)
+			mu.Unlock()
+			if st == StateClosed {
+				close(closed)
+			}
+		}
+	})
+	c := e.dial()
+	c.run("C: a LOGOUT", "S: * BYE *", "S: a OK *")
+	<-closed
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []ConnState{StateNew, StateIdle, StateActive, StateClosed}, states)
+	assert.Equal(t, "idle", StateIdle.String())
+}
