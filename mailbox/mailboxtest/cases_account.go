@@ -223,6 +223,9 @@ var accountCases = []kase{
 			if _, ok := l["p/child"]; !ok {
 				c.errorf("the child \"p/child\" disappeared with its parent")
 			}
+			if info := l["p"]; !info.HasAttr(mailbox.AttrHasChildren) {
+				c.errorf("\\Noselect \"p\" listed with %v, want \\HasChildren too", info.Attrs)
+			}
 			_, err := a.Mailbox(c.Ctx, "p")
 			c.wantErr(err, mailbox.ErrNoSelect, "Mailbox of a \\Noselect name")
 			c.wantErr(a.Delete(c.Ctx, "p"), mailbox.ErrHasChildren, "Delete of a \\Noselect mailbox with children")
@@ -561,6 +564,29 @@ var namesCases = []kase{
 				}
 				m.Close()
 			}
+		},
+	},
+	{
+		name:    "Names/InboxChildren",
+		explain: "names below INBOX have the first level in canonical form: \"inbox/Sub\" is \"INBOX/Sub\" (mailbox.ValidName)",
+		needs:   needWrite,
+		run: func(c *C) {
+			a := c.account()
+			c.create(a, "inbox/Sub")
+			l := c.list(a)
+			if _, ok := l["INBOX/Sub"]; !ok {
+				c.errorf("Create(\"inbox/Sub\") not listed as \"INBOX/Sub\": %v", l)
+			}
+			if info := l[mailbox.Inbox]; !info.HasAttr(mailbox.AttrHasChildren) {
+				c.errorf("INBOX with a child listed with %v, want \\HasChildren", info.Attrs)
+			}
+			m, err := a.Mailbox(c.Ctx, "Inbox/Sub")
+			c.must(err, "Mailbox(\"Inbox/Sub\")")
+			defer m.Close()
+			if m.Name() != "INBOX/Sub" {
+				c.errorf("Mailbox(\"Inbox/Sub\").Name() = %q, want \"INBOX/Sub\"", m.Name())
+			}
+			c.wantErr(a.Create(c.Ctx, "INBOX/sub/../x", nil), mailbox.ErrInvalidName, "Create with \"..\" below INBOX")
 		},
 	},
 	{

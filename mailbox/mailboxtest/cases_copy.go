@@ -210,11 +210,29 @@ var copyCases = []kase{
 			rec := c.watch()
 			res, err := mailbox.Move(c.Ctx, a, src, uids[:2], "Dst")
 			c.must(err, "Move")
-			if ev, ok := c.one(rec, mailbox.EventMessagesAdded, "Dst"); ok && !equalUIDs(ev.UIDs, res.Dest) {
-				c.errorf("MessagesAdded UIDs %v, want %v", ev.UIDs, res.Dest)
+			if uids, _ := c.uidsIn(rec, mailbox.EventMessagesAdded, "Dst"); !equalUIDs(uids, res.Dest) {
+				c.errorf("MessagesAdded UIDs %v, want %v", uids, res.Dest)
 			}
-			if ev, ok := c.one(rec, mailbox.EventMessagesExpunged, "Src"); ok && !equalUIDs(ev.UIDs, res.Source) {
-				c.errorf("MessagesExpunged UIDs %v, want %v", ev.UIDs, res.Source)
+			if uids, _ := c.uidsIn(rec, mailbox.EventMessagesExpunged, "Src"); !equalUIDs(sortedCopy(uids), res.Source) {
+				c.errorf("MessagesExpunged UIDs %v, want %v", uids, res.Source)
+			}
+		},
+	},
+	{
+		name:    "Copy/Events",
+		explain: "a copy publishes MessagesAdded in the destination with the new UIDs and its HIGHESTMODSEQ, and nothing for the source",
+		needs:   needWrite,
+		run: func(c *C) {
+			a, src, uids, dst := c.copySetup()
+			rec := c.watch()
+			res, err := mailbox.Copy(c.Ctx, a, src, uids, "Dst")
+			c.must(err, "Copy")
+			uids, modseq := c.uidsIn(rec, mailbox.EventMessagesAdded, "Dst")
+			if st := c.status(dst); !equalUIDs(uids, res.Dest) || modseq != st.HighestModSeq {
+				c.errorf("MessagesAdded events for UIDs %v ending at MODSEQ %d, want UIDs %v and MODSEQ %d", uids, modseq, res.Dest, st.HighestModSeq)
+			}
+			if evs := rec.find(0, "Src"); len(evs) != 0 {
+				c.errorf("a copy published events for the source: %+v", evs)
 			}
 		},
 	},

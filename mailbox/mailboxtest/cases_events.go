@@ -14,13 +14,31 @@ func (c *C) one(r *recorder, kind mailbox.EventKind, name string) (mailbox.Event
 	c.Helper()
 	evs := r.find(kind, name)
 	if len(evs) != 1 {
-		c.errorf("a second handle's Watch saw %d %v events for %q by the time the change returned, want 1 (all events: %+v)", len(evs), kind, name, r.take())
+		c.errorf("a second handle's Watch saw %d %v events for %q by the time the change returned, want 1 (all events: %+v)", len(evs), kind, name, r.find(0, ""))
 		return mailbox.Event{}, false
 	}
 	if evs[0].User != c.F.User {
 		c.errorf("%v event for user %q, want %q", kind, evs[0].User, c.F.User)
 	}
 	return evs[0], true
+}
+
+// uidsIn returns the UIDs of all recorded events of kind for name, in
+// order, and the MODSEQ of the last one, reporting when there is none. The
+// generic copy path appends message by message, so a copy may take several
+// events.
+func (c *C) uidsIn(r *recorder, kind mailbox.EventKind, name string) ([]mailbox.UID, mailbox.ModSeq) {
+	c.Helper()
+	evs := r.find(kind, name)
+	if len(evs) == 0 {
+		c.errorf("a second handle's Watch saw no %v event for %q by the time the change returned (all events: %+v)", kind, name, r.find(0, ""))
+		return nil, 0
+	}
+	var uids []mailbox.UID
+	for _, ev := range evs {
+		uids = append(uids, ev.UIDs...)
+	}
+	return uids, evs[len(evs)-1].ModSeq
 }
 
 var eventCases = []kase{

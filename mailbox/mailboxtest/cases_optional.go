@@ -143,6 +143,9 @@ var durabilityCases = []kase{
 			c.expunge(ms[0], uids[1], uids[2])
 			s := c.reopen(&cl)
 			_, ms = c.openOn(s, &cl, mailbox.Inbox)
+			if got := uidsOf(c.infos(ms[0])); !equalUIDs(got, uids[:1]) {
+				c.errorf("after reopen the mailbox lists %v, want %v (expunges are durable)", got, uids[:1])
+			}
 			if uid := c.appendMsg(ms[0], "after reopen"); uid <= uids[2] {
 				c.errorf("UID %d after reopen reuses an expunged UID (highest was %d)", uid, uids[2])
 			}
@@ -182,6 +185,40 @@ var durabilityCases = []kase{
 			c.must(err, "Subscriptions")
 			if strings.Join(sortedCopy(subs), ",") != "Gone/Away,Tree/Leaf" {
 				c.errorf("subscriptions after reopen %q", subs)
+			}
+		},
+	},
+	{
+		name:    "Reopen/TreeChanges",
+		explain: "renames and deletes of mailboxes are durable: after a reopen the tree is as they left it",
+		needs:   needWrite | needReopen,
+		run: func(c *C) {
+			var cl closer
+			defer cl.closeAll()
+			a, _ := c.openOn(c.F.Store, &cl)
+			c.create(a, "Gone")
+			c.create(a, "Old/Kid")
+			c.create(a, "Parent/Child")
+			_, ms := c.openOn(c.F.Store, &cl, "Old/Kid")
+			uid := c.appendMsg(ms[0], "kid")
+			ms[0].Close()
+			c.must(a.Rename(c.Ctx, "Old", "New"), "Rename")
+			c.must(a.Delete(c.Ctx, "Gone"), "Delete")
+			c.must(a.Delete(c.Ctx, "Parent"), "Delete of a parent")
+			s := c.reopen(&cl)
+			a, _ = c.openOn(s, &cl)
+			l := c.list(a)
+			for _, n := range []string{"Gone", "Old", "Old/Kid"} {
+				if _, ok := l[n]; ok {
+					c.errorf("%q is back after reopen", n)
+				}
+			}
+			if info, ok := l["Parent"]; !ok || !info.HasAttr(mailbox.AttrNoSelect) {
+				c.errorf("deleted parent after reopen: listed %v with %v, want \\Noselect", ok, info.Attrs)
+			}
+			_, ms = c.openOn(s, &cl, "New/Kid")
+			if got := string(c.read(ms[0], uid)); got != "kid" {
+				c.errorf("renamed child's message after reopen = %q", got)
 			}
 		},
 	},

@@ -362,13 +362,13 @@ func (r *recorder) take() []mailbox.Event {
 	return ev
 }
 
-// find returns the recorded events of kind for mailbox name ("" any).
+// find returns the recorded events of kind (0: any) for mailbox name ("" any).
 func (r *recorder) find(kind mailbox.EventKind, name string) []mailbox.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []mailbox.Event
 	for _, ev := range r.events {
-		if ev.Kind == kind && (name == "" || ev.Mailbox == name) {
+		if (kind == 0 || ev.Kind == kind) && (name == "" || ev.Mailbox == name) {
 			out = append(out, ev)
 		}
 	}

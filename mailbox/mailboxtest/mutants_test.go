@@ -26,7 +26,8 @@ var mutants = map[string][]string{
 	"no-events":              {"Events/Append", "Events/Flags", "Events/Expunge", "Events/MailboxTree"},
 	"ignores-context":        {"Context/CancelledAccount", "Context/CancelledMailbox", "Context/AppendMidStream", "Context/Deadline"},
 	"no-maildrop-lock":       {"Maildrop/Lock"},
-	"uidvalidity-constant":   {"Account/UIDValidityAfterRecreate", "Account/RecreateNoSelect"},
+	"uidvalidity-constant":   {"Account/UIDValidityAfterRecreate", "Account/RecreateNoSelect", "Reopen/UIDValidity"},
+	"reopen-forgets":         {"Reopen/Messages", "Reopen/Mailboxes", "Reopen/TreeChanges", "Reopen/UIDsNotReused"},
 	"modseq-frozen":          {"ModSeq/Increasing", "Expunge/ModSeqAndTombstones"},
 	"accepts-invalid-names":  {"Names/InvalidCreate"},
 	"no-tombstones":          {"Expunge/Vanished", "Move/Tombstones"},
@@ -38,26 +39,60 @@ var mutants = map[string][]string{
 	"append-crlf-to-lf":      {"Message/RoundTrip", "Message/Large"},
 	"uids-descending":        {"UID/Increasing"},
 	"auth-accepts-anything":  {"Auth/Refused"},
+	"read-only-but-writes":   {"ReadOnly/Refuses"}, // run with Options.ReadOnly
 }
 
 // TestMutant runs the kit on the mutant named by $MAILBOXTEST_MUTANT; it is
 // run by TestKitCatchesMutants in a child process, which expects failures.
+// Without the variable it runs the wrapper with no bug, which must pass: the
+// failures of the mutants are then the bugs', not the wrapper's.
 func TestMutant(t *testing.T) {
 	name := os.Getenv("MAILBOXTEST_MUTANT")
-	if name == "" {
-		t.Skip("run by TestKitCatchesMutants")
+	var opts *mailboxtest.Options
+	if name == "read-only-but-writes" {
+		opts = &mailboxtest.Options{ReadOnly: true}
 	}
 	mailboxtest.Run(t, func(t *testing.T) mailboxtest.Fixture {
 		s := memstore.New()
 		if err := s.AddUser("kit", "pw", "kit@example.org"); err != nil {
 			t.Fatal(err)
 		}
+		if opts != nil { // ReadOnly/Refuses needs a message to try changing
+			if _, err := mailbox.Deliver(context.Background(), s, "kit", strings.NewReader("existing"), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
 		var auth mailbox.Authenticator = s
 		if name == "auth-accepts-anything" {
 			auth = anyAuth{}
 		}
-		return mailboxtest.Fixture{Store: &mStore{Store: s, mut: name}, User: "kit", Password: "pw", Auth: auth}
-	}, nil)
+		reopen := func(t *testing.T) mailbox.Store { return &mStore{Store: s, mut: name} }
+		if name == "reopen-forgets" {
+			reopen = func(t *testing.T) mailbox.Store {
+				fresh := memstore.New()
+				if err := fresh.AddUser("kit", "pw"); err != nil {
+					t.Fatal(err)
+				}
+				return fresh
+			}
+		}
+		return mailboxtest.Fixture{Store: &mStore{Store: s, mut: name}, User: "kit", Password: "pw", Auth: auth, Reopen: reopen}
+	}, opts)
+}
+
+// TestReadOnly runs the kit in read-only mode on a store that refuses every
+// change: the cases that change mail are skipped, the rest pass.
+func TestReadOnly(t *testing.T) {
+	mailboxtest.Run(t, func(t *testing.T) mailboxtest.Fixture {
+		s := memstore.New()
+		if err := s.AddUser("kit", "pw"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := mailbox.Deliver(context.Background(), s, "kit", strings.NewReader("existing"), nil); err != nil {
+			t.Fatal(err)
+		}
+		return mailboxtest.Fixture{Store: &mStore{Store: s, mut: "read-only"}, User: "kit", Password: "pw", Auth: s}
+	}, &mailboxtest.Options{ReadOnly: true})
 }
 
 func TestKitCatchesMutants(t *testing.T) {
@@ -130,6 +165,9 @@ func (a *mAccount) List(ctx context.Context) ([]mailbox.MailboxInfo, error) {
 }
 
 func (a *mAccount) Create(ctx context.Context, name string, opts *mailbox.CreateOptions) error {
+	if a.s.mut == "read-only" {
+		return mailbox.ErrReadOnly
+	}
 	if _, err := mailbox.ValidName(name); err != nil && a.s.mut == "accepts-invalid-names" {
 		return nil
 	}
@@ -242,6 +280,9 @@ func (m *mMailbox) Open(ctx context.Context, uid mailbox.UID) (io.ReadCloser, er
 }
 
 func (m *mMailbox) Append(ctx context.Context, r io.Reader, opts *mailbox.AppendOptions) (mailbox.UID, error) {
+	if m.s.mut == "read-only" {
+		return 0, mailbox.ErrReadOnly
+	}
 	if m.s.mut == "append-crlf-to-lf" {
 		b, err := io.ReadAll(r)
 		if err != nil {
@@ -257,13 +298,19 @@ func (m *mMailbox) Append(ctx context.Context, r io.Reader, opts *mailbox.Append
 }
 
 func (m *mMailbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.FlagOp, flags []mailbox.Flag, since mailbox.ModSeq) (mailbox.FlagResult, error) {
-	if m.s.mut == "unchangedsince-ignored" {
+	switch m.s.mut {
+	case "read-only":
+		return mailbox.FlagResult{}, mailbox.ErrReadOnly
+	case "unchangedsince-ignored":
 		since = 0
 	}
 	return m.Mailbox.SetFlags(m.s.ctx(ctx), uids, op, flags, since)
 }
 
 func (m *mMailbox) Expunge(ctx context.Context, uids []mailbox.UID) ([]mailbox.UID, error) {
+	if m.s.mut == "read-only" {
+		return nil, mailbox.ErrReadOnly
+	}
 	got, err := m.Mailbox.Expunge(m.s.ctx(ctx), uids)
 	if m.s.mut == "expunge-unsorted" {
 		slices.Reverse(got)

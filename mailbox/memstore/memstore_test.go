@@ -3,6 +3,8 @@ package memstore_test
 import (
 	"testing"
 
+	"github.com/posthorn/posthorn/mailbox"
+
 	"github.com/posthorn/posthorn/mailbox/mailboxtest"
 	"github.com/posthorn/posthorn/mailbox/memstore"
 )
@@ -15,7 +17,12 @@ func newFixture(t *testing.T) mailboxtest.Fixture {
 	if err := s.SetToken("kit", "kit-token"); err != nil {
 		t.Fatal(err)
 	}
-	return mailboxtest.Fixture{Store: s, User: "kit", Password: "kit-password", Token: "kit-token", Address: "kit@example.org"}
+	return mailboxtest.Fixture{
+		Store: s, User: "kit", Password: "kit-password", Token: "kit-token", Address: "kit@example.org",
+		// The data lives as long as the Store: reopening is using it again
+		// through new handles, which runs the durability cases too.
+		Reopen: func(t *testing.T) mailbox.Store { return s },
+	}
 }
 
 func TestConformance(t *testing.T) {
