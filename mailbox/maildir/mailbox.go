@@ -149,6 +149,10 @@ func (m *mbox) Open(ctx context.Context, uid mailbox.UID) (io.ReadCloser, error)
 	if err != nil {
 		return nil, err
 	}
+	if fi, err := fh.Stat(); err != nil || fi.Size() != size {
+		fh.Close()
+		return nil, fmt.Errorf("maildir: UID %d changed on disk since it was indexed", uid)
+	}
 	return &file{io.NewSectionReader(fh, 0, size), fh}, nil
 }
 

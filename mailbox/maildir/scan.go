@@ -104,10 +104,23 @@ func (f *folder) scan() error {
 		if !ok {
 			continue
 		}
-		delete(files, baseOf(string(cur)))
 		if de.name == string(cur) && de.cur == (m.flags&inCur != 0) {
+			delete(files, baseOf(string(cur)))
 			continue
 		}
+		// Renamed: a program that rewrote the message under the same base
+		// name (Python's mailbox does on a flag change) may have changed
+		// its bytes. IMAP messages never change, so a new size makes it a
+		// new message: the old UID is expunged, the file adopted below.
+		sub := "new/"
+		if de.cur {
+			sub = "cur/"
+		}
+		if fi, err := f.root.Lstat(sub + de.name); err == nil && fi.Size() != m.size {
+			missing = append(missing, m.uid)
+			continue
+		}
+		delete(files, baseOf(string(cur)))
 		fn, _ := parseName(de.name)
 		flags := fn.Flags
 		if de.cur {
