@@ -216,11 +216,12 @@ func (s *receiverSession) traceHeader(forAddr string) string {
 	if s.info.Identity != "" {
 		proto += "A"
 	}
-	ip := ""
+	ip := "unknown"
 	if ta, ok := s.info.RemoteAddr.(*net.TCPAddr); ok {
 		ip = ta.IP.String()
-	} else if s.info.RemoteAddr != nil {
-		ip = s.info.RemoteAddr.String()
+		if ta.IP.To4() == nil {
+			ip = "IPv6:" + ip // RFC 5321 §4.1.3 address literal
+		}
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Return-Path: <%s>\r\n", s.from)

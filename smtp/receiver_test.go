@@ -3,6 +3,7 @@ package smtp
 import (
 	"context"
 	"io"
+	"net"
 	"strings"
 	"testing"
 
@@ -114,4 +115,18 @@ func TestReceiverNeedsResolver(t *testing.T) {
 	r := &Receiver{}
 	_, err := r.NewSession(context.Background(), &ConnInfo{})
 	assert.Error(t, err)
+}
+
+func TestReceivedHeader(t *testing.T) {
+	s := &receiverSession{r: &Receiver{Hostname: "mx.example.com"}, from: "a@example.org", info: &ConnInfo{
+		RemoteAddr: &net.TCPAddr{IP: net.ParseIP("2001:db8::7"), Port: 4000},
+		Hello:      "client(evil)", ESMTP: true, Identity: "jim",
+	}}
+	h := s.traceHeader("b@example.com")
+	assert.True(t, strings.HasPrefix(h, "Return-Path: <a@example.org>\r\nReceived: from client_evil_ ([IPv6:2001:db8::7])\r\n\tby mx.example.com with ESMTPA id "), h)
+	assert.Contains(t, h, "\r\n\tfor <b@example.com>;\r\n\t")
+	assert.True(t, strings.HasSuffix(h, "\r\n"))
+	s.info.ESMTP = false
+	s.info.Identity = ""
+	assert.Contains(t, s.traceHeader(""), " with SMTP id ")
 }
