@@ -85,3 +85,12 @@ func TestCloseExpungesSilently(t *testing.T) {
 		"S: g OK *",
 	)
 }
+
+func TestCheckIsRev1Noop(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.login()
+	c.run("C: a CHECK", "S: a BAD *not allowed now")
+	c.send("b SELECT INBOX")
+	c.skipUntil("b OK *")
+	c.run("C: c CHECK", "S: c OK CHECK completed")
+}

@@ -110,6 +110,7 @@ func init() {
 	commands = map[string]cmdSpec{
 		"CAPABILITY":   {fn: cmdCapability, states: stateAny},
 		"NOOP":         {fn: cmdNoop, states: stateAny},
+		"CHECK":        {fn: cmdNoop, states: stateSelected}, // RFC 3501 §6.4.1; gone in rev2
 		"LOGOUT":       {fn: cmdLogout, states: stateAny},
 		"ID":           {fn: cmdID, states: stateAny},
 		"STARTTLS":     {fn: cmdStartTLS, states: stateNotAuth},
