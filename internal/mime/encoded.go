@@ -1,6 +1,7 @@
 package mime
 
 import (
+	"bytes"
 	"encoding/base64"
 	"io"
 	"strings"
@@ -193,8 +194,12 @@ func lookupCharset(name string) (encoding.Encoding, bool) {
 }
 
 // toUTF8 converts raw text in charset to UTF-8. Unknown charsets and
-// us-ascii keep valid UTF-8 as is; invalid bytes become U+FFFD.
+// us-ascii keep valid UTF-8 as is; invalid bytes become U+FFFD. Decoded
+// NULs are dropped: no header value may carry one.
 func toUTF8(charset string, raw []byte) string {
+	if bytes.IndexByte(raw, 0) >= 0 {
+		raw = bytes.ReplaceAll(raw, []byte{0}, nil)
+	}
 	if isUTF8Name(charset) || isASCIIName(charset) {
 		return validUTF8(raw)
 	}

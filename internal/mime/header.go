@@ -224,8 +224,11 @@ func (l *lexer) params() []Param {
 				rp.name = rp.name[:i]
 			}
 		}
+		if rp.name == "" {
+			continue
+		}
 		raws = append(raws, rp)
-		if len(raws) > 1000 {
+		if len(raws) > 200 {
 			break
 		}
 	}
@@ -301,7 +304,7 @@ func joinSegments(segs []rawParam) string {
 func decode2231(v string) string {
 	cs, rest, ok := strings.Cut(v, "'")
 	if !ok {
-		return string(percentDecode(v))
+		return toUTF8("", percentDecode(v))
 	}
 	_, val, ok := strings.Cut(rest, "'")
 	if !ok {

@@ -138,11 +138,15 @@ func (e *Encoder) Quoted(s string) *Encoder {
 	return e.byte('"')
 }
 
-// String writes s as a quoted string or, when it must, a literal (a
-// literal8 when s holds NUL, RFC 3516).
+// String writes s as a quoted string or, when it must, a literal. NUL
+// cannot appear in an IMAP string (RFC 9051 §4.3): String drops it. Use
+// Literal with binary set for data that may hold NUL.
 func (e *Encoder) String(s string) *Encoder {
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
 	if e.needsLiteral(s) {
-		return e.Literal(strings.NewReader(s), int64(len(s)), strings.IndexByte(s, 0) >= 0)
+		return e.Literal(strings.NewReader(s), int64(len(s)), false)
 	}
 	return e.Quoted(s)
 }

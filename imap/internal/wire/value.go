@@ -133,6 +133,9 @@ func (e *Encoder) Value(v Value) *Encoder {
 	case KindList:
 		return e.List(len(v.List), func(i int) { e.Value(v.List[i]) })
 	case KindString:
+		if strings.IndexByte(v.Str, 0) >= 0 {
+			return e.Literal(strings.NewReader(v.Str), int64(len(v.Str)), true)
+		}
 		return e.String(v.Str)
 	case KindNIL:
 		return e.NIL()

@@ -1,0 +1,173 @@
+package wire
+
+import (
+	"bufio"
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/posthorn/posthorn/imap"
+	"github.com/posthorn/posthorn/internal/mime"
+)
+
+func crlf(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
+
+var renderMsg = crlf(`Date: Wed, 17 Jul 1996 02:23:25 -0700 (PDT)
+From: Terry Gray <gray@cac.washington.edu>
+Subject: IMAP4rev1 WG mtg summary and minutes
+To: imap@cac.washington.edu
+Cc: minutes@CNRI.Reston.VA.US, John Klensin <KLENSIN@MIT.EDU>
+Bcc: Team: ;
+Message-ID: <B27397-0100000@cac.washington.edu>
+Content-Type: multipart/mixed; boundary=b
+
+--b
+Content-Type: text/plain; charset=utf-8
+
+Hello
+--b
+Content-Type: application/pdf; name=r.pdf
+Content-Transfer-Encoding: base64
+Content-Disposition: attachment; filename=r.pdf
+Content-Language: en
+
+aGVsbG8=
+--b
+Content-Type: message/rfc822
+
+Subject: inner
+From: x@y
+
+inner body
+--b--
+`)
+
+func render(t testing.TB, f func(e *Encoder)) string {
+	var buf bytes.Buffer
+	e := NewEncoder(bufio.NewWriter(&buf))
+	f(e)
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+func TestRenderEnvelope(t *testing.T) {
+	p, _ := mime.Parse(strings.NewReader(renderMsg), nil)
+	got := render(t, func(e *Encoder) { e.Envelope(p.Envelope) })
+	want := `("Wed, 17 Jul 1996 02:23:25 -0700 (PDT)" "IMAP4rev1 WG mtg summary and minutes" ` +
+		`(("Terry Gray" NIL "gray" "cac.washington.edu")) (("Terry Gray" NIL "gray" "cac.washington.edu")) ` +
+		`(("Terry Gray" NIL "gray" "cac.washington.edu")) ((NIL NIL "imap" "cac.washington.edu")) ` +
+		`((NIL NIL "minutes" "CNRI.Reston.VA.US")("John Klensin" NIL "KLENSIN" "MIT.EDU")) ` +
+		`((NIL NIL "Team" NIL)(NIL NIL NIL NIL)) NIL "<B27397-0100000@cac.washington.edu>")`
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if got := render(t, func(e *Encoder) { e.Envelope(nil) }); got != "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)" {
+		t.Error(got)
+	}
+}
+
+func TestRenderBodyStructure(t *testing.T) {
+	p, _ := mime.Parse(strings.NewReader(renderMsg), nil)
+	got := render(t, func(e *Encoder) { e.BodyStructure(p, true) })
+	want := `(("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL "7BIT" 5 1 NIL NIL NIL NIL)` +
+		`("APPLICATION" "PDF" ("NAME" "r.pdf") NIL NIL "BASE64" 8 NIL ("ATTACHMENT" ("FILENAME" "r.pdf")) "en" NIL)` +
+		`("MESSAGE" "RFC822" NIL NIL NIL "7BIT" 39 (NIL "inner" ((NIL NIL "x" "y")) ((NIL NIL "x" "y")) ((NIL NIL "x" "y")) NIL NIL NIL NIL NIL) ` +
+		`("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 10 1 NIL NIL NIL NIL) 4 NIL NIL NIL NIL) "MIXED" ("BOUNDARY" "b") NIL NIL NIL)`
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	// BODY has no extension data.
+	body := render(t, func(e *Encoder) { e.BodyStructure(p, false) })
+	if !strings.HasPrefix(body, `(("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL "7BIT" 5 1)("APPLICATION"`) || !strings.HasSuffix(body, ` "MIXED")`) {
+		t.Errorf("BODY %s", body)
+	}
+	checkRenderRoundTrip(t, p)
+}
+
+func TestRenderOpaqueMessage(t *testing.T) {
+	msg := "Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n"
+	p, _ := mime.Parse(strings.NewReader(msg), nil)
+	got := render(t, func(e *Encoder) { e.BodyStructure(p, false) })
+	if got != `("MESSAGE" "RFC822" NIL NIL NIL "BASE64" 10 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("TEXT" "PLAIN" NIL NIL NIL "7BIT" 0 0) 1)` {
+		t.Error(got)
+	}
+	checkRenderRoundTrip(t, p)
+}
+
+// checkRenderRoundTrip renders p, decodes it as a client would and
+// compares with the typed conversion; it also reads it as generic
+// s-expressions (balanced, valid).
+func checkRenderRoundTrip(t *testing.T, p *mime.Part) {
+	checkRender(t, p, true)
+}
+
+// checkRender is checkRenderRoundTrip; exact is false when the message
+// holds NUL, which strings drop.
+func checkRender(t *testing.T, p *mime.Part, exact bool) {
+	t.Helper()
+	for _, ext := range []bool{false, true} {
+		wire := render(t, func(e *Encoder) { e.BodyStructure(p, ext).SP().Envelope(p.Envelope).CRLF() })
+		d := NewDecoder(bufio.NewReader(strings.NewReader(wire)))
+		d.MaxLiteral, d.MaxLine, d.MaxDepth = -1, -1, -1
+		var bs imap.BodyStructure
+		var env imap.Envelope
+		if !d.BodyStructure(&bs) || !d.ExpectSP() || !d.Envelope(&env) || !d.ExpectCRLF() {
+			t.Fatalf("rendered %q does not decode: %v", wire, d.Err())
+		}
+		if want := BodyStructureOf(p, ext); exact && !reflect.DeepEqual(normBS(bs), normBS(want)) {
+			t.Fatalf("decoded body structure differs:\n%+v\n%+v\nwire %q", bs, want, wire)
+		}
+		if want := EnvelopeOf(p.Envelope); exact && !reflect.DeepEqual(env, want) {
+			t.Fatalf("decoded envelope differs:\n%+v\n%+v\nwire %q", env, want, wire)
+		}
+		d = NewDecoder(bufio.NewReader(strings.NewReader(wire)))
+		d.MaxLiteral, d.MaxLine, d.MaxDepth = -1, -1, -1
+		var v Value
+		if !d.Value(&v) || v.Kind != KindList || !d.ExpectSP() || !d.Value(&v) || !d.ExpectCRLF() {
+			t.Fatalf("rendered %q is not a valid s-expression: %v", wire, d.Err())
+		}
+	}
+}
+
+// normBS clears the Extended flag of single parts with no extension
+// data where encoding cannot show it, and empty slices.
+func normBS(bs imap.BodyStructure) imap.BodyStructure {
+	for i := range bs.Parts {
+		bs.Parts[i] = normBS(bs.Parts[i])
+	}
+	if len(bs.Parts) == 0 {
+		bs.Parts = nil
+	}
+	return bs
+}
+
+func FuzzRender(f *testing.F) {
+	f.Add([]byte(renderMsg))
+	f.Add([]byte("Content-Type: message/rfc822\r\n\r\nContent-Type: multipart/alternative; boundary=x\r\n\r\n--x\r\n\r\na\r\n--x--"))
+	f.Add([]byte("From: \"a\\\"b\" <a@b>\r\nSubject: \xff\r\nContent-Type: text/plain; name*0*=utf-8''%E2%82; name*1*=%AC\r\n\r\nx"))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		p, err := mime.Parse(bytes.NewReader(msg), &mime.Options{MaxDepth: 10, MaxParts: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRender(t, p, bytes.IndexByte(msg, 0) < 0)
+	})
+}
+
+func BenchmarkEncodeEnvelope(b *testing.B) {
+	p, _ := mime.Parse(strings.NewReader(renderMsg), nil)
+	var buf bytes.Buffer
+	w := bufio.NewWriter(&buf)
+	e := NewEncoder(w)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		e.Envelope(p.Envelope)
+		if err := e.Flush(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
