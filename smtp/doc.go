@@ -30,8 +30,10 @@
 //	RFC 2034     ENHANCEDSTATUSCODES on every reply but the greeting and EHLO
 //	RFC 3207     STARTTLS: pipelined plaintext discarded, new Session afterwards
 //	RFC 8314     implicit TLS (ServeTLS, ListenAndServeTLS)
-//	RFC 4954     AUTH: PLAIN, LOGIN (PasswordAuthSession), CRAM-MD5 (SecretAuthSession);
-//	             never offered in plaintext unless AllowInsecureAuth; MAIL AUTH= parameter
+//	RFC 4954     AUTH, never offered in plaintext unless AllowInsecureAuth; MAIL AUTH= parameter
+//	RFC 4616     PLAIN, and LOGIN (PasswordAuthSession)
+//	RFC 7677     SCRAM-SHA-256, and CRAM-MD5 of RFC 2195 (SecretAuthSession)
+//	RFC 7628     OAUTHBEARER, and XOAUTH2 (TokenAuthSession)
 //	RFC 3030     CHUNKING (BDAT) and BINARYMIME, streamed to the Session across chunks
 //	RFC 3461     DSN: RET, ENVID, NOTIFY, ORCPT parsed into MailOptions/RcptOptions
 //	RFC 8689     REQUIRETLS (advertised and accepted only over TLS)
@@ -39,9 +41,6 @@
 //	RFC 2033     LMTP (ModeLMTP): LHLO, one reply per recipient (LMTPSession)
 //	RFC 6409     submission (ModeSubmission): AUTH before MAIL
 //	custom       Extension: extra EHLO keywords, commands (XCLIENT) and parameters
-//
-// SCRAM-SHA-256, XOAUTH2 and OAUTHBEARER are not offered yet:
-// TokenAuthSession is defined but no mechanism uses it.
 //
 // # Security
 //
