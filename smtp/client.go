@@ -36,6 +36,33 @@ var ErrClientClosed = errors.New("smtp: client closed")
 // Client is an SMTP or LMTP client connection. Create it with Dial,
 // Dialer.Dial or NewClient. It is not safe for concurrent use; run several
 // Clients for parallel sending.
+//
+// Every blocking method takes a ctx. A negative reply is returned as an
+// *Error (code, enhanced code, text; Temporary for 4xx) and leaves the
+// Client usable; a network error, a protocol error (ErrProtocol), a 421
+// reply or an interrupted call leaves it broken, and every later call
+// returns that error.
+//
+// Extensions (client side):
+//
+//	RFC 5321  EHLO with HELO fallback, MAIL, RCPT, DATA, RSET, NOOP, VRFY, QUIT; §4.5.3.2 timeouts
+//	RFC 2920  PIPELINING: MAIL, every RCPT and DATA in one write
+//	RFC 3030  CHUNKING: BDAT chunks (Dialer.ChunkSize), pipelined; BINARYMIME
+//	RFC 6152  8BITMIME: BODY=8BITMIME only when offered (ErrUnsupported otherwise)
+//	RFC 6531  SMTPUTF8: requested only when an address (or, via MailOptions.UTF8, the header) needs it
+//	RFC 1870  SIZE: declared when offered, checked against the server's limit
+//	RFC 3461  DSN: RET, ENVID, NOTIFY, ORCPT (xtext-encoded), dropped when not offered
+//	RFC 8689  REQUIRETLS: only over TLS to a server that offers it
+//	RFC 2034  ENHANCEDSTATUSCODES parsed into Error.EnhancedCode
+//	RFC 9422  LIMITS: RCPTMAX honoured (extra recipients get a local 452 4.5.3)
+//	RFC 3207  STARTTLS: required or opportunistic; bytes after the 220 discarded, EHLO re-sent
+//	RFC 8314  implicit TLS (DialTLS, ImplicitTLS)
+//	RFC 4954  AUTH: SCRAM-SHA-256 > PLAIN > LOGIN for Login; CRAM-MD5 on request;
+//	          OAUTHBEARER (RFC 7628) and XOAUTH2 for LoginOAuth; any SASLClient via Auth
+//	RFC 2033  LMTP: LHLO and one reply per recipient after the body
+//
+// Addresses are parsed and re-serialized and parameters checked before
+// anything is sent: a caller cannot inject a command through them.
 type Client struct {
 	d    *Dialer
 	host string // server name, for TLS and the loopback check

@@ -101,13 +101,16 @@ func (c *Client) authExchange(mech string, ir []byte, m SASLClient) error {
 			}
 			return inStep{fmt.Errorf("smtp: AUTH %s: %w", mech, err)}
 		}
-		if err := c.writeSecret("", encodeSASL(resp)); err != nil {
+		// A continuation response is plain base64, empty for an empty
+		// response ("=" is for the initial response only).
+		if err := c.writeSecret("", base64.StdEncoding.EncodeToString(resp)); err != nil {
 			return err
 		}
 	}
 }
 
-// encodeSASL is base64, with "=" for an empty response (RFC 4954 §4).
+// encodeSASL encodes an initial response: base64, "=" when empty (RFC
+// 4954 §4).
 func encodeSASL(b []byte) string {
 	if len(b) == 0 {
 		return "="

@@ -32,6 +32,8 @@ type Reply struct {
 	// EnhancedCode is NoEnhancedCode when the reply carried none.
 	EnhancedCode EnhancedCode
 	Lines        []string
+
+	first [1]string // backs Lines for the common one-line reply
 }
 
 // Positive reports whether the reply is a 2xx or 3xx.
@@ -104,6 +106,7 @@ func protocolErrorf(format string, args ...any) error {
 // removed from every line that repeats it.
 func parseReply(br *bufio.Reader) (*Reply, error) {
 	r := &Reply{EnhancedCode: NoEnhancedCode}
+	r.Lines = r.first[:0]
 	for {
 		raw, _, err := textwire.ReadLine(br, maxReplyLine)
 		if err != nil {
