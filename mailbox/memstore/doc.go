@@ -12,7 +12,7 @@
 //	mailbox.RecipientResolver     addresses given to AddUser, case-insensitive
 //	mailbox.Account               hierarchy with "/", special-use, subscriptions, maildrop lock
 //	mailbox.Quotaer               limits set by SetQuota (RFC 9208)
-//	mailbox.Mailbox               UIDs, MODSEQ (RFC 7162), expunge tombstones (QRESYNC)
+//	mailbox.Mailbox               UIDs, MODSEQ (RFC 7162), expunge tombstones (QRESYNC), MaxMessageSize
 //	mailbox.Copier, mailbox.Mover atomic, the bytes are shared, not copied
 //	mailbox.MetadataCache         kept with the message, dropped on expunge
 //

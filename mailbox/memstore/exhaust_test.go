@@ -52,3 +52,11 @@ func TestUIDsExhausted(t *testing.T) {
 		t.Errorf("Messages(max UID) yielded %d messages, want 1", n)
 	}
 }
+
+func TestMaxMessageSizeDefault(t *testing.T) {
+	for _, tc := range []struct{ set, want int64 }{{0, DefaultMaxMessageSize}, {-5, -1}, {10, 10}} {
+		if got := (&Store{MaxMessageSize: tc.set}).maxMessageSize(); got != tc.want {
+			t.Errorf("MaxMessageSize %d: limit %d, want %d", tc.set, got, tc.want)
+		}
+	}
+}

@@ -244,11 +244,28 @@ func (h *handle) Append(ctx context.Context, r io.Reader, opts *mailbox.AppendOp
 	if l, ok := r.(interface{ Len() int }); ok {
 		buf.Grow(l.Len() + bytes.MinRead) // ReadFrom wants MinRead free to read EOF
 	}
-	if _, err := buf.ReadFrom(ctxReader{ctx, r}); err != nil {
+	// Read no more than may be stored: a message past the size limit or
+	// the quota is refused without being held in memory.
+	maxSize, room := h.u.store.maxMessageSize(), h.u.room()
+	limit := maxSize
+	if room >= 0 && (limit < 0 || room < limit) {
+		limit = room
+	}
+	src := io.Reader(ctxReader{ctx, r})
+	if limit >= 0 {
+		src = io.LimitReader(src, limit+1)
+	}
+	if _, err := buf.ReadFrom(src); err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return 0, ctxErr
 		}
 		return 0, fmt.Errorf("memstore: append: reading the message: %w", err)
+	}
+	switch n := int64(buf.Len()); {
+	case maxSize >= 0 && n > maxSize:
+		return 0, fmt.Errorf("memstore: append: message larger than %d octets: %w", maxSize, mailbox.ErrTooLarge)
+	case room >= 0 && n > room:
+		return 0, fmt.Errorf("memstore: append: message larger than the %d octets left: %w", room, mailbox.ErrOverQuota)
 	}
 	data := buf.Bytes()
 	if cap(data)-len(data) > len(data)/4+bytes.MinRead {
@@ -273,6 +290,16 @@ func (h *handle) Append(ctx context.Context, r io.Reader, opts *mailbox.AppendOp
 	b.msgs = append(b.msgs, m)
 	h.publish(mailbox.Event{Kind: mailbox.EventMessagesAdded, UIDs: []mailbox.UID{m.uid}})
 	return m.uid, nil
+}
+
+// room returns the octets left under the storage limit, or -1 without one.
+func (u *user) room() int64 {
+	u.quotaLock.Lock()
+	defer u.quotaLock.Unlock()
+	if u.maxStore <= 0 {
+		return -1
+	}
+	return max(u.maxStore-u.storage, 0)
 }
 
 // charge adds size octets and n messages to the user's use, or returns an

@@ -18,12 +18,17 @@ import (
 // (mailbox.RecipientResolver).
 //
 // A Store is safe for concurrent use. Create it with New, or use the zero
-// value; set Bus before the first call of any method.
+// value; set the exported fields before the first call of any method.
 type Store struct {
 	// Bus carries change events to every Account.Watch of a user. nil means
 	// a private mailbox.NewBus, created at first use. Set it to share the
 	// bus with something else that publishes (or listens) for the same users.
 	Bus mailbox.Bus
+
+	// MaxMessageSize is the largest message Append accepts, in octets;
+	// larger ones fail with mailbox.ErrTooLarge before they are read
+	// whole. Zero means DefaultMaxMessageSize, a negative value no limit.
+	MaxMessageSize int64
 
 	initOnce sync.Once
 	bus      mailbox.Bus
@@ -42,6 +47,20 @@ var (
 	_ mailbox.SecretAuthenticator = (*Store)(nil)
 	_ mailbox.RecipientResolver   = (*Store)(nil)
 )
+
+// DefaultMaxMessageSize is the message size limit of a Store whose
+// MaxMessageSize is zero.
+const DefaultMaxMessageSize = 64 << 20
+
+func (s *Store) maxMessageSize() int64 {
+	switch {
+	case s.MaxMessageSize == 0:
+		return DefaultMaxMessageSize
+	case s.MaxMessageSize < 0:
+		return -1
+	}
+	return s.MaxMessageSize
+}
 
 // New returns an empty store with a private event bus.
 func New() *Store {

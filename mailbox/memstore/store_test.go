@@ -1,6 +1,7 @@
 package memstore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -275,5 +276,62 @@ func TestUIDValidityFromClock(t *testing.T) {
 	}
 	if st.UIDValidity < before {
 		t.Errorf("UIDVALIDITY %d below the Unix time %d at creation: a restarted store could reuse a client's cached one", st.UIDValidity, before)
+	}
+}
+
+// endless yields bytes for ever, counting them.
+type endless struct{ n int64 }
+
+var xs = bytes.Repeat([]byte("x"), 32<<10)
+
+func (e *endless) Read(p []byte) (int, error) {
+	n := copy(p, xs)
+	e.n += int64(n)
+	return n, nil
+}
+
+func TestAppendOverQuotaStopsReading(t *testing.T) {
+	s := newStore(t)
+	_, m := open(t, s, mailbox.Inbox)
+	if err := s.SetQuota("sara", 1000, 0); err != nil {
+		t.Fatal(err)
+	}
+	r := &endless{}
+	if _, err := m.Append(ctx, r, nil); !errors.Is(err, mailbox.ErrOverQuota) {
+		t.Fatalf("endless append under a quota = %v, want ErrOverQuota", err)
+	}
+	if r.n > 64<<10 {
+		t.Errorf("read %d bytes of a message past a 1000-octet quota", r.n)
+	}
+}
+
+func TestMaxMessageSize(t *testing.T) {
+	for _, tc := range []struct {
+		max      int64
+		size     int64 // -1: endless
+		tooLarge bool
+	}{
+		{100, 100, false},
+		{100, 101, true},
+		{100, -1, true}, // refused without reading it whole
+		{-1, 1000, false},
+	} {
+		s := &memstore.Store{MaxMessageSize: tc.max}
+		if err := s.AddUser("sara", "pw"); err != nil {
+			t.Fatal(err)
+		}
+		_, m := open(t, s, mailbox.Inbox)
+		e := &endless{}
+		var r io.Reader = e
+		if tc.size >= 0 {
+			r = io.LimitReader(e, tc.size)
+		}
+		_, err := m.Append(ctx, r, nil)
+		if tc.tooLarge != errors.Is(err, mailbox.ErrTooLarge) || !tc.tooLarge && err != nil {
+			t.Errorf("MaxMessageSize %d, message of %d: Append = %v (too large: %v)", tc.max, tc.size, err, tc.tooLarge)
+		}
+		if e.n > 64<<10 {
+			t.Errorf("MaxMessageSize %d: read %d bytes", tc.max, e.n)
+		}
 	}
 }
