@@ -87,6 +87,27 @@ func parseName(name string) (fn fileName, ok bool) {
 	return fn, true
 }
 
+// nameOK reports what parseName's ok would, without allocating.
+func nameOK(name []byte) bool {
+	if len(name) == 0 || name[0] == '.' || len(name) > 255 || name[0] == ':' {
+		return false
+	}
+	colon := -1
+	for i, c := range name {
+		if c == '/' || c == 0 {
+			return false
+		}
+		if c == ':' && colon < 0 {
+			colon = i
+		}
+	}
+	if colon >= 0 {
+		info := name[colon+1:]
+		return len(info) >= 2 && info[0] == '2' && info[1] == ','
+	}
+	return true
+}
+
 // withFlags returns the file name with info letters for flags, keeping any
 // letter we do not interpret (Dovecot's keyword letters a–z, for example),
 // all in ASCII order as the Maildir specification asks.

@@ -184,6 +184,9 @@ func (f *folder) readIndex() (*state, error) {
 		return nil, err
 	}
 	s := newState()
+	// About 100 bytes of log per message: size the arrays once.
+	s.msgs = make([]msgRec, 0, len(data)/100+16)
+	s.names = make([]byte, 0, len(data)/2+64)
 	n, err := s.readLog(data, nil)
 	if err == nil && s.uidValidity == 0 {
 		err = errCorrupt // no header

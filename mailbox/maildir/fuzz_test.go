@@ -26,6 +26,9 @@ func FuzzParseFilename(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, name string, bits uint8) {
 		fn, ok := parseName(name)
+		if nameOK([]byte(name)) != ok {
+			t.Fatalf("nameOK(%q) = %v, parseName ok = %v", name, !ok, ok)
+		}
 		if !ok {
 			return
 		}

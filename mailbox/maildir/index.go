@@ -341,11 +341,11 @@ func (s *state) apply(typ byte, p []byte, ch *changes) error {
 		m.idate = int64(d.u64())
 		m.sdate = int64(d.u64())
 		m.flags = d.u8()
-		name := d.str16()
+		name := d.take(int(d.u16()))
 		kws := d.keywords()
 		// UIDs grow through the log; a snapshot's header already holds the
 		// final UIDNEXT, so the check is against the last UID added.
-		if _, ok := parseName(name); d.bad || !ok || m.uid == 0 || m.uid == math.MaxUint32 ||
+		if d.bad || !nameOK(name) || m.uid == 0 || m.uid == math.MaxUint32 ||
 			m.uid <= s.lastAdded || m.size < 0 || m.modseq == 0 || m.flags&^(flagMask|inCur) != 0 {
 			return errCorrupt
 		}
@@ -353,7 +353,7 @@ func (s *state) apply(typ byte, p []byte, ch *changes) error {
 			return errCorrupt
 		}
 		m.kw = s.kwID(kws)
-		s.setName(&m, name)
+		s.setNameBytes(&m, name)
 		s.msgs = append(s.msgs, m)
 		s.lastAdded = m.uid
 		s.uidNext = max(s.uidNext, m.uid+1)

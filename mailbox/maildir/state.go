@@ -65,6 +65,15 @@ func (s *state) nameBytes(m *msgRec) []byte {
 	return s.names[m.nameOff : m.nameOff+uint32(m.nameLen)]
 }
 
+func (s *state) setNameBytes(m *msgRec, name []byte) {
+	if m.nameLen > 0 {
+		s.garbage += int(m.nameLen)
+	}
+	m.nameOff = uint32(len(s.names))
+	m.nameLen = uint16(len(name))
+	s.names = append(s.names, name...)
+}
+
 func (s *state) setName(m *msgRec, name string) {
 	if m.nameLen > 0 {
 		s.garbage += int(m.nameLen)

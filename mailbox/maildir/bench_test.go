@@ -1,0 +1,211 @@
+package maildir
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/posthorn/posthorn/mailbox"
+)
+
+var benchBody = strings.Repeat("Subject: benchmark\r\n\r\n"+strings.Repeat("x", 70)+"\r\n", 12) // ~1 KiB
+
+// BenchmarkAppend appends 1 KiB messages, each durable (three fsyncs).
+func BenchmarkAppend(b *testing.B) {
+	s := newTestStore(b)
+	ctx := context.Background()
+	a, err := s.Open(ctx, "alice")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	m, err := a.Mailbox(ctx, mailbox.Inbox)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	b.SetBytes(int64(len(benchBody)))
+	start := time.Now()
+	for b.Loop() {
+		if _, err := m.Append(ctx, strings.NewReader(benchBody), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}
+
+// fillFolder writes n message files straight into the INBOX of user in
+// root (no fsync: setup only), indexes them once and backdates new/ and
+// cur/ as a folder untouched for a while looks.
+func fillFolder(b *testing.B, root, user string, n int) {
+	b.Helper()
+	s := &Store{Root: root, PollInterval: -1}
+	ctx := context.Background()
+	if err := s.CreateUser(ctx, user); err != nil {
+		b.Fatal(err)
+	}
+	home := filepath.Join(root, user)
+	body := []byte(benchBody)
+	for i := range n {
+		name := strconv.Itoa(1_700_000_000+i) + ".M" + strconv.Itoa(i) + "P1Q1.bench.example.org,S=" + strconv.Itoa(len(body))
+		sub := "new"
+		if i%4 != 0 {
+			sub = "cur"
+			name += ":2,S"
+		}
+		if err := os.WriteFile(filepath.Join(home, sub, name), body, 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-time.Hour)
+	for _, sub := range []string{"new", "cur"} {
+		os.Chtimes(filepath.Join(home, sub), old, old)
+	}
+	a, err := s.Open(ctx, user)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := a.Mailbox(ctx, mailbox.Inbox)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if st, _ := m.Status(ctx); int(st.Messages) != n {
+		b.Fatalf("indexed %d of %d messages", st.Messages, n)
+	}
+	m.Close()
+	a.Close()
+}
+
+func openList(b *testing.B, s *Store, list bool) (mailbox.Account, mailbox.Mailbox) {
+	ctx := context.Background()
+	a, err := s.Open(ctx, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := a.Mailbox(ctx, mailbox.Inbox)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if list {
+		n := 0
+		for _, err := range m.Messages(ctx, 1) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != 100_000 {
+			b.Fatalf("listed %d messages", n)
+		}
+	}
+	return a, m
+}
+
+// BenchmarkFolder100k opens and lists a 100,000-message folder: cold (the
+// index read from disk, as after a restart) and warm (another handle holds
+// the folder), and reads cached metadata of every message.
+func BenchmarkFolder100k(b *testing.B) {
+	root := b.TempDir()
+	fillFolder(b, root, "bench", 100_000)
+	s := &Store{Root: root, PollInterval: -1}
+	ctx := context.Background()
+
+	b.Run("cold-open", func(b *testing.B) {
+		var before, after runtime.MemStats
+		for b.Loop() {
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			a, m := openList(b, s, false)
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			m.Close()
+			a.Close()
+		}
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/100_000, "heapB/msg")
+	})
+	b.Run("cold-open+list", func(b *testing.B) {
+		for b.Loop() {
+			a, m := openList(b, s, true)
+			m.Close()
+			a.Close()
+		}
+	})
+	holdA, holdM := openList(b, s, false)
+	b.Run("warm-open", func(b *testing.B) {
+		for b.Loop() {
+			a, m := openList(b, s, false)
+			if _, err := m.Status(ctx); err != nil {
+				b.Fatal(err)
+			}
+			m.Close()
+			a.Close()
+		}
+	})
+	b.Run("warm-open+list", func(b *testing.B) {
+		for b.Loop() {
+			a, m := openList(b, s, true)
+			m.Close()
+			a.Close()
+		}
+	})
+	mc := holdM.(mailbox.MetadataCache)
+	meta := []byte(strings.Repeat(`("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 1010 12)`, 4))
+	for uid := mailbox.UID(1); uid <= 100_000; uid++ {
+		if err := mc.SetMetadata(ctx, uid, meta); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("metadata-read-all", func(b *testing.B) {
+		for b.Loop() {
+			for uid := mailbox.UID(1); uid <= 100_000; uid++ {
+				data, err := mc.Metadata(ctx, uid)
+				if err != nil || len(data) != len(meta) {
+					b.Fatal(uid, err)
+				}
+			}
+		}
+	})
+	holdM.Close()
+	holdA.Close()
+}
+
+// BenchmarkSetFlags10k sets and clears \Flagged on 10,000 messages (each a
+// rename of its file) in one call.
+func BenchmarkSetFlags10k(b *testing.B) {
+	root := b.TempDir()
+	fillFolder(b, root, "bench", 10_000)
+	s := &Store{Root: root, PollInterval: -1}
+	ctx := context.Background()
+	a, err := s.Open(ctx, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	m, err := a.Mailbox(ctx, mailbox.Inbox)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	uids := make([]mailbox.UID, 10_000)
+	for i := range uids {
+		uids[i] = mailbox.UID(i + 1)
+	}
+	op := mailbox.FlagsAdd
+	for b.Loop() {
+		res, err := m.SetFlags(ctx, uids, op, []mailbox.Flag{mailbox.FlagFlagged}, 0)
+		if err != nil || len(res.Changed) != len(uids) {
+			b.Fatal(fmt.Sprint(len(res.Changed)), err)
+		}
+		if op == mailbox.FlagsAdd {
+			op = mailbox.FlagsRemove
+		} else {
+			op = mailbox.FlagsAdd
+		}
+	}
+}
