@@ -22,7 +22,7 @@ var accountCases = []kase{
 	{
 		name:    "Store/OpenUnknownUser",
 		explain: "Store.Open of a user that does not exist returns an error wrapping ErrNotExist",
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a, err := c.F.Store.Open(c.Ctx, c.F.User+"-no-such-user")
 			if err == nil {
 				a.Close()
@@ -33,7 +33,7 @@ var accountCases = []kase{
 	{
 		name:    "Account/User",
 		explain: "Account.User returns the user name the account was opened for",
-		run: func(c *C) {
+		run: func(c *caseT) {
 			if got := c.account().User(); got != c.F.User {
 				c.errorf("User() = %q, want %q", got, c.F.User)
 			}
@@ -42,7 +42,7 @@ var accountCases = []kase{
 	{
 		name:    "Account/InboxExists",
 		explain: "every account has a selectable INBOX, listed as \"INBOX\"",
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			l := c.list(a)
 			info, ok := l[mailbox.Inbox]
@@ -66,7 +66,7 @@ var accountCases = []kase{
 		name:    "Account/InboxCaseInsensitive",
 		explain: "the name INBOX is case-insensitive (RFC 9051 §5.1): any spelling opens the same mailbox, named \"INBOX\"",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a, in := c.inbox()
 			uid := c.appendMsg(in, "hello")
 			for _, spelling := range []string{"inbox", "Inbox", "iNbOx"} {
@@ -93,7 +93,7 @@ var accountCases = []kase{
 		name:    "Account/InboxCannotBeDeleted",
 		explain: "Delete of INBOX, in any spelling, returns ErrNotPermitted and leaves it intact",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a, in := c.inbox()
 			c.appendMsg(in, "keep me")
 			for _, name := range []string{"INBOX", "inbox"} {
@@ -108,7 +108,7 @@ var accountCases = []kase{
 		name:    "Account/CreateAndList",
 		explain: "Create makes a selectable, empty mailbox that List reports with \\HasNoChildren and without \\Noselect",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			c.create(a, "Work")
 			info, ok := c.list(a)["Work"]
@@ -131,7 +131,7 @@ var accountCases = []kase{
 		name:    "Account/CreateExisting",
 		explain: "Create of an existing selectable mailbox returns ErrExist",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			c.create(a, "Work")
 			c.wantErr(a.Create(c.Ctx, "Work", nil), mailbox.ErrExist, "second Create(\"Work\")")
@@ -141,7 +141,7 @@ var accountCases = []kase{
 		name:    "Account/CreateParents",
 		explain: "Create makes any missing parents (RFC 9051 §6.3.4); List reports \\HasChildren on a parent and \\HasNoChildren on a leaf",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			c.create(a, "a/b/c")
 			l := c.list(a)
@@ -164,7 +164,7 @@ var accountCases = []kase{
 		name:    "Account/CreateSpecialUse",
 		explain: "a special-use attribute given to Create (RFC 6154) is reported by List",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			uses := map[string]mailbox.Attr{"Sent": mailbox.AttrSent, "Trash": mailbox.AttrTrash, "Drafts": mailbox.AttrDrafts, "Junk": mailbox.AttrJunk, "Archive": mailbox.AttrArchive}
 			for name, use := range uses {
@@ -181,7 +181,7 @@ var accountCases = []kase{
 	{
 		name:    "Account/MailboxNotExist",
 		explain: "Account.Mailbox of a name that does not exist returns ErrNotExist",
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, err := c.account().Mailbox(c.Ctx, "No/Such/Mailbox")
 			c.wantErr(err, mailbox.ErrNotExist, "Mailbox of a missing name")
 		},
@@ -190,7 +190,7 @@ var accountCases = []kase{
 		name:    "Account/DeleteRemoves",
 		explain: "Delete removes a mailbox and its messages: List no longer has it and Mailbox returns ErrNotExist",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			c.create(a, "Old")
 			m := c.box(a, "Old")
@@ -209,7 +209,7 @@ var accountCases = []kase{
 		name:    "Account/DeleteWithChildren",
 		explain: "deleting a mailbox with children removes its messages and leaves it \\Noselect; Mailbox then returns ErrNoSelect and a second Delete ErrHasChildren (RFC 9051 §6.3.5)",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			c.create(a, "p/child")
 			p := c.box(a, "p")
@@ -236,7 +236,7 @@ var accountCases = []kase{
 		name:    "Account/RecreateNoSelect",
 		explain: "Create of a \\Noselect name makes it selectable again, empty, with a new UIDVALIDITY",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			c.create(a, "p/child")
 			p := c.box(a, "p")
@@ -261,7 +261,7 @@ var accountCases = []kase{
 		name:    "Account/UIDValidityAfterRecreate",
 		explain: "a UIDVALIDITY is never reused for a mailbox name, even after delete and create",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			seen := map[uint32]bool{}
 			for i := range 4 {
@@ -285,7 +285,7 @@ var accountCases = []kase{
 		name:    "Account/Rename",
 		explain: "Rename moves a mailbox and its messages (same UIDs and bytes) to the new name; the old name no longer exists",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			c.create(a, "From")
 			m := c.box(a, "From")
@@ -317,7 +317,7 @@ var accountCases = []kase{
 		name:    "Account/RenameChildren",
 		explain: "Rename moves all children with their parent (RFC 9051 §6.3.6) and creates missing parents of the new name",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			c.create(a, "a/b/c")
 			c.create(a, "a/x")
@@ -345,7 +345,7 @@ var accountCases = []kase{
 		name:    "Account/RenameErrors",
 		explain: "Rename returns ErrNotExist for a missing source and ErrExist for an existing target, changing nothing",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			c.create(a, "One")
 			c.create(a, "Two")
@@ -368,7 +368,7 @@ var accountCases = []kase{
 		name:    "Account/RenameInbox",
 		explain: "renaming INBOX moves its messages into the new mailbox and leaves INBOX existing and empty; INBOX's children stay (RFC 9051 §6.3.6)",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a, in := c.inbox()
 			c.create(a, "INBOX/kid")
 			c.appendN(in, 2)
@@ -402,7 +402,7 @@ var accountCases = []kase{
 		name:    "Account/Subscriptions",
 		explain: "SetSubscribed adds and removes names, existing or not; Subscriptions returns them; List marks subscribed mailboxes",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			c.create(a, "Lists")
 			c.must(a.SetSubscribed(c.Ctx, "Lists", true), "subscribe \"Lists\"")
@@ -431,7 +431,7 @@ var accountCases = []kase{
 		name:    "Account/ListNotAliased",
 		explain: "returned slices are copies: changing List's attributes or the Subscriptions slice does not change the store",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			c.must(a.Create(c.Ctx, "Sent", &mailbox.CreateOptions{SpecialUse: mailbox.AttrSent}), "Create Sent")
 			c.must(a.SetSubscribed(c.Ctx, "Sent", true), "subscribe")
@@ -475,7 +475,7 @@ var namesCases = []kase{
 		name:    "Names/InvalidCreate",
 		explain: "Create refuses names ValidName refuses (empty levels, \".\", \"..\", NUL, CR, LF, \"*\", \"%\", too long or deep) with ErrInvalidName, creating nothing",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			before := len(c.list(a))
 			for _, name := range invalidNames() {
@@ -490,7 +490,7 @@ var namesCases = []kase{
 		name:    "Names/InvalidRename",
 		explain: "Rename to an invalid name returns ErrInvalidName and leaves the mailbox where it was",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			c.create(a, "Here")
 			for _, name := range invalidNames() {
@@ -504,7 +504,7 @@ var namesCases = []kase{
 	{
 		name:    "Names/InvalidOther",
 		explain: "Mailbox, Delete and SetSubscribed refuse invalid names with ErrInvalidName (Mailbox and Delete may say ErrNotExist)",
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			for _, name := range invalidNames() {
 				_, err := a.Mailbox(c.Ctx, name)
@@ -521,7 +521,7 @@ var namesCases = []kase{
 		name:    "Names/NoEscape",
 		explain: "no name reaches outside the account: names made of dots and slashes are refused, and mailboxes named like path tricks stay inside the hierarchy",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			for _, name := range []string{"../x", "x/../../y", "/etc", "./x", "x/.", `..\x`} {
 				err := a.Create(c.Ctx, name, nil)
@@ -543,7 +543,7 @@ var namesCases = []kase{
 		name:    "Names/UTF8",
 		explain: "mailbox names are UTF-8 in the API and come back from List byte for byte",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			names := []string{"Entwürfe", "日本語/子", "Ünïcödé & more", "with space", "emoji 📬"}
 			for _, n := range names {
@@ -570,7 +570,7 @@ var namesCases = []kase{
 		name:    "Names/InboxChildren",
 		explain: "names below INBOX have the first level in canonical form: \"inbox/Sub\" is \"INBOX/Sub\" (mailbox.ValidName)",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			c.create(a, "inbox/Sub")
 			l := c.list(a)
@@ -593,7 +593,7 @@ var namesCases = []kase{
 		name:    "Names/Limits",
 		explain: "a store accepts names of MaxNameLength bytes and MaxNameDepth levels",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			deep := strings.TrimSuffix(strings.Repeat("d/", mailbox.MaxNameDepth), "/")
 			long := strings.Repeat("L", mailbox.MaxNameLength)

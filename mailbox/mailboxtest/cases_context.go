@@ -39,7 +39,7 @@ var contextCases = []kase{
 	{
 		name:    "Context/CancelledAccount",
 		explain: "with a cancelled context, Store and Account calls return an error wrapping ctx.Err() and change nothing",
-		run: func(c *C) {
+		run: func(c *caseT) {
 			ctx := cancelled()
 			a := c.account()
 			_, err := c.F.Store.Open(ctx, c.F.User)
@@ -82,7 +82,7 @@ var contextCases = []kase{
 		name:    "Context/CancelledMailbox",
 		explain: "with a cancelled context, Mailbox calls return an error wrapping ctx.Err() and change nothing",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			ctx := cancelled()
 			a, m := c.inbox()
 			uid := c.appendMsg(m, "x")
@@ -129,7 +129,7 @@ var contextCases = []kase{
 		name:    "Context/AppendMidStream",
 		explain: "Append honours its context while reading: cancelled mid-stream it returns ctx.Err() promptly, without reading the rest, and stores nothing",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			ctx, cancel := context.WithCancel(c.Ctx)
 			defer cancel()
@@ -150,7 +150,7 @@ var contextCases = []kase{
 	{
 		name:    "Context/Deadline",
 		explain: "an expired deadline makes calls return an error wrapping context.DeadlineExceeded",
-		run: func(c *C) {
+		run: func(c *caseT) {
 			ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 			defer cancel()
 			a, m := c.inbox()
@@ -171,7 +171,7 @@ var authCases = []kase{
 		name:    "Auth/Password",
 		explain: "Authenticate with the right password returns the user name to open, and Store.Open accepts it",
 		needs:   needPassword,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			user, err := c.F.Auth.Authenticate(c.Ctx, c.F.User, c.F.Password)
 			c.must(err, "Authenticate with the right password")
 			if user == "" {
@@ -189,7 +189,7 @@ var authCases = []kase{
 		name:    "Auth/Refused",
 		explain: "a wrong or empty password, or an unknown user, gives an error wrapping ErrAuthFailed (never ErrNotExist: no user enumeration)",
 		needs:   needPassword,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			for _, cred := range [][2]string{
 				{c.F.User, c.F.Password + "x"},
 				{c.F.User, c.F.Password[:len(c.F.Password)-1]},
@@ -210,7 +210,7 @@ var authCases = []kase{
 		name:    "Auth/Token",
 		explain: "AuthenticateToken accepts the user's token and refuses others, and the password, with ErrAuthFailed",
 		needs:   needToken,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			ta := c.F.Auth.(mailbox.TokenAuthenticator)
 			user, err := ta.AuthenticateToken(c.Ctx, c.F.User, c.F.Token)
 			if err != nil || user == "" {
@@ -229,7 +229,7 @@ var authCases = []kase{
 		name:    "Auth/Secret",
 		explain: "a SecretAuthenticator returns the user to open and a non-empty secret for a known user, and an error for an unknown one",
 		needs:   needPassword,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			sa, ok := c.F.Auth.(mailbox.SecretAuthenticator)
 			if !ok {
 				c.Skipf("the authenticator (%T) is not a mailbox.SecretAuthenticator", c.F.Auth)
@@ -246,7 +246,7 @@ var authCases = []kase{
 		name:    "Recipient/Lookup",
 		explain: "LookupRecipient maps the user's address (domain in any case) to the user, and unknown addresses to an error wrapping ErrNotExist",
 		needs:   needAddress,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			rr := c.F.Store.(mailbox.RecipientResolver)
 			local, domain, _ := strings.Cut(c.F.Address, "@")
 			for _, addr := range []string{c.F.Address, local + "@" + strings.ToUpper(domain)} {

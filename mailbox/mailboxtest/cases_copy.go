@@ -14,7 +14,7 @@ type plain struct{ mailbox.Mailbox }
 
 // copySetup makes a source mailbox with three messages (varied flags and
 // dates) and an empty destination.
-func (c *C) copySetup() (mailbox.Account, mailbox.Mailbox, []mailbox.UID, mailbox.Mailbox) {
+func (c *caseT) copySetup() (mailbox.Account, mailbox.Mailbox, []mailbox.UID, mailbox.Mailbox) {
 	c.Helper()
 	a := c.account()
 	c.create(a, "Src")
@@ -31,7 +31,7 @@ func (c *C) copySetup() (mailbox.Account, mailbox.Mailbox, []mailbox.UID, mailbo
 }
 
 // checkCopy verifies a CopyResult against the messages it maps.
-func (c *C) checkCopy(what string, res mailbox.CopyResult, src mailbox.Mailbox, srcInfos map[mailbox.UID]mailbox.MessageInfo, srcBytes map[mailbox.UID][]byte, dst mailbox.Mailbox, wantSrc []mailbox.UID, nextBefore mailbox.UID) {
+func (c *caseT) checkCopy(what string, res mailbox.CopyResult, src mailbox.Mailbox, srcInfos map[mailbox.UID]mailbox.MessageInfo, srcBytes map[mailbox.UID][]byte, dst mailbox.Mailbox, wantSrc []mailbox.UID, nextBefore mailbox.UID) {
 	c.Helper()
 	if !equalUIDs(res.Source, wantSrc) {
 		c.errorf("%s: CopyResult.Source = %v, want %v", what, res.Source, wantSrc)
@@ -61,7 +61,7 @@ func (c *C) checkCopy(what string, res mailbox.CopyResult, src mailbox.Mailbox, 
 	}
 }
 
-func (c *C) snapshot(m mailbox.Mailbox) (map[mailbox.UID]mailbox.MessageInfo, map[mailbox.UID][]byte) {
+func (c *caseT) snapshot(m mailbox.Mailbox) (map[mailbox.UID]mailbox.MessageInfo, map[mailbox.UID][]byte) {
 	c.Helper()
 	infos := map[mailbox.UID]mailbox.MessageInfo{}
 	data := map[mailbox.UID][]byte{}
@@ -74,8 +74,8 @@ func (c *C) snapshot(m mailbox.Mailbox) (map[mailbox.UID]mailbox.MessageInfo, ma
 
 // copyCase runs a copy or move through the store's fast path (if any) or
 // the generic one, and checks the outcome.
-func copyCase(move, generic bool) func(c *C) {
-	return func(c *C) {
+func copyCase(move, generic bool) func(c *caseT) {
+	return func(c *caseT) {
 		a, src, uids, dst := c.copySetup()
 		var s mailbox.Mailbox = src
 		if generic {
@@ -142,7 +142,7 @@ var copyCases = []kase{
 		name:    "Copy/PathsAgree",
 		explain: "the store's Copier and the generic path of mailbox.Copy give the same result for the same request: same number of copies, same bytes, flags, dates and sizes, in the same order",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a, src, uids, _ := c.copySetup()
 			if _, ok := src.(mailbox.Copier); !ok {
 				c.Skipf("the mailbox (%T) is not a mailbox.Copier", src)
@@ -172,7 +172,7 @@ var copyCases = []kase{
 		name:    "Copy/MissingDestination",
 		explain: "copying or moving into a mailbox that does not exist returns ErrNotExist and changes nothing",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a, src, uids, _ := c.copySetup()
 			for _, s := range []mailbox.Mailbox{src, plain{src}} {
 				_, err := mailbox.Copy(c.Ctx, a, s, uids, "Nowhere")
@@ -189,7 +189,7 @@ var copyCases = []kase{
 		name:    "Copy/IntoItself",
 		explain: "copying messages into their own mailbox adds copies with new, higher UIDs",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a, src, uids, _ := c.copySetup()
 			res, err := mailbox.Copy(c.Ctx, a, src, uids[:2], "Src")
 			c.must(err, "Copy into itself")
@@ -205,7 +205,7 @@ var copyCases = []kase{
 		name:    "Move/Events",
 		explain: "a move publishes MessagesAdded in the destination (the new UIDs) and MessagesExpunged in the source (the old ones)",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a, src, uids, _ := c.copySetup()
 			rec := c.watch()
 			res, err := mailbox.Move(c.Ctx, a, src, uids[:2], "Dst")
@@ -222,7 +222,7 @@ var copyCases = []kase{
 		name:    "Copy/Events",
 		explain: "a copy publishes MessagesAdded in the destination with the new UIDs and its HIGHESTMODSEQ, and nothing for the source",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a, src, uids, dst := c.copySetup()
 			rec := c.watch()
 			res, err := mailbox.Copy(c.Ctx, a, src, uids, "Dst")
@@ -240,7 +240,7 @@ var copyCases = []kase{
 		name:    "Move/Tombstones",
 		explain: "messages moved out leave tombstones in the source, as an expunge does (QRESYNC sees them vanish)",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a, src, uids, _ := c.copySetup()
 			h := c.status(src).HighestModSeq
 			_, err := mailbox.Move(c.Ctx, a, src, uids[1:], "Dst")

@@ -10,7 +10,7 @@ import (
 
 // one returns the single event of kind for name, reporting when there is
 // not exactly one.
-func (c *C) one(r *recorder, kind mailbox.EventKind, name string) (mailbox.Event, bool) {
+func (c *caseT) one(r *recorder, kind mailbox.EventKind, name string) (mailbox.Event, bool) {
 	c.Helper()
 	evs := r.find(kind, name)
 	if len(evs) != 1 {
@@ -27,7 +27,7 @@ func (c *C) one(r *recorder, kind mailbox.EventKind, name string) (mailbox.Event
 // order, and the MODSEQ of the last one, reporting when there is none. The
 // generic copy path appends message by message, so a copy may take several
 // events.
-func (c *C) uidsIn(r *recorder, kind mailbox.EventKind, name string) ([]mailbox.UID, mailbox.ModSeq) {
+func (c *caseT) uidsIn(r *recorder, kind mailbox.EventKind, name string) ([]mailbox.UID, mailbox.ModSeq) {
 	c.Helper()
 	evs := r.find(kind, name)
 	if len(evs) == 0 {
@@ -46,7 +46,7 @@ var eventCases = []kase{
 		name:    "Events/Append",
 		explain: "an append publishes MessagesAdded with the mailbox, its UIDVALIDITY, the new UID and the new HIGHESTMODSEQ, seen by another handle's Watch before Append returns",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			rec := c.watch()
 			_, m := c.inbox()
 			uid := c.appendMsg(m, "event")
@@ -62,7 +62,7 @@ var eventCases = []kase{
 		name:    "Events/Deliver",
 		explain: "mailbox.Deliver appends to the user's INBOX and the change reaches the user's watchers",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			rec := c.watch()
 			uid, err := mailbox.Deliver(c.Ctx, c.F.Store, c.F.User, strings.NewReader("Subject: delivered\r\n\r\nhi\r\n"), nil)
 			c.must(err, "Deliver")
@@ -79,7 +79,7 @@ var eventCases = []kase{
 		name:    "Events/Flags",
 		explain: "a flag change publishes FlagsChanged with each changed message's new flags and MODSEQ; a no-op change publishes nothing",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			uids := c.appendN(m, 2)
 			rec := c.watch()
@@ -115,7 +115,7 @@ var eventCases = []kase{
 		name:    "Events/Expunge",
 		explain: "an expunge publishes MessagesExpunged with the removed UIDs ascending (in one event or several) and the new HIGHESTMODSEQ",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			uids := c.appendN(m, 3)
 			rec := c.watch()
@@ -131,7 +131,7 @@ var eventCases = []kase{
 		name:    "Events/MailboxTree",
 		explain: "Create, Rename, Delete and SetSubscribed publish MailboxCreated, MailboxRenamed (with OldName), MailboxDeleted and SubscriptionChanged",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			rec := c.watch()
 			a := c.account()
 			c.create(a, "Ev")
@@ -152,7 +152,7 @@ var eventCases = []kase{
 		name:    "Events/RenameChildren",
 		explain: "renaming a mailbox with children publishes a MailboxRenamed for the children too, so sessions with a child selected learn its new name",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			c.create(a, "P/C")
 			rec := c.watch()
@@ -166,7 +166,7 @@ var eventCases = []kase{
 		name:    "Events/Order",
 		explain: "the events of one mailbox reach a watcher in MODSEQ order, even with concurrent writers",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			rec := c.watch()
 			a, m := c.inbox()
 			uids := c.appendN(m, 10)
@@ -206,7 +206,7 @@ var eventCases = []kase{
 		name:    "Events/Cancel",
 		explain: "after the cancel function Watch returned is called, the watcher gets no more events; calling it twice is harmless",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			var mu sync.Mutex
 			n := 0

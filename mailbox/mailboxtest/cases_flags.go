@@ -13,7 +13,7 @@ func sameFlagList(got, want []mailbox.Flag) bool {
 	return slices.Equal(got, want) || len(got) == 0 && len(want) == 0
 }
 
-func canonical(c *C, flags ...mailbox.Flag) []mailbox.Flag {
+func canonical(c *caseT, flags ...mailbox.Flag) []mailbox.Flag {
 	c.Helper()
 	out, err := mailbox.CanonicalFlags(flags)
 	c.must(err, "CanonicalFlags(%v)", flags)
@@ -25,7 +25,7 @@ var flagCases = []kase{
 		name:    "Flags/AppendRoundTrip",
 		explain: "the flags given to Append come back from Messages in canonical form (mailbox.CanonicalFlags)",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			sets := [][]mailbox.Flag{
 				nil,
@@ -45,7 +45,7 @@ var flagCases = []kase{
 		name:    "Flags/Canonical",
 		explain: "flags are case-insensitive: system flags are stored in their RFC spelling, duplicates differing in case are kept once",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			in := []mailbox.Flag{`\seen`, `\SEEN`, `\fLaGgEd`, "$Work", "$work", `\draft`}
 			uid := c.appendMsg(m, "case", in...)
@@ -67,7 +67,7 @@ var flagCases = []kase{
 		name:    "Flags/Invalid",
 		explain: "invalid flags (\\Recent, unknown system flags, keywords with spaces, specials or non-ASCII, empty, longer than MaxFlagLength) make Append and SetFlags fail with ErrInvalidFlag, changing nothing",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			uid := c.appendMsg(m, "target", mailbox.FlagSeen)
 			before := c.status(m)
@@ -91,7 +91,7 @@ var flagCases = []kase{
 		name:    "Flags/Operations",
 		explain: "SetFlags replaces (FLAGS), adds (+FLAGS) or removes (-FLAGS) flags as RFC 9051 §6.4.6 says",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			uid := c.appendMsg(m, "x", mailbox.FlagSeen, "$A")
 			steps := []struct {
@@ -117,7 +117,7 @@ var flagCases = []kase{
 		name:    "Flags/Result",
 		explain: "FlagResult.Changed lists, in UID order, each changed message with its new flags and MODSEQ, as Messages then reports them",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			uids := c.appendN(m, 4)
 			c.setFlags(m, uids[1:2], mailbox.FlagsAdd, mailbox.FlagSeen)
@@ -143,7 +143,7 @@ var flagCases = []kase{
 		name:    "Flags/NoOpNoModSeq",
 		explain: "a flag change that changes nothing is not listed in Changed and bumps neither the message's MODSEQ nor HIGHESTMODSEQ (RFC 7162 §3.1.3)",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			uid := c.appendMsg(m, "x", mailbox.FlagSeen, "$K")
 			before, st := c.info(m, uid), c.status(m)
@@ -173,7 +173,7 @@ var flagCases = []kase{
 		name:    "Flags/MissingUIDsIgnored",
 		explain: "SetFlags and Expunge ignore UIDs that are not in the mailbox",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			uid := c.appendMsg(m, "x")
 			res, err := m.SetFlags(c.Ctx, []mailbox.UID{uid + 5, uid, 1<<32 - 1}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0)
@@ -195,7 +195,7 @@ var flagCases = []kase{
 		name:    "Flags/Keywords",
 		explain: "any valid keyword round-trips, up to MaxFlagLength bytes and many per message",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			kws := []mailbox.Flag{mailbox.KeywordForwarded, mailbox.KeywordMDNSent, mailbox.KeywordJunk, mailbox.KeywordNotJunk, mailbox.KeywordPhishing,
 				"NonJunk", "$label1", "a.b-c_d+e", "~!@#$&'-=[;:,.<>?/`|^", mailbox.Flag(strings.Repeat("k", mailbox.MaxFlagLength))}
@@ -213,7 +213,7 @@ var flagCases = []kase{
 		name:    "Flags/NotAliased",
 		explain: "returned slices are copies and the store keeps no caller slice: changing MessageInfo.Flags, FlagResult flags, or the slices given to Append and SetFlags changes nothing stored",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			in := []mailbox.Flag{mailbox.FlagSeen, "$Keep"}
 			uid, err := m.Append(c.Ctx, strings.NewReader("x"), &mailbox.AppendOptions{Flags: in})
@@ -257,7 +257,7 @@ var flagCases = []kase{
 		name:    "Flags/ManyMessages",
 		explain: "one SetFlags changes every listed message, and Status counts follow",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			uids := c.appendN(m, 500)
 			res := c.setFlags(m, uids, mailbox.FlagsAdd, mailbox.FlagSeen, mailbox.FlagDeleted)

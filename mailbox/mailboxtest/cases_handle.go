@@ -13,7 +13,7 @@ var handleCases = []kase{
 	{
 		name:    "Maildrop/Lock",
 		explain: "LockMaildrop is exclusive (RFC 1939 §8): a second taker gets ErrInUse until release; release twice is harmless",
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a1, a2 := c.account(), c.account()
 			release, err := a1.LockMaildrop(c.Ctx)
 			c.must(err, "first LockMaildrop")
@@ -35,7 +35,7 @@ var handleCases = []kase{
 		name:    "Maildrop/DoesNotBlockIMAP",
 		explain: "the maildrop lock does not block IMAP or delivery: append, list, flag changes, expunge and mailbox changes all work while it is held",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a1 := c.account()
 			release, err := a1.LockMaildrop(c.Ctx)
 			c.must(err, "LockMaildrop")
@@ -81,7 +81,7 @@ var handleCases = []kase{
 	{
 		name:    "Close/Double",
 		explain: "a second Close of an Account or a Mailbox is harmless",
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a, err := c.F.Store.Open(c.Ctx, c.F.User)
 			c.must(err, "Open")
 			m, err := a.Mailbox(c.Ctx, mailbox.Inbox)
@@ -95,7 +95,7 @@ var handleCases = []kase{
 	{
 		name:    "Close/UseAfterClose",
 		explain: "every operation on a closed handle returns ErrClosed (a read-only store may refuse changes with ErrReadOnly first)",
-		run: func(c *C) {
+		run: func(c *caseT) {
 			writeErrs := []error{mailbox.ErrClosed}
 			if c.opts.ReadOnly {
 				writeErrs = append(writeErrs, mailbox.ErrReadOnly)
@@ -137,7 +137,7 @@ var handleCases = []kase{
 		name:    "Close/MailboxOutlivesAccount",
 		explain: "Mailbox handles stay usable after the Account that opened them is closed",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a, err := c.F.Store.Open(c.Ctx, c.F.User)
 			c.must(err, "Open")
 			m, err := a.Mailbox(c.Ctx, mailbox.Inbox)
@@ -158,7 +158,7 @@ var handleCases = []kase{
 		name:    "Handle/DeletedMailbox",
 		explain: "when a mailbox is deleted while a handle on it is open, the handle's operations return ErrNotExist",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a := c.account()
 			c.create(a, "Doomed")
 			m := c.box(a, "Doomed")
@@ -181,7 +181,7 @@ var handleCases = []kase{
 		name:    "Handle/SharedView",
 		explain: "changes made through one handle are visible through every other handle of the mailbox as soon as the call returns",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m1 := c.inbox()
 			_, m2 := c.inbox()
 			uid := c.appendMsg(m1, "shared")
@@ -202,7 +202,7 @@ var handleCases = []kase{
 		name:    "Handle/ConcurrentMix",
 		explain: "concurrent appends, flag changes, expunges, listings and reads through separate handles keep every invariant (run with -race)",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a, m := c.inbox()
 			seed := c.appendN(m, 20)
 			c.workers(a, 4, func(w int, h mailbox.Mailbox) error {

@@ -39,7 +39,7 @@ var messageCases = []kase{
 		name:    "Message/RoundTrip",
 		explain: "Open returns exactly the bytes appended (8-bit, NULs, bare LF or CR, no trailing newline), MessageInfo.Size of them; Append never changes line endings",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			for _, b := range bodies {
 				uid, err := m.Append(c.Ctx, strings.NewReader(b.data), nil)
@@ -61,7 +61,7 @@ var messageCases = []kase{
 		name:    "Message/Empty",
 		explain: "an empty message is stored and read back as zero bytes with Size 0",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			uid, err := m.Append(c.Ctx, strings.NewReader(""), nil)
 			c.must(err, "Append of an empty message")
@@ -77,7 +77,7 @@ var messageCases = []kase{
 		name:    "Message/AppendOddReaders",
 		explain: "Append reads its io.Reader correctly however the reader behaves: one byte at a time, half reads, data returned together with io.EOF",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			data := strings.Repeat("line of text\r\n", 400)
 			readers := map[string]func() io.Reader{
@@ -101,7 +101,7 @@ var messageCases = []kase{
 		name:    "Message/OpenReader",
 		explain: "the reader Open returns behaves as an io.Reader must (and io.ReaderAt/io.Seeker when it offers them), read in any pattern",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			data := []byte(strings.Repeat("0123456789abcdef\r\n", 300) + everyByte())
 			uid, err := m.Append(c.Ctx, bytes.NewReader(data), nil)
@@ -125,7 +125,7 @@ var messageCases = []kase{
 		name:    "Message/Section",
 		explain: "mailbox.Section over the value Open returns yields exactly the bytes [off, off+n) (partial FETCH)",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			data := strings.Repeat("abcdefghijklmnopqrstuvwxyz\r\n", 100)
 			uid := c.appendMsg(m, data)
@@ -151,7 +151,7 @@ var messageCases = []kase{
 		name:    "Message/ReaderAt",
 		explain: "Open should return an io.ReaderAt so partial FETCH reads by offset; ReadAt returns the right bytes at any offset and io.EOF past the end",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			data := strings.Repeat("0123456789", 1000)
 			uid := c.appendMsg(m, data)
@@ -178,7 +178,7 @@ var messageCases = []kase{
 		name:    "Message/ConcurrentReads",
 		explain: "a message may be opened by many readers at once, and parallel ReadAt calls on one reader are allowed (io.ReaderAt)",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a, m := c.inbox()
 			data := strings.Repeat("concurrent readers\r\n", 500)
 			uid := c.appendMsg(m, data)
@@ -211,7 +211,7 @@ var messageCases = []kase{
 		name:    "Message/Large",
 		explain: "a 20 MiB message streamed into Append from a reader the kit never buffers comes back byte for byte, with the exact Size",
 		needs:   needWrite | needLarge,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			const size = 20 << 20
 			uid, err := m.Append(c.Ctx, newGenReader(size, 42), nil)
@@ -240,7 +240,7 @@ var messageCases = []kase{
 		name:    "Message/OpenMissing",
 		explain: "Open of a UID that is not (or no longer) in the mailbox returns ErrNotExist",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			uid := c.appendMsg(m, "x")
 			for _, u := range []mailbox.UID{uid + 1, uid + 1000, 1<<32 - 1} {
@@ -256,7 +256,7 @@ var messageCases = []kase{
 		name:    "Message/AppendReaderError",
 		explain: "when the reader fails, Append returns an error wrapping the reader's and stores nothing",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			boom := errors.New("mailboxtest: reader broke")
 			r := io.MultiReader(strings.NewReader("Subject: half\r\n\r\n"), iotest.ErrReader(boom))
@@ -271,7 +271,7 @@ var messageCases = []kase{
 		name:    "Message/Sizes",
 		explain: "MessageInfo.Size is the exact octet count and Status.Size their sum (RFC 8438)",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			var sum int64
 			for _, b := range bodies {
@@ -290,7 +290,7 @@ var messageCases = []kase{
 		name:    "Message/InternalDate",
 		explain: "AppendOptions.InternalDate is kept (to the second at least); a zero one means the time of the append; SaveDate is the time of the append",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			date := time.Date(2001, 2, 3, 4, 5, 6, 0, time.FixedZone("", -7*3600))
 			uid, err := m.Append(c.Ctx, strings.NewReader("dated"), &mailbox.AppendOptions{InternalDate: date})
@@ -314,7 +314,7 @@ var messageCases = []kase{
 		name:    "UID/Increasing",
 		explain: "Append returns strictly increasing UIDs, each at least the UIDNEXT before it and below the UIDNEXT after it",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			var last mailbox.UID
 			for i := range 20 {
@@ -337,7 +337,7 @@ var messageCases = []kase{
 		name:    "UID/Concurrent",
 		explain: "8 concurrent appenders get distinct UIDs; every message is listed once, in ascending UID order",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a, m := c.inbox()
 			const workers, each = 8, 25
 			var mu sync.Mutex
@@ -384,7 +384,7 @@ var messageCases = []kase{
 		name:    "UID/NotReused",
 		explain: "UIDs are never reused: after expunging the highest UID the next append gets a higher one",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			uids := c.appendN(m, 3)
 			next := c.status(m).UIDNext
@@ -401,7 +401,7 @@ var messageCases = []kase{
 		name:    "Messages/From",
 		explain: "Messages(from) yields exactly the messages with UID ≥ from, ascending; 0 and 1 mean all",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			uids := c.appendN(m, 6)
 			c.expunge(m, uids[2])
@@ -424,7 +424,7 @@ var messageCases = []kase{
 		name:    "Messages/BreakEarly",
 		explain: "stopping a Messages loop early, or calling the store from its body, leaves the store usable (no lock held past the loop)",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			c.appendN(m, 600)
 			n := 0
@@ -458,7 +458,7 @@ var messageCases = []kase{
 		name:    "Status/Counters",
 		explain: "Status counts messages, unseen (no \\Seen), \\Deleted, the total size, UIDNEXT above every UID, and UIDVALIDITY non-zero",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			empty := c.status(m)
 			if empty.Messages != 0 || empty.Unseen != 0 || empty.Deleted != 0 || empty.Size != 0 || empty.UIDNext == 0 || empty.UIDValidity == 0 {

@@ -9,7 +9,7 @@ var modseqCases = []kase{
 		name:    "ModSeq/Increasing",
 		explain: "every change (append, flag change, expunge) gets a MODSEQ above any before it in the mailbox; HIGHESTMODSEQ follows and is never 0",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			last := c.status(m).HighestModSeq
 			if last == 0 {
@@ -52,7 +52,7 @@ var modseqCases = []kase{
 		name:    "ModSeq/PerMessage",
 		explain: "a flag change raises the MODSEQ of the changed messages only",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			uids := c.appendN(m, 3)
 			before := c.infos(m)
@@ -76,7 +76,7 @@ var modseqCases = []kase{
 		name:    "ModSeq/UnchangedSince",
 		explain: "SetFlags with UNCHANGEDSINCE leaves messages with a higher MODSEQ untouched and lists them in Modified; the others change (RFC 7162 §3.1.3)",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			uids := c.appendN(m, 3)
 			mid := c.status(m).HighestModSeq
@@ -109,7 +109,7 @@ var modseqCases = []kase{
 		name:    "ModSeq/UnchangedSinceAndNoOps",
 		explain: "UNCHANGEDSINCE 1 refuses every message changed since (all MODSEQs are higher), even when the change would be a no-op",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			uids := c.appendN(m, 2)
 			c.setFlags(m, uids, mailbox.FlagsAdd, mailbox.FlagSeen)
@@ -128,7 +128,7 @@ var modseqCases = []kase{
 		name:    "Expunge/Basic",
 		explain: "Expunge removes the listed messages and returns their UIDs ascending; a second Expunge of them returns none",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			uids := c.appendN(m, 5)
 			got := c.expunge(m, uids[3], uids[1], uids[3])
@@ -150,7 +150,7 @@ var modseqCases = []kase{
 		name:    "Expunge/Vanished",
 		explain: "expunged UIDs leave tombstones: Vanished(since) returns, ascending, the UIDs expunged with a MODSEQ above since (RFC 7162 §3.2.5)",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			uids := c.appendN(m, 6)
 			m0 := c.status(m).HighestModSeq
@@ -179,7 +179,7 @@ var modseqCases = []kase{
 		name:    "Expunge/ModSeqAndTombstones",
 		explain: "an expunge raises HIGHESTMODSEQ (expunges count, RFC 7162 §3.1.1); expunging nothing raises nothing",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			uids := c.appendN(m, 2)
 			h0 := c.status(m).HighestModSeq

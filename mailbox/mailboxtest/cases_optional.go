@@ -20,7 +20,7 @@ func (cl *closer) closeAll() {
 }
 
 // open opens an account and the named mailboxes on s, remembering them in cl.
-func (c *C) openOn(s mailbox.Store, cl *closer, names ...string) (mailbox.Account, []mailbox.Mailbox) {
+func (c *caseT) openOn(s mailbox.Store, cl *closer, names ...string) (mailbox.Account, []mailbox.Mailbox) {
 	c.Helper()
 	a, err := s.Open(c.Ctx, c.F.User)
 	c.must(err, "Store.Open")
@@ -36,7 +36,7 @@ func (c *C) openOn(s mailbox.Store, cl *closer, names ...string) (mailbox.Accoun
 }
 
 // reopen closes every handle in cl and returns the store reopened.
-func (c *C) reopen(cl *closer) mailbox.Store {
+func (c *caseT) reopen(cl *closer) mailbox.Store {
 	c.Helper()
 	cl.closeAll()
 	s := c.F.Reopen(c.T)
@@ -51,7 +51,7 @@ var durabilityCases = []kase{
 		name:    "Reopen/Messages",
 		explain: "Append is durable: after a reopen every message is there with the same UID, bytes, flags, internal date and size, and UIDVALIDITY and UIDNEXT are unchanged",
 		needs:   needWrite | needReopen,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			var cl closer
 			defer cl.closeAll()
 			_, ms := c.openOn(c.F.Store, &cl, mailbox.Inbox)
@@ -97,7 +97,7 @@ var durabilityCases = []kase{
 		name:    "Reopen/UIDValidity",
 		explain: "UIDVALIDITY is stable across reopen, and a name deleted and created after a reopen never gets an earlier UIDVALIDITY",
 		needs:   needWrite | needReopen,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			var cl closer
 			defer cl.closeAll()
 			a, _ := c.openOn(c.F.Store, &cl)
@@ -135,7 +135,7 @@ var durabilityCases = []kase{
 		name:    "Reopen/UIDsNotReused",
 		explain: "UIDs of expunged messages are not reused after a reopen: UIDNEXT is kept",
 		needs:   needWrite | needReopen,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			var cl closer
 			defer cl.closeAll()
 			_, ms := c.openOn(c.F.Store, &cl, mailbox.Inbox)
@@ -162,7 +162,7 @@ var durabilityCases = []kase{
 		name:    "Reopen/Mailboxes",
 		explain: "the mailbox tree, special-use attributes and subscriptions survive a reopen",
 		needs:   needWrite | needReopen,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			var cl closer
 			defer cl.closeAll()
 			a, _ := c.openOn(c.F.Store, &cl)
@@ -192,7 +192,7 @@ var durabilityCases = []kase{
 		name:    "Reopen/TreeChanges",
 		explain: "renames and deletes of mailboxes are durable: after a reopen the tree is as they left it",
 		needs:   needWrite | needReopen,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			var cl closer
 			defer cl.closeAll()
 			a, _ := c.openOn(c.F.Store, &cl)
@@ -226,7 +226,7 @@ var durabilityCases = []kase{
 		name:    "Reopen/ModSeq",
 		explain: "MODSEQs never go back across a reopen: a change after it gets a MODSEQ above every one before",
 		needs:   needWrite | needReopen,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			var cl closer
 			defer cl.closeAll()
 			_, ms := c.openOn(c.F.Store, &cl, mailbox.Inbox)
@@ -249,7 +249,7 @@ var optionalCases = []kase{
 		name:    "ReadOnly/Refuses",
 		explain: "a read-only store refuses changes with ErrReadOnly",
 		needs:   needReadOnly,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a, m := c.inbox()
 			_, err := m.Append(c.Ctx, strings.NewReader("x"), nil)
 			c.wantErr(err, mailbox.ErrReadOnly, "Append")
@@ -268,7 +268,7 @@ var optionalCases = []kase{
 		name:    "Metadata/RoundTrip",
 		explain: "a MetadataCache returns what SetMetadata stored (a copy), ErrNotExist when there is none or the message is gone",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			mc, ok := m.(mailbox.MetadataCache)
 			if !ok {
@@ -304,7 +304,7 @@ var optionalCases = []kase{
 		name:    "Quota/Usage",
 		explain: "a Quotaer reports storage and message use that follow appends and expunges exactly (RFC 9208)",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			a, m := c.inbox()
 			q, ok := a.(mailbox.Quotaer)
 			if !ok {
@@ -328,7 +328,7 @@ var optionalCases = []kase{
 		name:    "UIDL/Format",
 		explain: "a UIDLer gives each message a stable unique-id of 1 to 70 characters in 0x21–0x7E, distinct between messages (RFC 1939 §7)",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			ul, ok := m.(mailbox.UIDLer)
 			if !ok {
@@ -355,7 +355,7 @@ var optionalCases = []kase{
 		name:    "Search/Basic",
 		explain: "a Searcher returns exactly the UIDs that match (or an error wrapping errors.ErrUnsupported)",
 		needs:   needWrite,
-		run: func(c *C) {
+		run: func(c *caseT) {
 			_, m := c.inbox()
 			s, ok := m.(mailbox.Searcher)
 			if !ok {

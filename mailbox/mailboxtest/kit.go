@@ -66,7 +66,7 @@ type kase struct {
 	name    string
 	explain string // the rule of the contract the case checks, quoted in every failure
 	needs   need
-	run     func(c *C)
+	run     func(c *caseT)
 }
 
 // Run checks that the store newStore returns behaves as package mailbox
@@ -94,7 +94,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Fixture, opts *Options) {
 			if f.Auth == nil {
 				f.Auth, _ = f.Store.(mailbox.Authenticator)
 			}
-			c := &C{T: t, F: f, explain: k.explain, opts: o}
+			c := &caseT{T: t, F: f, explain: k.explain, opts: o}
 			if reason := c.fixtureSkip(k.needs); reason != "" {
 				t.Skip(reason)
 			}
@@ -118,7 +118,7 @@ func skipReason(n need, o Options) string {
 	return ""
 }
 
-func (c *C) fixtureSkip(n need) string {
+func (c *caseT) fixtureSkip(n need) string {
 	f := c.F
 	switch {
 	case n&needReopen != 0 && f.Reopen == nil:
@@ -137,10 +137,10 @@ func (c *C) fixtureSkip(n need) string {
 	return ""
 }
 
-// C is the state of one running case: its *testing.T, a context and the
+// caseT is the state of one running case: its *testing.T, a context and the
 // fixture, with helpers that fail the case on setup errors and report
 // contract violations with the case's explanation.
-type C struct {
+type caseT struct {
 	*testing.T
 	Ctx     context.Context
 	F       Fixture
@@ -149,19 +149,19 @@ type C struct {
 }
 
 // errorf reports a violation of the contract and carries on.
-func (c *C) errorf(format string, args ...any) {
+func (c *caseT) errorf(format string, args ...any) {
 	c.Helper()
 	c.Errorf("%s\n\tcontract: %s", fmt.Sprintf(format, args...), c.explain)
 }
 
 // fatalf reports a failure that makes the rest of the case meaningless.
-func (c *C) fatalf(format string, args ...any) {
+func (c *caseT) fatalf(format string, args ...any) {
 	c.Helper()
 	c.Fatalf("%s\n\tcontract: %s", fmt.Sprintf(format, args...), c.explain)
 }
 
 // must stops the case when a step it depends on failed.
-func (c *C) must(err error, what string, args ...any) {
+func (c *caseT) must(err error, what string, args ...any) {
 	c.Helper()
 	if err != nil {
 		c.fatalf("%s: %v", fmt.Sprintf(what, args...), err)
@@ -169,7 +169,7 @@ func (c *C) must(err error, what string, args ...any) {
 }
 
 // wantErr reports unless errors.Is(err, target).
-func (c *C) wantErr(err, target error, what string, args ...any) {
+func (c *caseT) wantErr(err, target error, what string, args ...any) {
 	c.Helper()
 	if !errors.Is(err, target) {
 		c.errorf("%s: got error %v, want one wrapping %v", fmt.Sprintf(what, args...), err, target)
@@ -177,7 +177,7 @@ func (c *C) wantErr(err, target error, what string, args ...any) {
 }
 
 // wantErrs reports unless err wraps one of targets.
-func (c *C) wantErrs(err error, targets []error, what string, args ...any) {
+func (c *caseT) wantErrs(err error, targets []error, what string, args ...any) {
 	c.Helper()
 	for _, t := range targets {
 		if errors.Is(err, t) {
@@ -188,12 +188,12 @@ func (c *C) wantErrs(err error, targets []error, what string, args ...any) {
 }
 
 // account opens a new handle on the fixture's user, closed at cleanup.
-func (c *C) account() mailbox.Account {
+func (c *caseT) account() mailbox.Account {
 	c.Helper()
 	return c.accountOn(c.F.Store)
 }
 
-func (c *C) accountOn(s mailbox.Store) mailbox.Account {
+func (c *caseT) accountOn(s mailbox.Store) mailbox.Account {
 	c.Helper()
 	a, err := s.Open(c.Ctx, c.F.User)
 	c.must(err, "Store.Open(%q)", c.F.User)
@@ -202,7 +202,7 @@ func (c *C) accountOn(s mailbox.Store) mailbox.Account {
 }
 
 // box opens mailbox name through a, closed at cleanup.
-func (c *C) box(a mailbox.Account, name string) mailbox.Mailbox {
+func (c *caseT) box(a mailbox.Account, name string) mailbox.Mailbox {
 	c.Helper()
 	m, err := a.Mailbox(c.Ctx, name)
 	c.must(err, "Account.Mailbox(%q)", name)
@@ -211,19 +211,19 @@ func (c *C) box(a mailbox.Account, name string) mailbox.Mailbox {
 }
 
 // inbox opens a new account handle and its INBOX.
-func (c *C) inbox() (mailbox.Account, mailbox.Mailbox) {
+func (c *caseT) inbox() (mailbox.Account, mailbox.Mailbox) {
 	c.Helper()
 	a := c.account()
 	return a, c.box(a, mailbox.Inbox)
 }
 
-func (c *C) create(a mailbox.Account, name string) {
+func (c *caseT) create(a mailbox.Account, name string) {
 	c.Helper()
 	c.must(a.Create(c.Ctx, name, nil), "Create(%q)", name)
 }
 
 // appendMsg appends body with flags and returns the UID.
-func (c *C) appendMsg(m mailbox.Mailbox, body string, flags ...mailbox.Flag) mailbox.UID {
+func (c *caseT) appendMsg(m mailbox.Mailbox, body string, flags ...mailbox.Flag) mailbox.UID {
 	c.Helper()
 	uid, err := m.Append(c.Ctx, strings.NewReader(body), &mailbox.AppendOptions{Flags: flags})
 	c.must(err, "Append to %q", m.Name())
@@ -234,7 +234,7 @@ func (c *C) appendMsg(m mailbox.Mailbox, body string, flags ...mailbox.Flag) mai
 }
 
 // appendN appends n small distinct messages and returns their UIDs.
-func (c *C) appendN(m mailbox.Mailbox, n int) []mailbox.UID {
+func (c *caseT) appendN(m mailbox.Mailbox, n int) []mailbox.UID {
 	c.Helper()
 	uids := make([]mailbox.UID, n)
 	for i := range uids {
@@ -248,12 +248,12 @@ func sampleMessage(i int) string {
 }
 
 // infos returns every message of m, failing the case on an error.
-func (c *C) infos(m mailbox.Mailbox) []mailbox.MessageInfo {
+func (c *caseT) infos(m mailbox.Mailbox) []mailbox.MessageInfo {
 	c.Helper()
 	return c.infosFrom(m, 1)
 }
 
-func (c *C) infosFrom(m mailbox.Mailbox, from mailbox.UID) []mailbox.MessageInfo {
+func (c *caseT) infosFrom(m mailbox.Mailbox, from mailbox.UID) []mailbox.MessageInfo {
 	c.Helper()
 	var out []mailbox.MessageInfo
 	for info, err := range m.Messages(c.Ctx, from) {
@@ -264,7 +264,7 @@ func (c *C) infosFrom(m mailbox.Mailbox, from mailbox.UID) []mailbox.MessageInfo
 }
 
 // info returns the MessageInfo of uid, failing the case when it is missing.
-func (c *C) info(m mailbox.Mailbox, uid mailbox.UID) mailbox.MessageInfo {
+func (c *caseT) info(m mailbox.Mailbox, uid mailbox.UID) mailbox.MessageInfo {
 	c.Helper()
 	for info, err := range m.Messages(c.Ctx, uid) {
 		c.must(err, "Messages(%d) of %q", uid, m.Name())
@@ -285,7 +285,7 @@ func uidsOf(infos []mailbox.MessageInfo) []mailbox.UID {
 	return out
 }
 
-func (c *C) status(m mailbox.Mailbox) mailbox.Status {
+func (c *caseT) status(m mailbox.Mailbox) mailbox.Status {
 	c.Helper()
 	st, err := m.Status(c.Ctx)
 	c.must(err, "Status of %q", m.Name())
@@ -293,7 +293,7 @@ func (c *C) status(m mailbox.Mailbox) mailbox.Status {
 }
 
 // read returns the bytes of uid.
-func (c *C) read(m mailbox.Mailbox, uid mailbox.UID) []byte {
+func (c *caseT) read(m mailbox.Mailbox, uid mailbox.UID) []byte {
 	c.Helper()
 	r, err := m.Open(c.Ctx, uid)
 	c.must(err, "Open(%d)", uid)
@@ -304,7 +304,7 @@ func (c *C) read(m mailbox.Mailbox, uid mailbox.UID) []byte {
 }
 
 // list returns the mailboxes of a by name.
-func (c *C) list(a mailbox.Account) map[string]mailbox.MailboxInfo {
+func (c *caseT) list(a mailbox.Account) map[string]mailbox.MailboxInfo {
 	c.Helper()
 	infos, err := a.List(c.Ctx)
 	c.must(err, "List")
@@ -319,14 +319,14 @@ func (c *C) list(a mailbox.Account) map[string]mailbox.MailboxInfo {
 }
 
 // setFlags calls SetFlags and fails the case on an error.
-func (c *C) setFlags(m mailbox.Mailbox, uids []mailbox.UID, op mailbox.FlagOp, flags ...mailbox.Flag) mailbox.FlagResult {
+func (c *caseT) setFlags(m mailbox.Mailbox, uids []mailbox.UID, op mailbox.FlagOp, flags ...mailbox.Flag) mailbox.FlagResult {
 	c.Helper()
 	res, err := m.SetFlags(c.Ctx, uids, op, flags, 0)
 	c.must(err, "SetFlags(%v, %v, %v)", uids, op, flags)
 	return res
 }
 
-func (c *C) expunge(m mailbox.Mailbox, uids ...mailbox.UID) []mailbox.UID {
+func (c *caseT) expunge(m mailbox.Mailbox, uids ...mailbox.UID) []mailbox.UID {
 	c.Helper()
 	got, err := m.Expunge(c.Ctx, uids)
 	c.must(err, "Expunge(%v)", uids)
@@ -340,7 +340,7 @@ type recorder struct {
 }
 
 // watch opens a second account handle and records every event it sees.
-func (c *C) watch() *recorder {
+func (c *caseT) watch() *recorder {
 	c.Helper()
 	r := &recorder{}
 	a := c.account()
@@ -384,7 +384,7 @@ func cancelled() context.Context {
 
 // prompt runs fn in a goroutine and reports when it does not return within
 // a few seconds (a store blocked on something it should not wait for).
-func (c *C) prompt(what string, fn func()) bool {
+func (c *caseT) prompt(what string, fn func()) bool {
 	c.Helper()
 	done := make(chan struct{})
 	go func() {
@@ -404,7 +404,7 @@ func (c *C) prompt(what string, fn func()) bool {
 
 // workers runs fn in n goroutines, each with its own handle on the INBOX of
 // a, and reports the errors fn returns.
-func (c *C) workers(a mailbox.Account, n int, fn func(w int, h mailbox.Mailbox) error) {
+func (c *caseT) workers(a mailbox.Account, n int, fn func(w int, h mailbox.Mailbox) error) {
 	var wg sync.WaitGroup
 	for w := range n {
 		wg.Go(func() {
