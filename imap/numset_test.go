@@ -12,11 +12,11 @@ func TestParseNumSet(t *testing.T) {
 		in   string
 		want []Range
 	}{
-		{"1", []Range{{1, 1}}},
-		{"*", []Range{{Star, Star}}},
-		{"1:*", []Range{{1, Star}}},
-		{"4:2,7,9:*", []Range{{4, 2}, {7, 7}, {9, Star}}},
-		{"4294967295", []Range{{4294967295, 4294967295}}},
+		{"1", []Range{{Start: 1, Stop: 1}}},
+		{"*", []Range{{Start: Star, Stop: Star}}},
+		{"1:*", []Range{{Start: 1, Stop: Star}}},
+		{"4:2,7,9:*", []Range{{Start: 4, Stop: 2}, {Start: 7, Stop: 7}, {Start: 9, Stop: Star}}},
+		{"4294967295", []Range{{Start: 4294967295, Stop: 4294967295}}},
 	}
 	for _, c := range good {
 		s, err := ParseNumSet(c.in)
@@ -60,7 +60,7 @@ func TestNumSetInBounds(t *testing.T) {
 func TestNumSetNormalize(t *testing.T) {
 	s, _ := ParseNumSet("9:7,1,2,3,5:*,20,4294967295")
 	got := s.Normalize(10)
-	want := []Range{{1, 3}, {5, 10}}
+	want := []Range{{Start: 1, Stop: 3}, {Start: 5, Stop: 10}}
 	if !slices.Equal(got.Ranges, want) {
 		t.Errorf("Normalize = %v, want %v", got.Ranges, want)
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/posthorn/posthorn/imap"
 	"github.com/posthorn/posthorn/imap/internal/utf7"
 )
 
@@ -619,35 +618,35 @@ func (d *Decoder) ExpectList(elem func() bool) bool { return d.List(elem) || d.F
 
 // Flag reads a flag: "\" atom (system flag or extension), "\*" (in
 // PERMANENTFLAGS), or a keyword atom.
-func (d *Decoder) Flag(f *imap.Flag) bool {
+func (d *Decoder) Flag(f *Flag) bool {
 	if d.accept('\\') {
 		if d.accept('*') {
-			*f = imap.FlagWildcard
+			*f = flagWildcard
 			return true
 		}
 		var a string
 		if !d.Atom(&a) {
 			return d.Fail("flag name")
 		}
-		*f = imap.Flag(`\` + a)
+		*f = Flag(`\` + a)
 		return true
 	}
 	var a string
 	if !d.Atom(&a) {
 		return false
 	}
-	*f = imap.Flag(a)
+	*f = Flag(a)
 	return true
 }
 
 // ExpectFlag reads a flag or fails.
-func (d *Decoder) ExpectFlag(f *imap.Flag) bool { return d.Flag(f) || d.Fail("flag") }
+func (d *Decoder) ExpectFlag(f *Flag) bool { return d.Flag(f) || d.Fail("flag") }
 
 // FlagList reads "(" [flag *(SP flag)] ")".
-func (d *Decoder) FlagList(fs *[]imap.Flag) bool {
+func (d *Decoder) FlagList(fs *[]Flag) bool {
 	*fs = (*fs)[:0]
 	return d.List(func() bool {
-		var f imap.Flag
+		var f Flag
 		if !d.ExpectFlag(&f) {
 			return false
 		}
@@ -657,17 +656,17 @@ func (d *Decoder) FlagList(fs *[]imap.Flag) bool {
 }
 
 // ExpectFlagList reads a flag list or fails.
-func (d *Decoder) ExpectFlagList(fs *[]imap.Flag) bool {
+func (d *Decoder) ExpectFlagList(fs *[]Flag) bool {
 	return d.FlagList(fs) || d.Fail("flag list")
 }
 
 // NumSet reads a sequence-set or "$" (RFC 5182).
-func (d *Decoder) NumSet(s *imap.NumSet) bool {
+func (d *Decoder) NumSet(s *NumSet) bool {
 	b := d.scan(&seqSetChar)
 	if len(b) == 0 {
 		return false
 	}
-	set, err := imap.ParseNumSet(string(b))
+	set, err := ParseNumSet(string(b))
 	if err != nil {
 		return d.Fail("sequence set")
 	}
@@ -676,7 +675,7 @@ func (d *Decoder) NumSet(s *imap.NumSet) bool {
 }
 
 // ExpectNumSet reads a sequence set or fails.
-func (d *Decoder) ExpectNumSet(s *imap.NumSet) bool { return d.NumSet(s) || d.Fail("sequence set") }
+func (d *Decoder) ExpectNumSet(s *NumSet) bool { return d.NumSet(s) || d.Fail("sequence set") }
 
 // Mailbox reads a mailbox name (astring). "INBOX" in any case becomes
 // "INBOX"; without UTF8 the name is decoded from modified UTF-7, and an

@@ -3,8 +3,6 @@ package wire
 import (
 	"strconv"
 	"strings"
-
-	"github.com/posthorn/posthorn/imap"
 )
 
 // Partial is the <offset.count> of a fetch attribute (RFC 9051 §6.4.5).
@@ -19,8 +17,8 @@ type FetchItem struct {
 	// "BODYSTRUCTURE", "UID", "BINARY", "BINARY.SIZE", "MODSEQ",
 	// "SAVEDATE", ... BODY[...] has Name "BODY" and a Section.
 	Name    string
-	Peek    bool          // BODY.PEEK[...] / BINARY.PEEK[...]
-	Section *imap.Section // non-nil for BODY[...], BINARY[...], BINARY.SIZE[...]
+	Peek    bool     // BODY.PEEK[...] / BINARY.PEEK[...]
+	Section *Section // non-nil for BODY[...], BINARY[...], BINARY.SIZE[...]
 	Partial *Partial
 }
 
@@ -52,11 +50,11 @@ func (f FetchItem) String() string {
 
 // Section reads a section spec between brackets, "[" ... "]" included.
 // binary restricts it to section-binary ("[" [section-part] "]").
-func (d *Decoder) Section(s *imap.Section, binary bool) bool {
+func (d *Decoder) Section(s *Section, binary bool) bool {
 	if !d.accept('[') {
 		return false
 	}
-	*s = imap.Section{}
+	*s = Section{}
 	spec := string(d.scan(&sectionChar))
 	if d.err != nil {
 		return false
@@ -80,23 +78,23 @@ func (d *Decoder) Section(s *imap.Section, binary bool) bool {
 		}
 		switch strings.ToUpper(spec) {
 		case "HEADER":
-			s.Specifier = imap.PartHeader
+			s.Specifier = PartHeader
 		case "HEADER.FIELDS":
-			s.Specifier = imap.PartHeaderFields
+			s.Specifier = PartHeaderFields
 		case "HEADER.FIELDS.NOT":
-			s.Specifier = imap.PartHeaderFieldsNot
+			s.Specifier = PartHeaderFieldsNot
 		case "TEXT":
-			s.Specifier = imap.PartText
+			s.Specifier = PartText
 		case "MIME":
 			if len(s.Path) == 0 {
 				return d.Fail("section part before MIME")
 			}
-			s.Specifier = imap.PartMIME
+			s.Specifier = PartMIME
 		default:
 			return d.Fail("section text")
 		}
 	}
-	if s.Specifier == imap.PartHeaderFields || s.Specifier == imap.PartHeaderFieldsNot {
+	if s.Specifier == PartHeaderFields || s.Specifier == PartHeaderFieldsNot {
 		ok := d.ExpectSP() && d.ExpectList(func() bool {
 			var f string
 			if !d.ExpectAString(&f) {
@@ -164,7 +162,7 @@ func (d *Decoder) FetchAtt(item *FetchItem) bool {
 		}
 		return d.Fail(`"["`)
 	}
-	item.Section = new(imap.Section)
+	item.Section = new(Section)
 	if !d.Section(item.Section, item.Name != "BODY") {
 		return false
 	}

@@ -2,13 +2,11 @@ package wire
 
 import (
 	"strings"
-
-	"github.com/posthorn/posthorn/imap"
 )
 
 // Envelope reads an ENVELOPE (RFC 9051 §7.5.2). NIL strings become "".
-func (d *Decoder) Envelope(env *imap.Envelope) bool {
-	*env = imap.Envelope{}
+func (d *Decoder) Envelope(env *Envelope) bool {
+	*env = Envelope{}
 	if !d.accept('(') {
 		return false
 	}
@@ -25,13 +23,13 @@ func (d *Decoder) Envelope(env *imap.Envelope) bool {
 }
 
 // addressList reads "(" 1*address ")" / nil.
-func (d *Decoder) addressList(l *[]imap.Address) bool {
+func (d *Decoder) addressList(l *[]Address) bool {
 	*l = nil
 	if d.NIL() {
 		return true
 	}
 	return d.ExpectList(func() bool {
-		var a imap.Address
+		var a Address
 		var nameNil, adlNil, mboxNil, hostNil bool
 		ok := d.accept('(') &&
 			d.nstring(&a.Name, &nameNil) && d.ExpectSP() &&
@@ -43,9 +41,9 @@ func (d *Decoder) addressList(l *[]imap.Address) bool {
 		}
 		if hostNil {
 			if mboxNil {
-				a.Group = imap.GroupEnd
+				a.Group = GroupEnd
 			} else {
-				a.Group = imap.GroupStart
+				a.Group = GroupStart
 			}
 		}
 		*l = append(*l, a)
@@ -61,8 +59,8 @@ func (d *Decoder) nstring(s *string, isNil *bool) bool {
 
 // BodyStructure reads a BODY or BODYSTRUCTURE value. Extension data
 // beyond what RFC 9051 defines is skipped.
-func (d *Decoder) BodyStructure(bs *imap.BodyStructure) bool {
-	*bs = imap.BodyStructure{}
+func (d *Decoder) BodyStructure(bs *BodyStructure) bool {
+	*bs = BodyStructure{}
 	if !d.accept('(') {
 		return false
 	}
@@ -86,8 +84,8 @@ func (d *Decoder) BodyStructure(bs *imap.BodyStructure) bool {
 	var lines uint64
 	switch {
 	case strings.EqualFold(bs.Type, "MESSAGE") && (strings.EqualFold(bs.Subtype, "RFC822") || strings.EqualFold(bs.Subtype, "GLOBAL")):
-		bs.Envelope = new(imap.Envelope)
-		bs.Parts = make([]imap.BodyStructure, 1)
+		bs.Envelope = new(Envelope)
+		bs.Parts = make([]BodyStructure, 1)
 		if !d.ExpectSP() || !(d.Envelope(bs.Envelope) || d.Fail("envelope")) || !d.ExpectSP() ||
 			!(d.BodyStructure(&bs.Parts[0]) || d.Fail("body")) || !d.ExpectSP() || !d.ExpectNumber64(&lines) {
 			return false
@@ -108,7 +106,7 @@ func (d *Decoder) BodyStructure(bs *imap.BodyStructure) bool {
 	return d.ExpectSpecial(')')
 }
 
-func (d *Decoder) multipartBody(bs *imap.BodyStructure) bool {
+func (d *Decoder) multipartBody(bs *BodyStructure) bool {
 	bs.Type = "MULTIPART"
 	for {
 		c, ok := d.peek()
@@ -118,7 +116,7 @@ func (d *Decoder) multipartBody(bs *imap.BodyStructure) bool {
 		if c != '(' {
 			break
 		}
-		var child imap.BodyStructure
+		var child BodyStructure
 		if !d.BodyStructure(&child) {
 			return false
 		}
@@ -140,7 +138,7 @@ func (d *Decoder) multipartBody(bs *imap.BodyStructure) bool {
 }
 
 // extensionTail reads [SP dsp [SP lang [SP loc *(SP ext)]]].
-func (d *Decoder) extensionTail(bs *imap.BodyStructure) bool {
+func (d *Decoder) extensionTail(bs *BodyStructure) bool {
 	if !d.SP() {
 		return true
 	}
@@ -187,13 +185,13 @@ func (d *Decoder) extensionTail(bs *imap.BodyStructure) bool {
 }
 
 // bodyParams reads "(" string SP string *(SP string SP string) ")" / nil.
-func (d *Decoder) bodyParams(ps *[]imap.Param) bool {
+func (d *Decoder) bodyParams(ps *[]Param) bool {
 	*ps = nil
 	if d.NIL() {
 		return true
 	}
 	return d.ExpectList(func() bool {
-		var p imap.Param
+		var p Param
 		if !d.ExpectString(&p.Name) || !d.ExpectSP() || !d.ExpectString(&p.Value) {
 			return false
 		}

@@ -1,8 +1,6 @@
 package wire
 
-import (
-	"github.com/posthorn/posthorn/imap"
-)
+import ()
 
 // Search keys by argument kind (RFC 9051 §6.4.4, RFC 3501 §6.4.4,
 // RFC 5032 WITHIN, RFC 8514 SAVEDATE, RFC 7162 CONDSTORE).
@@ -28,11 +26,11 @@ var searchKeyArgs = map[string]byte{
 
 // SearchKey reads one search-key. A sequence set gives Key "SEQSET", a
 // parenthesized list Key "AND".
-func (d *Decoder) SearchKey(k *imap.SearchKey) bool {
+func (d *Decoder) SearchKey(k *SearchKey) bool {
 	return d.searchKey(k, 0)
 }
 
-func (d *Decoder) searchKey(k *imap.SearchKey, nest int) bool {
+func (d *Decoder) searchKey(k *SearchKey, nest int) bool {
 	if m := d.maxDepth(); m > 0 && nest+d.depth > m {
 		return d.setErr(&SyntaxError{Msg: "search key", Err: ErrTooDeep})
 	}
@@ -40,12 +38,12 @@ func (d *Decoder) searchKey(k *imap.SearchKey, nest int) bool {
 	if !ok {
 		return false
 	}
-	*k = imap.SearchKey{}
+	*k = SearchKey{}
 	switch {
 	case c == '(':
 		k.Key = "AND"
 		return d.List(func() bool {
-			var sub imap.SearchKey
+			var sub SearchKey
 			if !d.searchKey(&sub, nest+1) {
 				return false
 			}
@@ -81,7 +79,7 @@ func (d *Decoder) searchKey(k *imap.SearchKey, nest int) bool {
 		if !d.ExpectAtom(&a) {
 			return false
 		}
-		k.Flag = imap.Flag(a)
+		k.Flag = Flag(a)
 		return true
 	case 'n':
 		return d.ExpectNumber64(&k.Num)
@@ -111,26 +109,26 @@ func (d *Decoder) searchKey(k *imap.SearchKey, nest int) bool {
 		}
 		return d.ExpectNumber64(&k.Num)
 	case '1':
-		k.Keys = make([]imap.SearchKey, 1)
+		k.Keys = make([]SearchKey, 1)
 		return d.searchKey(&k.Keys[0], nest+1)
 	case '2':
-		k.Keys = make([]imap.SearchKey, 2)
+		k.Keys = make([]SearchKey, 2)
 		return d.searchKey(&k.Keys[0], nest+1) && d.ExpectSP() && d.searchKey(&k.Keys[1], nest+1)
 	}
 	return d.Fail("search key")
 }
 
 // ExpectSearchKey reads a search key or fails.
-func (d *Decoder) ExpectSearchKey(k *imap.SearchKey) bool {
+func (d *Decoder) ExpectSearchKey(k *SearchKey) bool {
 	return d.SearchKey(k) || d.Fail("search key")
 }
 
 // SearchKeys reads search-key *(SP search-key) up to the end of the line
 // (CRLF not consumed) and returns them as one "AND" key.
-func (d *Decoder) SearchKeys(k *imap.SearchKey) bool {
-	*k = imap.SearchKey{Key: "AND"}
+func (d *Decoder) SearchKeys(k *SearchKey) bool {
+	*k = SearchKey{Key: "AND"}
 	for {
-		var sub imap.SearchKey
+		var sub SearchKey
 		if !d.ExpectSearchKey(&sub) {
 			return false
 		}

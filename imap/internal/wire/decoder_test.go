@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/posthorn/posthorn/imap"
 )
 
 func newDec(s string) *Decoder {
@@ -170,10 +168,10 @@ func TestOnLiteralBeforeContents(t *testing.T) {
 
 func TestOnLiteralRefused(t *testing.T) {
 	d := newDec("{5}\r\na002 NOOP\r\n")
-	refuse := &imap.Error{Type: imap.StatusNO, Code: imap.CodeTooBig, Text: "no"}
+	refuse := &refusal{"NO [TOOBIG] no"}
 	d.OnLiteral = func(int64, bool) error { return refuse }
 	var s string
-	var ie *imap.Error
+	var ie *refusal
 	if d.String(&s) || !errors.As(d.Err(), &ie) || ie != refuse {
 		t.Fatalf("err = %v", d.Err())
 	}
@@ -219,7 +217,7 @@ func TestDepthLimit(t *testing.T) {
 		t.Fatalf("err = %v", d.Err())
 	}
 	d = newDec(strings.Repeat("NOT ", 100) + "ALL")
-	var k imap.SearchKey
+	var k SearchKey
 	if d.SearchKey(&k) || !errors.Is(d.Err(), ErrTooDeep) {
 		t.Fatalf("search err = %v", d.Err())
 	}
@@ -245,8 +243,8 @@ func TestDiscardLine(t *testing.T) {
 
 func TestDecodeFlags(t *testing.T) {
 	d := newDec(`(\Seen $Junk \* foo) (\)`)
-	var fs []imap.Flag
-	if !d.ExpectFlagList(&fs) || !reflect.DeepEqual(fs, []imap.Flag{imap.FlagSeen, "$Junk", imap.FlagWildcard, "foo"}) {
+	var fs []Flag
+	if !d.ExpectFlagList(&fs) || !reflect.DeepEqual(fs, []Flag{Flag(`\Seen`), "$Junk", flagWildcard, "foo"}) {
 		t.Fatal(fs, d.Err())
 	}
 	if d.ExpectSP(); d.FlagList(&fs) {
@@ -299,11 +297,11 @@ func TestDecodeFetchAtts(t *testing.T) {
 	}
 	want := []FetchItem{
 		{Name: "UID"}, {Name: "FLAGS"},
-		{Name: "BODY", Peek: true, Section: &imap.Section{Path: []int{1, 2}, Specifier: imap.PartHeaderFields, Fields: []string{"From", "To"}}, Partial: &Partial{0, 100}},
-		{Name: "BINARY", Section: &imap.Section{Path: []int{2}}},
-		{Name: "BINARY.SIZE", Section: &imap.Section{Path: []int{1}}},
+		{Name: "BODY", Peek: true, Section: &Section{Path: []int{1, 2}, Specifier: PartHeaderFields, Fields: []string{"From", "To"}}, Partial: &Partial{0, 100}},
+		{Name: "BINARY", Section: &Section{Path: []int{2}}},
+		{Name: "BINARY.SIZE", Section: &Section{Path: []int{1}}},
 		{Name: "BODY"}, {Name: "RFC822.SIZE"},
-		{Name: "BODY", Section: &imap.Section{}},
+		{Name: "BODY", Section: &Section{}},
 	}
 	if !reflect.DeepEqual(items, want) {
 		t.Fatalf("got %+v", items)
@@ -325,7 +323,7 @@ func TestDecodeFetchAtts(t *testing.T) {
 
 func TestDecodeSearch(t *testing.T) {
 	d := newDec(`1:3,5 UID $ OR FROM "bob" NOT SEEN (SINCE 1-Jan-2020 LARGER 100) HEADER X-Foo bar KEYWORD $Junk MODSEQ "/flags/\\seen" all 5` + "\r\n")
-	var k imap.SearchKey
+	var k SearchKey
 	if !d.SearchKeys(&k) || !d.ExpectCRLF() {
 		t.Fatal(d.Err())
 	}
@@ -351,10 +349,10 @@ func TestDecodeResponse(t *testing.T) {
 		"* BYE\r\n"
 	d := newDec(in)
 	var r Response
-	if !d.Response(&r) || r.Status != imap.StatusOK || r.Code != imap.CodeUIDNext || r.CodeArg != "4392" || r.Text != "Predicted next UID" {
+	if !d.Response(&r) || r.Status != StatusType("OK") || r.Code != ResponseCode("UIDNEXT") || r.CodeArg != "4392" || r.Text != "Predicted next UID" {
 		t.Fatalf("%+v %v", r, d.Err())
 	}
-	if !d.Response(&r) || r.Tag != "a1" || r.Status != imap.StatusNO || r.CodeArg != "(UTF-8)" {
+	if !d.Response(&r) || r.Tag != "a1" || r.Status != StatusType("NO") || r.CodeArg != "(UTF-8)" {
 		t.Fatalf("%+v %v", r, d.Err())
 	}
 	if !d.Response(&r) || r.Tag != "+" || r.Text != "go ahead" {
@@ -363,7 +361,7 @@ func TestDecodeResponse(t *testing.T) {
 	if !d.Response(&r) || len(r.Fields) != 3 || r.Fields[0].Num != 12 || r.Fields[2].List[2].Str != "BODY[HEADER.FIELDS (From)]" || r.Fields[2].List[3].Str != "abcde" {
 		t.Fatalf("%+v %v", r, d.Err())
 	}
-	if !d.Response(&r) || r.Status != imap.StatusBYE {
+	if !d.Response(&r) || r.Status != StatusType("BYE") {
 		t.Fatalf("%+v %v", r, d.Err())
 	}
 }
@@ -385,3 +383,8 @@ func BenchmarkDecodeFetchResponse(b *testing.B) {
 		}
 	}
 }
+
+// refusal stands for the *imap.Error a server returns from OnLiteral.
+type refusal struct{ text string }
+
+func (r *refusal) Error() string { return r.text }

@@ -4,6 +4,10 @@
 // s-expression [Value] reader, and the ENVELOPE/BODYSTRUCTURE renderer
 // fed by internal/mime. It knows nothing of connections or sessions.
 //
+// The protocol's value types (NumSet, Flag, Section, SearchKey,
+// Envelope, BodyStructure, ...) are declared here, because package imap
+// imports this one, and package imap re-exports them as aliases.
+//
 //	| Specification            | Status                                                    |
 //	|--------------------------|-----------------------------------------------------------|
 //	| RFC 3501 / RFC 9051 §9   | atoms, strings, literals, lists, flags, sets, dates,      |

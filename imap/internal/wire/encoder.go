@@ -10,7 +10,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/posthorn/posthorn/imap"
 	"github.com/posthorn/posthorn/imap/internal/utf7"
 )
 
@@ -228,9 +227,9 @@ func (e *Encoder) List(n int, elem func(i int)) *Encoder {
 
 // Flag writes a flag. Flags that are not atoms (after an optional
 // leading backslash) are refused with an error rather than sent.
-func (e *Encoder) Flag(f imap.Flag) *Encoder {
+func (e *Encoder) Flag(f Flag) *Encoder {
 	s := string(f)
-	if f == imap.FlagWildcard {
+	if f == flagWildcard {
 		return e.raw(s)
 	}
 	name := strings.TrimPrefix(s, `\`)
@@ -250,12 +249,12 @@ func (e *Encoder) Flag(f imap.Flag) *Encoder {
 }
 
 // FlagList writes a parenthesized flag list.
-func (e *Encoder) FlagList(flags []imap.Flag) *Encoder {
+func (e *Encoder) FlagList(flags []Flag) *Encoder {
 	return e.List(len(flags), func(i int) { e.Flag(flags[i]) })
 }
 
 // NumSet writes a sequence set (or "$"). An empty set is an error.
-func (e *Encoder) NumSet(s imap.NumSet) *Encoder {
+func (e *Encoder) NumSet(s NumSet) *Encoder {
 	if s.IsEmpty() {
 		if e.err == nil {
 			e.err = errors.New("imap: empty sequence set")
@@ -292,7 +291,7 @@ func (e *Encoder) DateTime(t time.Time) *Encoder {
 func (e *Encoder) Date(t time.Time) *Encoder { return e.raw(t.Format("2-Jan-2006")) }
 
 // Section writes "[" section "]", with header field names as astrings.
-func (e *Encoder) Section(s imap.Section) *Encoder {
+func (e *Encoder) Section(s Section) *Encoder {
 	e.byte('[')
 	for i, n := range s.Path {
 		if i > 0 {
@@ -300,13 +299,13 @@ func (e *Encoder) Section(s imap.Section) *Encoder {
 		}
 		e.Number(uint32(n))
 	}
-	if s.Specifier != imap.PartAll {
+	if s.Specifier != PartAll {
 		if len(s.Path) > 0 {
 			e.byte('.')
 		}
 		e.raw(string(s.Specifier))
 	}
-	if s.Specifier == imap.PartHeaderFields || s.Specifier == imap.PartHeaderFieldsNot {
+	if s.Specifier == PartHeaderFields || s.Specifier == PartHeaderFieldsNot {
 		e.SP().List(len(s.Fields), func(i int) { e.AString(s.Fields[i]) })
 	}
 	return e.byte(']')
@@ -330,7 +329,7 @@ func (e *Encoder) FetchItem(f FetchItem) *Encoder {
 
 // SearchKey writes a search key tree as a SEARCH command sends it; an
 // "AND" key at the top is written as its keys separated by spaces.
-func (e *Encoder) SearchKey(k imap.SearchKey) *Encoder {
+func (e *Encoder) SearchKey(k SearchKey) *Encoder {
 	if k.Key == "AND" {
 		for i, sub := range k.Keys {
 			if i > 0 {
@@ -343,7 +342,7 @@ func (e *Encoder) SearchKey(k imap.SearchKey) *Encoder {
 	return e.searchKey(k)
 }
 
-func (e *Encoder) searchKey(k imap.SearchKey) *Encoder {
+func (e *Encoder) searchKey(k SearchKey) *Encoder {
 	switch k.Key {
 	case "AND":
 		return e.List(len(k.Keys), func(i int) { e.searchKey(k.Keys[i]) })

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/posthorn/posthorn/imap"
 )
 
 func encode(f func(e *Encoder), utf8 bool) (string, error) {
@@ -61,21 +59,21 @@ func TestEncodeMailbox(t *testing.T) {
 }
 
 func TestEncodeFlagsAndSets(t *testing.T) {
-	set, _ := imap.ParseNumSet("1:3,*")
+	set, _ := ParseNumSet("1:3,*")
 	got, err := encode(func(e *Encoder) {
-		e.FlagList([]imap.Flag{imap.FlagSeen, "$Junk"}).SP().NumSet(set).SP().
+		e.FlagList([]Flag{Flag(`\Seen`), "$Junk"}).SP().NumSet(set).SP().
 			DateTime(time.Date(1996, 7, 7, 2, 44, 25, 0, time.FixedZone("", -7*3600))).SP().
 			Date(time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)).SP().Number(7).SP().Number64(1 << 40)
 	}, false)
 	if err != nil || got != `(\Seen $Junk) 1:3,* "07-Jul-1996 02:44:25 -0700" 1-Feb-2024 7 1099511627776` {
 		t.Error(got, err)
 	}
-	for _, bad := range []imap.Flag{"a b", `\`, "a)", ""} {
+	for _, bad := range []Flag{"a b", `\`, "a)", ""} {
 		if _, err := encode(func(e *Encoder) { e.Flag(bad) }, false); err == nil {
 			t.Errorf("flag %q sent", bad)
 		}
 	}
-	if _, err := encode(func(e *Encoder) { e.NumSet(imap.NumSet{}) }, false); err == nil {
+	if _, err := encode(func(e *Encoder) { e.NumSet(NumSet{}) }, false); err == nil {
 		t.Error("empty set sent")
 	}
 }
@@ -109,8 +107,8 @@ func TestEncodeLiteralSync(t *testing.T) {
 
 func TestEncodeStatus(t *testing.T) {
 	got, _ := encode(func(e *Encoder) {
-		e.Atom("a1 ").Status(imap.StatusNO, imap.CodeTryCreate, "", "no\r\nsuch")
-		e.Atom("* ").Status(imap.StatusOK, "", "", "")
+		e.Atom("a1 ").Status(StatusType("NO"), ResponseCode("TRYCREATE"), "", "no\r\nsuch")
+		e.Atom("* ").Status(StatusType("OK"), "", "", "")
 	}, false)
 	if got != "a1 NO [TRYCREATE] no  such\r\n* OK done\r\n" {
 		t.Errorf("%q", got)

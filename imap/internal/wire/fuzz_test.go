@@ -7,17 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/posthorn/posthorn/imap"
 )
 
 // command is a decoded command line, for the round-trip fuzz target.
 type command struct {
 	Tag, Name string
-	Set       imap.NumSet
+	Set       NumSet
 	Items     []FetchItem
-	Flags     []imap.Flag
-	Key       imap.SearchKey
+	Flags     []Flag
+	Key       SearchKey
 	Mailboxes []string
 	Strings   []string
 	Date      time.Time

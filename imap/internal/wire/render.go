@@ -3,7 +3,6 @@ package wire
 import (
 	"strings"
 
-	"github.com/posthorn/posthorn/imap"
 	"github.com/posthorn/posthorn/internal/mime"
 )
 
@@ -123,11 +122,11 @@ func (e *Encoder) language(l []string) *Encoder {
 
 // EnvelopeOf converts a parsed envelope to the value the client API
 // returns, applying the same defaults as [Encoder.Envelope].
-func EnvelopeOf(env *mime.Envelope) imap.Envelope {
+func EnvelopeOf(env *mime.Envelope) Envelope {
 	if env == nil {
-		return imap.Envelope{}
+		return Envelope{}
 	}
-	out := imap.Envelope{
+	out := Envelope{
 		Date: env.Date, Subject: env.Subject, InReplyTo: env.InReplyTo, MessageID: env.MessageID,
 		From: addressesOf(env.From), Sender: addressesOf(env.Sender), ReplyTo: addressesOf(env.ReplyTo),
 		To: addressesOf(env.To), Cc: addressesOf(env.Cc), Bcc: addressesOf(env.Bcc),
@@ -141,13 +140,13 @@ func EnvelopeOf(env *mime.Envelope) imap.Envelope {
 	return out
 }
 
-func addressesOf(l []mime.Address) []imap.Address {
+func addressesOf(l []mime.Address) []Address {
 	if len(l) == 0 {
 		return nil
 	}
-	out := make([]imap.Address, len(l))
+	out := make([]Address, len(l))
 	for i, a := range l {
-		out[i] = imap.Address{Name: a.Name, Adl: a.Adl, Mailbox: a.Mailbox, Host: a.Host, Group: imap.GroupMark(a.Group)}
+		out[i] = Address{Name: a.Name, Adl: a.Adl, Mailbox: a.Mailbox, Host: a.Host, Group: GroupMark(a.Group)}
 		if a.Group == mime.GroupEnd {
 			out[i].Mailbox = ""
 		}
@@ -160,8 +159,8 @@ func addressesOf(l []mime.Address) []imap.Address {
 
 // BodyStructureOf converts a parsed part to the value [Encoder.BodyStructure]
 // renders, as a client decodes it.
-func BodyStructureOf(p *mime.Part, extended bool) imap.BodyStructure {
-	bs := imap.BodyStructure{Extended: extended}
+func BodyStructureOf(p *mime.Part, extended bool) BodyStructure {
+	bs := BodyStructure{Extended: extended}
 	multi := p.IsMultipart() && len(p.Parts) > 0
 	if multi {
 		bs.Type, bs.Subtype = "MULTIPART", strings.ToUpper(p.Subtype)
@@ -179,11 +178,11 @@ func BodyStructureOf(p *mime.Part, extended bool) imap.BodyStructure {
 		case p.IsMessage():
 			env := EnvelopeOf(p.Parts[0].Envelope)
 			bs.Envelope = &env
-			bs.Parts = []imap.BodyStructure{BodyStructureOf(&p.Parts[0], extended)}
+			bs.Parts = []BodyStructure{BodyStructureOf(&p.Parts[0], extended)}
 			bs.Lines = p.BodyLines
 		case isMessageType(p):
-			bs.Envelope = &imap.Envelope{}
-			bs.Parts = []imap.BodyStructure{{Type: "TEXT", Subtype: "PLAIN", Encoding: "7BIT"}}
+			bs.Envelope = &Envelope{}
+			bs.Parts = []BodyStructure{{Type: "TEXT", Subtype: "PLAIN", Encoding: "7BIT"}}
 			bs.Lines = p.BodyLines
 		case p.Type == "text":
 			bs.Lines = p.BodyLines
@@ -208,13 +207,13 @@ func BodyStructureOf(p *mime.Part, extended bool) imap.BodyStructure {
 	return bs
 }
 
-func paramsOf(ps []mime.Param) []imap.Param {
+func paramsOf(ps []mime.Param) []Param {
 	if len(ps) == 0 {
 		return nil
 	}
-	out := make([]imap.Param, len(ps))
+	out := make([]Param, len(ps))
 	for i, p := range ps {
-		out[i] = imap.Param{Name: strings.ToUpper(p.Name), Value: p.Value}
+		out[i] = Param{Name: strings.ToUpper(p.Name), Value: p.Value}
 	}
 	return out
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/posthorn/posthorn/imap"
 	"github.com/posthorn/posthorn/internal/mime"
 )
 
@@ -112,8 +111,8 @@ func checkRender(t *testing.T, p *mime.Part, exact bool) {
 		wire := render(t, func(e *Encoder) { e.BodyStructure(p, ext).SP().Envelope(p.Envelope).CRLF() })
 		d := NewDecoder(bufio.NewReader(strings.NewReader(wire)))
 		d.MaxLiteral, d.MaxLine, d.MaxDepth = -1, -1, -1
-		var bs imap.BodyStructure
-		var env imap.Envelope
+		var bs BodyStructure
+		var env Envelope
 		if !d.BodyStructure(&bs) || !d.ExpectSP() || !d.Envelope(&env) || !d.ExpectCRLF() {
 			t.Fatalf("rendered %q does not decode: %v", wire, d.Err())
 		}
@@ -134,7 +133,7 @@ func checkRender(t *testing.T, p *mime.Part, exact bool) {
 
 // normBS clears the Extended flag of single parts with no extension
 // data where encoding cannot show it, and empty slices.
-func normBS(bs imap.BodyStructure) imap.BodyStructure {
+func normBS(bs BodyStructure) BodyStructure {
 	for i := range bs.Parts {
 		bs.Parts[i] = normBS(bs.Parts[i])
 	}

@@ -2,8 +2,6 @@ package wire
 
 import (
 	"strings"
-
-	"github.com/posthorn/posthorn/imap"
 )
 
 // Kind is the kind of a generic Value.
@@ -152,8 +150,8 @@ type Response struct {
 	Tag string
 	// Status is set for status responses (OK, NO, BAD, BYE, PREAUTH),
 	// with optional Code, CodeArg and Text. A continuation has only Text.
-	Status  imap.StatusType
-	Code    imap.ResponseCode
+	Status  StatusType
+	Code    ResponseCode
 	CodeArg string
 	Text    string
 	// Fields holds the values of an untagged data response, e.g.
@@ -212,8 +210,8 @@ func (d *Decoder) Response(r *Response) bool {
 	}
 }
 
-func (d *Decoder) status() (imap.StatusType, bool) {
-	for _, st := range []imap.StatusType{imap.StatusOK, imap.StatusNO, imap.StatusBAD, imap.StatusBYE, imap.StatusPREAUTH} {
+func (d *Decoder) status() (StatusType, bool) {
+	for _, st := range []StatusType{StatusType("OK"), StatusType("NO"), StatusType("BAD"), StatusType("BYE"), StatusType("PREAUTH")} {
 		if d.acceptFold(string(st)) {
 			return st, true
 		}
@@ -228,7 +226,7 @@ func (d *Decoder) respText(r *Response) bool {
 		if !d.Keyword(&code) {
 			return d.Fail("response code")
 		}
-		r.Code = imap.ResponseCode(code)
+		r.Code = ResponseCode(code)
 		if d.SP() {
 			r.CodeArg = string(d.scan(&bracketChar))
 		}
@@ -263,7 +261,7 @@ func (e *Encoder) Response(r Response) *Encoder {
 
 // Status writes the part of a status response after "tag SP":
 // status ["[" code [SP arg] "]"] SP text CRLF.
-func (e *Encoder) Status(st imap.StatusType, code imap.ResponseCode, arg, text string) *Encoder {
+func (e *Encoder) Status(st StatusType, code ResponseCode, arg, text string) *Encoder {
 	e.raw(string(st))
 	if code != "" {
 		e.raw(" [").raw(string(code))
