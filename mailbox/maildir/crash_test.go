@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -43,6 +44,7 @@ func TestHelperProcess(t *testing.T) {
 		t.Skip("helper for TestCrashRecovery")
 	}
 	run, _ := strconv.Atoi(os.Getenv("POSTHORN_MAILDIR_CRASH_RUN"))
+	limit, _ := strconv.Atoi(os.Getenv("POSTHORN_MAILDIR_CRASH_COUNT")) // 0: until killed
 	s := &Store{Root: root, PollInterval: -1}
 	ctx := context.Background()
 	acct, err := s.Open(ctx, "crash")
@@ -56,7 +58,7 @@ func TestHelperProcess(t *testing.T) {
 		os.Exit(2)
 	}
 	w := bufio.NewWriter(os.Stdout)
-	for n := 0; ; n++ {
+	for n := 0; limit == 0 || n < limit; n++ {
 		var flags []mailbox.Flag
 		if n%3 == 1 {
 			flags = []mailbox.Flag{mailbox.FlagSeen, "$label"}
@@ -69,9 +71,90 @@ func TestHelperProcess(t *testing.T) {
 		}
 		fmt.Fprintln(w, uid, n)
 		w.Flush()
-		if n%7 == 3 { // some flag changes and expunges between appends
+		if n%7 == 3 { // some flag changes between appends
 			m.SetFlags(ctx, []mailbox.UID{uid}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagFlagged}, 0)
 		}
+	}
+	m.Close()
+	acct.Close()
+}
+
+// TestTwoProcesses runs two processes appending to the same INBOX at once:
+// the lock file keeps their UIDs distinct and the index whole.
+func TestTwoProcesses(t *testing.T) {
+	root := t.TempDir()
+	s := &Store{Root: root, PollInterval: -1}
+	ctx := context.Background()
+	if err := s.CreateUser(ctx, "crash"); err != nil {
+		t.Fatal(err)
+	}
+	// This process holds the folder open too, and must learn of both.
+	acct, err := s.Open(ctx, "crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer acct.Close()
+	var added []mailbox.UID
+	var mu sync.Mutex
+	defer acct.Watch(func(ev mailbox.Event) {
+		if ev.Kind == mailbox.EventMessagesAdded {
+			mu.Lock()
+			added = append(added, ev.UIDs...)
+			mu.Unlock()
+		}
+	})()
+	m, err := acct.Mailbox(ctx, mailbox.Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	const each = 40
+	outs := make([][]byte, 2)
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "POSTHORN_MAILDIR_CRASH_ROOT="+root,
+				"POSTHORN_MAILDIR_CRASH_RUN="+strconv.Itoa(i), "POSTHORN_MAILDIR_CRASH_COUNT="+strconv.Itoa(each))
+			out, err := cmd.Output()
+			if err != nil {
+				t.Errorf("child %d: %v\n%s", i, err, out)
+			}
+			outs[i] = out
+		})
+	}
+	wg.Wait()
+	seen := map[mailbox.UID]sent{}
+	for i, out := range outs {
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			var uid, n int
+			if _, err := fmt.Sscan(l, &uid, &n); err != nil {
+				continue // the test binary's own PASS lines
+			}
+			if prev, dup := seen[mailbox.UID(uid)]; dup {
+				t.Fatalf("UID %d given to child %d message %d and child %d message %d", uid, prev.run, prev.n, i, n)
+			}
+			seen[mailbox.UID(uid)] = sent{i, n}
+		}
+	}
+	if len(seen) != 2*each {
+		t.Fatalf("children reported %d appends, want %d", len(seen), 2*each)
+	}
+	for uid, w := range seen {
+		r, err := m.Open(ctx, uid)
+		if err != nil {
+			t.Fatalf("UID %d: %v", uid, err)
+		}
+		b, _ := io.ReadAll(r)
+		r.Close()
+		if !bytes.Equal(b, crashBody(w.run, w.n)) {
+			t.Fatalf("UID %d holds other bytes", uid)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(added) != 2*each {
+		t.Errorf("this process's watcher saw %d added UIDs, want %d", len(added), 2*each)
 	}
 }
 
