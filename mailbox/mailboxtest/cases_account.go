@@ -11,7 +11,7 @@ func cases() []kase {
 	var all []kase
 	for _, group := range [][]kase{
 		accountCases, namesCases, messageCases, flagCases, modseqCases,
-		eventCases, copyCases, handleCases, contextCases, authCases, durabilityCases, optionalCases,
+		eventCases, copyCases, handleCases, contextCases, authCases, durabilityCases, optionalCases, modelCases,
 	} {
 		all = append(all, group...)
 	}

@@ -31,8 +31,9 @@ var mutants = map[string][]string{
 	"modseq-frozen":          {"ModSeq/Increasing", "Expunge/ModSeqAndTombstones"},
 	"accepts-invalid-names":  {"Names/InvalidCreate"},
 	"no-tombstones":          {"Expunge/Vanished", "Move/Tombstones"},
-	"expunge-unsorted":       {"Expunge/Basic"},
-	"unchangedsince-ignored": {"ModSeq/UnchangedSince", "ModSeq/UnchangedSinceAndNoOps"},
+	"expunge-unsorted":       {"Expunge/Basic", "Model/RandomChanges3"},
+	"unchangedsince-ignored": {"ModSeq/UnchangedSince", "ModSeq/UnchangedSinceAndNoOps", "Model/RandomChanges1"},
+	"add-is-replace":         {"Flags/Operations", "Model/RandomChanges1", "Model/RandomChanges2"},
 	"inbox-deletable":        {"Account/InboxCannotBeDeleted"},
 	"close-noop":             {"Close/UseAfterClose"},
 	"messages-from-ignored":  {"Messages/From"},
@@ -303,6 +304,10 @@ func (m *mMailbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.
 		return mailbox.FlagResult{}, mailbox.ErrReadOnly
 	case "unchangedsince-ignored":
 		since = 0
+	case "add-is-replace":
+		if op == mailbox.FlagsAdd {
+			op = mailbox.FlagsReplace
+		}
 	}
 	return m.Mailbox.SetFlags(m.s.ctx(ctx), uids, op, flags, since)
 }
