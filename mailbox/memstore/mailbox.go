@@ -344,7 +344,7 @@ func (h *handle) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Fl
 	defer h.unlock(true)
 	b := h.box
 	modseq := b.modseq + 1
-	var changed []mailbox.FlagChange
+	changed := make([]mailbox.FlagChange, 0, min(len(want), len(b.msgs)))
 	for _, uid := range want {
 		i, ok := b.find(uid)
 		if !ok {
