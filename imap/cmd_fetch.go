@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/posthorn/posthorn/imap/internal/wire"
 	"io"
 	"log/slog"
 	"strings"
@@ -20,7 +21,7 @@ const maxHeaderBytes = 256 << 10
 func cmdFetch(c *conn, cmd *command) error {
 	d := c.dec
 	var set NumSet
-	var items []wireFetchItem
+	var items []wire.FetchItem
 	if !d.ExpectSP() || !d.ExpectNumSet(&set) || !d.ExpectSP() || !d.FetchAtts(&items) {
 		if d.Err() == nil {
 			d.Fail("fetch attributes")
@@ -120,7 +121,7 @@ func cmdFetch(c *conn, cmd *command) error {
 }
 
 // writeFetchItem writes one "name value" of a FETCH response.
-func (c *conn) writeFetchItem(src *msgSource, it *wireFetchItem) error {
+func (c *conn) writeFetchItem(src *msgSource, it *wire.FetchItem) error {
 	w := &c.w
 	m := src.info
 	switch it.Name {
@@ -209,7 +210,7 @@ func (s *msgSource) loadHeader() error {
 }
 
 // writeSection writes the literal of a top-level section, with partial.
-func (s *msgSource) writeSection(sec Section, p *wirePartial) error {
+func (s *msgSource) writeSection(sec Section, p *wire.Partial) error {
 	var data []byte
 	var off, size int64
 	switch sec.Specifier {
@@ -250,7 +251,7 @@ func (s *msgSource) writeSection(sec Section, p *wirePartial) error {
 	return s.writeRange(off, size)
 }
 
-func partialBytes(b []byte, p *wirePartial) []byte {
+func partialBytes(b []byte, p *wire.Partial) []byte {
 	o := min(int(p.Offset), len(b))
 	b = b[o:]
 	return b[:min(len(b), int(p.Count))]

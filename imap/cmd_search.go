@@ -2,6 +2,7 @@ package imap
 
 import (
 	"bytes"
+	"github.com/posthorn/posthorn/imap/internal/wire"
 	"strings"
 	"time"
 
@@ -162,28 +163,30 @@ func cmdSearch(c *conn, cmd *command) error {
 }
 
 // acceptWord consumes the word w (ASCII case-insensitive) when it comes
-// next as a whole atom. Unlike a plain Peek(len(w)+1) it never waits for
-// bytes beyond the end of the current line.
-func acceptWord(d *wireDecoder, w string) bool {
-	if _, ok := d.peek(); !ok {
+// next as a whole word. It never waits for bytes beyond the end of the
+// current line (a plain Peek(len(w)+1) would, on a short line).
+func acceptWord(d *wire.Decoder, w string) bool {
+	if d.Err() != nil {
 		return false
 	}
+	br := d.Reader()
 	for {
-		n := d.r.Buffered()
-		b, _ := d.r.Peek(n)
+		n := br.Buffered()
+		b, _ := br.Peek(n)
 		if n >= len(w)+1 || bytes.IndexByte(b, '\n') >= 0 {
 			break
 		}
-		if _, err := d.r.Peek(n + 1); err != nil {
+		if _, err := br.Peek(n + 1); err != nil {
 			break
 		}
 	}
-	b, _ := d.r.Peek(min(len(w)+1, d.r.Buffered()))
+	b, _ := br.Peek(min(len(w)+1, br.Buffered()))
 	if len(b) < len(w) || !strings.EqualFold(string(b[:len(w)]), w) {
 		return false
 	}
-	if len(b) > len(w) && atomChar[b[len(w)]] {
+	if len(b) > len(w) && b[len(w)] != ' ' && b[len(w)] != '\r' && b[len(w)] != '\n' {
 		return false
 	}
-	return d.advance(len(w))
+	br.Discard(len(w))
+	return true
 }

@@ -24,6 +24,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/posthorn/posthorn/imap/internal/wire"
 	"log/slog"
 	"net"
 	"runtime/debug"
@@ -63,7 +64,7 @@ type conn struct {
 	log    *slog.Logger
 
 	br  *bufio.Reader
-	dec *wireDecoder
+	dec *wire.Decoder
 	w   respWriter
 
 	connState atomic.Int32 // ConnState; read by Shutdown
@@ -157,7 +158,7 @@ func newConn(s *Server, ctx context.Context, nc net.Conn) *conn {
 func (c *conn) setStream(nc net.Conn) {
 	c.nc = nc
 	c.br = bufio.NewReaderSize(nc, readBufSize)
-	c.dec = newWireDecoder(c.br)
+	c.dec = wire.NewDecoder(c.br)
 	c.dec.MaxLine = c.srv.maxLine()
 	c.dec.MaxLiteral = c.srv.maxLiteral()
 	c.dec.UTF8 = c.utf8
@@ -374,8 +375,8 @@ func (cmd *command) displayName() string {
 
 // isParseError reports whether err came from the decoder's grammar or limits.
 func isParseError(err error) bool {
-	var se *wireSyntaxError
-	var le *wireLiteralError
+	var se *wire.SyntaxError
+	var le *wire.LiteralError
 	return errors.As(err, &se) || errors.As(err, &le)
 }
 
@@ -383,15 +384,15 @@ func isParseError(err error) bool {
 // its line, and reports whether the session can go on.
 func (c *conn) badLine(tag string, err error) bool {
 	if err == nil {
-		err = &wireSyntaxError{Msg: "bad command"}
+		err = &wire.SyntaxError{Msg: "bad command"}
 	}
-	var le *wireLiteralError
-	var se *wireSyntaxError
+	var le *wire.LiteralError
+	var se *wire.SyntaxError
 	switch {
 	case errors.As(err, &le):
 		typ, code, text := StatusNO, CodeClientBug, "Literal refused"
 		var ie *Error
-		if errors.Is(le.Err, errWireTooBig) {
+		if errors.Is(le.Err, wire.ErrTooBig) {
 			code, text = CodeTooBig, "Literal too big"
 		} else if errors.As(le.Err, &ie) {
 			typ, code, text = ie.Type, ie.Code, ie.Text
@@ -419,7 +420,7 @@ func (c *conn) badLine(tag string, err error) bool {
 			return false
 		}
 		text := se.Msg
-		if errors.Is(se, errWireLineTooLong) {
+		if errors.Is(se, wire.ErrLineTooLong) {
 			c.w.statusLine(tag, StatusBAD, CodeTooBig, "", "Command line too long")
 		} else {
 			c.w.statusLine(tag, StatusBAD, CodeClientBug, "", "Syntax error: "+text)

@@ -1,0 +1,201 @@
+package imap
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/posthorn/posthorn/mailbox"
+	"github.com/posthorn/posthorn/mailbox/memstore"
+)
+
+const benchMessages = 10000
+
+// benchEnv is a server with a 10,000-message INBOX in the memory store.
+func benchEnv(b *testing.B) *testEnv {
+	b.Helper()
+	t := &testing.T{}
+	st := memstore.New()
+	if err := st.AddUser("sara", "secret"); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	acct, _ := st.Open(ctx, "sara")
+	mb, _ := acct.Mailbox(ctx, "INBOX")
+	for i := range benchMessages {
+		m := fmt.Sprintf("From: Bob <bob@example.org>\r\nTo: Sara <sara@example.org>\r\nSubject: message %d about things\r\n"+
+			"Date: Tue, 5 Mar 2024 10:00:00 +0000\r\nMessage-ID: <%d@example.org>\r\nMIME-Version: 1.0\r\n"+
+			"Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"+
+			"Hello Sara, this is message %d.\r\n%s\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>Hello</p>\r\n--b--\r\n",
+			i, i, i, strings.Repeat("Some filler text for the body of the message. ", 20))
+		if _, err := mb.Append(ctx, strings.NewReader(m), &mailbox.AppendOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	mb.Close()
+	acct.Close()
+	srv := &Server{Store: st, AllowInsecureAuth: true, Logger: slog.New(slog.DiscardHandler)}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := &testEnv{t: t, srv: srv, store: st, addr: l.Addr().String(), done: make(chan error, 1)}
+	go func() { e.done <- srv.Serve(l) }()
+	b.Cleanup(func() { srv.Close(); <-e.done })
+	return e
+}
+
+// benchClient sends a command and reads until its tagged response,
+// skipping literal data; it returns the bytes read.
+type benchClient struct {
+	nc net.Conn
+	br *bufio.Reader
+	n  int
+}
+
+func dialBench(b *testing.B, addr string, cmds ...string) *benchClient {
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { nc.Close() })
+	c := &benchClient{nc: nc, br: bufio.NewReaderSize(nc, 64<<10)}
+	if _, err := c.br.ReadString('\n'); err != nil {
+		b.Fatal(err)
+	}
+	for _, cmd := range cmds {
+		c.do(b, cmd)
+	}
+	return c
+}
+
+func (c *benchClient) do(b *testing.B, cmd string) int64 {
+	c.n++
+	tag := fmt.Sprintf("t%d", c.n)
+	if _, err := io.WriteString(c.nc, tag+" "+cmd+"\r\n"); err != nil {
+		b.Fatal(err)
+	}
+	var total int64
+	for {
+		line, err := c.br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			total += int64(len(line))
+			continue
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += int64(len(line))
+		s := string(line)
+		if n, ok := literalSuffix(strings.TrimSuffix(s, "\r\n")); ok {
+			c.br.Discard(n)
+			total += int64(n)
+			continue
+		}
+		if strings.HasPrefix(s, tag+" ") {
+			if !strings.HasPrefix(s, tag+" OK") {
+				b.Fatalf("%s: %s", cmd, s)
+			}
+			return total
+		}
+	}
+}
+
+func runBench(b *testing.B, setup []string, cmd string) {
+	e := benchEnv(b)
+	c := dialBench(b, e.addr, append([]string{"LOGIN sara secret"}, setup...)...)
+	c.do(b, cmd) // warm up (and fill any metadata cache)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var bytes int64
+	for b.Loop() {
+		bytes = c.do(b, cmd)
+	}
+	b.SetBytes(bytes)
+}
+
+func BenchmarkSelect(b *testing.B) { runBench(b, nil, "SELECT INBOX") }
+
+func BenchmarkFetchFlagsEtc(b *testing.B) {
+	runBench(b, []string{"SELECT INBOX"}, "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)")
+}
+
+func BenchmarkFetchBodyPeek(b *testing.B) {
+	runBench(b, []string{"SELECT INBOX"}, "FETCH 1:* BODY.PEEK[]")
+}
+
+func BenchmarkFetchHeaderFields(b *testing.B) {
+	runBench(b, []string{"SELECT INBOX"}, "UID FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (From Subject Date)])")
+}
+
+func BenchmarkSearchText(b *testing.B) {
+	runBench(b, []string{"SELECT INBOX"}, "UID SEARCH TEXT nothere")
+}
+
+func BenchmarkStoreSeen(b *testing.B) {
+	e := benchEnv(b)
+	c := dialBench(b, e.addr, "LOGIN sara secret", "SELECT INBOX")
+	b.ReportAllocs()
+	for b.Loop() {
+		c.do(b, `UID STORE 1:* +FLAGS.SILENT (\Seen)`)
+		c.do(b, `UID STORE 1:* -FLAGS.SILENT (\Seen)`)
+	}
+}
+
+// BenchmarkIdleConnMemory measures the memory held per idle,
+// authenticated connection (server and the raw client socket together)
+// over 1,000 connections.
+func BenchmarkIdleConnMemory(b *testing.B) {
+	const conns = 1000
+	for b.Loop() {
+		st := memstore.New()
+		st.AddUser("sara", "secret")
+		srv := &Server{Store: st, AllowInsecureAuth: true, MaxConnsPerUser: -1, Logger: slog.New(slog.DiscardHandler)}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		go srv.Serve(l)
+		before := memInUse()
+		clients := make([]net.Conn, 0, conns)
+		buf := make([]byte, 4096)
+		for range conns {
+			nc, err := net.Dial("tcp", l.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			clients = append(clients, nc)
+			io.WriteString(nc, "a LOGIN sara secret\r\n")
+			got := ""
+			for !strings.Contains(got, "a OK") {
+				nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+				n, err := nc.Read(buf)
+				if err != nil {
+					b.Fatal(err)
+				}
+				got += string(buf[:n])
+			}
+		}
+		after := memInUse()
+		b.ReportMetric(float64(after-before)/conns, "bytes/conn")
+		srv.Close()
+		for _, nc := range clients {
+			nc.Close()
+		}
+	}
+}
+
+func memInUse() int64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapInuse + ms.StackInuse)
+}
