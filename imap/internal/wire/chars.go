@@ -11,6 +11,7 @@ var (
 	textChar    [256]bool // TEXT-CHAR plus 8-bit (lenient): anything but CR, LF, NUL
 	tokenChar   [256]bool // generic s-expression token: not SP ( ) " { [ CR LF NUL
 	sectionChar [256]bool // section-part/section-text: digits, letters, "."
+	quotedChar  [256]bool // inside a quoted string, unescaped: not " \ CR LF NUL
 )
 
 func init() {
@@ -47,4 +48,7 @@ func init() {
 		tokenChar[c] = textChar[c] && c != ' ' && c != '(' && c != ')' && c != '"' && c != '{' && c != '['
 	}
 	tokenChar['\\'] = true
+	quotedChar = textChar
+	quotedChar['"'] = false
+	quotedChar['\\'] = false
 }

@@ -50,6 +50,7 @@ type Decoder struct {
 	depth   int
 	pending *io.LimitedReader
 	buf     []byte
+	vstack  []Value // list elements being read by Value
 }
 
 // NewDecoder returns a decoder reading from r.
@@ -159,11 +160,17 @@ func (d *Decoder) accept(b byte) bool {
 // scan consumes the longest run of bytes in class and returns it. The
 // slice is valid until the next call.
 func (d *Decoder) scan(class *[256]bool) []byte {
-	d.buf = d.buf[:0]
+	d.buf = d.scanAppend(d.buf[:0], class)
+	return d.buf
+}
+
+// scanAppend consumes the longest run of bytes in class, appending them
+// to dst. On an error other than EOF it returns nil.
+func (d *Decoder) scanAppend(dst []byte, class *[256]bool) []byte {
 	for {
 		if _, ok := d.peek(); !ok {
 			if d.err == io.EOF || d.err == io.ErrUnexpectedEOF {
-				return d.buf // a token may end the input
+				return dst // a token may end the input
 			}
 			return nil
 		}
@@ -172,12 +179,12 @@ func (d *Decoder) scan(class *[256]bool) []byte {
 		for i < len(chunk) && class[chunk[i]] {
 			i++
 		}
-		d.buf = append(d.buf, chunk[:i]...)
+		dst = append(dst, chunk[:i]...)
 		if !d.advance(i) {
 			return nil
 		}
 		if i < len(chunk) {
-			return d.buf
+			return dst
 		}
 	}
 }
@@ -327,27 +334,28 @@ func (d *Decoder) Quoted(s *string) bool {
 	}
 	d.buf = d.buf[:0]
 	for {
+		d.buf = d.scanAppend(d.buf, &quotedChar)
 		c, ok := d.peek()
 		if !ok {
 			return false
 		}
-		switch {
-		case c == '"':
+		switch c {
+		case '"':
 			d.advance(1)
 			*s = string(d.buf)
 			return true
-		case c == '\\':
+		case '\\':
 			d.advance(1)
 			c, ok = d.peek()
 			if !ok || (c != '"' && c != '\\') {
 				return d.Fail(`quoted-special after "\"`)
 			}
-		case c == '\r' || c == '\n' || c == 0:
+			d.buf = append(d.buf, c)
+			if !d.advance(1) {
+				return false
+			}
+		default:
 			return d.Fail(`closing DQUOTE`)
-		}
-		d.buf = append(d.buf, c)
-		if !d.advance(1) {
-			return false
 		}
 	}
 }

@@ -49,16 +49,23 @@ func (d *Decoder) Value(v *Value) bool {
 	*v = Value{}
 	switch c {
 	case '(':
+		// Elements collect on a stack shared by all levels, then move to
+		// a slice of the exact size: one allocation per list.
 		v.Kind = KindList
-		v.List = []Value{}
-		return d.List(func() bool {
+		base := len(d.vstack)
+		ok := d.List(func() bool {
 			var e Value
 			if !d.Value(&e) {
 				return false
 			}
-			v.List = append(v.List, e)
+			d.vstack = append(d.vstack, e)
 			return true
 		})
+		v.List = make([]Value, len(d.vstack)-base)
+		copy(v.List, d.vstack[base:])
+		clear(d.vstack[base:])
+		d.vstack = d.vstack[:base]
+		return ok
 	case '"', '{', '~':
 		v.Kind = KindString
 		return d.String8(&v.Str) || d.Fail("string")
