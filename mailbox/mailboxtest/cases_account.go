@@ -31,6 +31,14 @@ var accountCases = []kase{
 		},
 	},
 	{
+		name:    "Store/DeliverUnknownUser",
+		explain: "mailbox.Deliver to a user that does not exist fails with ErrNotExist",
+		run: func(c *caseT) {
+			_, err := mailbox.Deliver(c.Ctx, c.F.Store, c.F.User+"-no-such-user", strings.NewReader("x"), nil)
+			c.wantErr(err, mailbox.ErrNotExist, "Deliver to an unknown user")
+		},
+	},
+	{
 		name:    "Account/User",
 		explain: "Account.User returns the user name the account was opened for",
 		run: func(c *caseT) {
@@ -514,6 +522,24 @@ var namesCases = []kase{
 				}
 				c.wantErrs(a.Delete(c.Ctx, name), []error{mailbox.ErrInvalidName, mailbox.ErrNotExist}, "Delete(%q)", shorten(name))
 				c.wantErr(a.SetSubscribed(c.Ctx, name, true), mailbox.ErrInvalidName, "SetSubscribed(%q)", shorten(name))
+			}
+		},
+	},
+	{
+		name:    "Names/RenameChildTooDeep",
+		explain: "a rename that would push a child past MaxNameDepth fails with ErrInvalidName and moves nothing",
+		needs:   needWrite,
+		run: func(c *caseT) {
+			a := c.account()
+			leaf := "top/" + strings.TrimSuffix(strings.Repeat("d/", mailbox.MaxNameDepth-1), "/")
+			c.create(a, leaf)
+			c.wantErr(a.Rename(c.Ctx, "top", "x/y"), mailbox.ErrInvalidName, "Rename pushing %q one level too deep", shorten(leaf))
+			l := c.list(a)
+			if _, ok := l[leaf]; !ok {
+				c.errorf("the deep child moved or vanished after a refused rename")
+			}
+			if _, ok := l["x/y"]; ok {
+				c.errorf("a refused rename created \"x/y\"")
 			}
 		},
 	},

@@ -186,6 +186,25 @@ var copyCases = []kase{
 		},
 	},
 	{
+		name:    "Copy/NoSelectDestination",
+		explain: "copying or moving into a \\Noselect mailbox fails (ErrNoSelect or ErrNotExist) and changes nothing",
+		needs:   needWrite,
+		run: func(c *caseT) {
+			a, src, uids, _ := c.copySetup()
+			c.create(a, "Hollow/Child")
+			c.must(a.Delete(c.Ctx, "Hollow"), "Delete(\"Hollow\") to make it \\Noselect")
+			for _, s := range []mailbox.Mailbox{src, plain{src}} {
+				_, err := mailbox.Copy(c.Ctx, a, s, uids, "Hollow")
+				c.wantErrs(err, []error{mailbox.ErrNoSelect, mailbox.ErrNotExist}, "Copy (%T) into a \\Noselect mailbox", s)
+				_, err = mailbox.Move(c.Ctx, a, s, uids, "Hollow")
+				c.wantErrs(err, []error{mailbox.ErrNoSelect, mailbox.ErrNotExist}, "Move (%T) into a \\Noselect mailbox", s)
+			}
+			if st := c.status(src); st.Messages != 3 {
+				c.errorf("source has %d messages after refused moves, want 3", st.Messages)
+			}
+		},
+	},
+	{
 		name:    "Copy/IntoItself",
 		explain: "copying messages into their own mailbox adds copies with new, higher UIDs",
 		needs:   needWrite,

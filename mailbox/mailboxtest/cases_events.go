@@ -1,6 +1,7 @@
 package mailboxtest
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -199,6 +200,29 @@ var eventCases = []kase{
 			}
 			if h := c.status(m).HighestModSeq; last != h {
 				c.errorf("last event MODSEQ %d, HIGHESTMODSEQ %d: want equal", last, h)
+			}
+		},
+	},
+	{
+		name:    "Events/NoneOnFailure",
+		explain: "an operation that fails (invalid flag, existing name, missing mailbox, cancelled context) publishes no event",
+		needs:   needWrite,
+		run: func(c *caseT) {
+			a, m := c.inbox()
+			uid := c.appendMsg(m, "x")
+			c.create(a, "Exists")
+			rec := c.watch()
+			_, err := m.SetFlags(c.Ctx, []mailbox.UID{uid}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen, `\Recent`}, 0)
+			c.wantErr(err, mailbox.ErrInvalidFlag, "SetFlags with \\Recent")
+			_, err = m.Append(c.Ctx, strings.NewReader("y"), &mailbox.AppendOptions{Flags: []mailbox.Flag{"bad flag"}})
+			c.wantErr(err, mailbox.ErrInvalidFlag, "Append with an invalid flag")
+			c.wantErr(a.Create(c.Ctx, "Exists", nil), mailbox.ErrExist, "Create of an existing name")
+			c.wantErr(a.Rename(c.Ctx, "Missing", "Other"), mailbox.ErrNotExist, "Rename of a missing mailbox")
+			c.wantErr(a.Delete(c.Ctx, "Missing"), mailbox.ErrNotExist, "Delete of a missing mailbox")
+			_, err = m.Expunge(cancelled(), []mailbox.UID{uid})
+			c.wantErr(err, context.Canceled, "Expunge with a cancelled context")
+			if evs := rec.take(); len(evs) != 0 {
+				c.errorf("failed operations published %+v", evs)
 			}
 		},
 	},
