@@ -533,7 +533,8 @@ func (a *account) Mailbox(ctx context.Context, name string) (mailbox.Mailbox, er
 	if err != nil {
 		return nil, err
 	}
-	return &mbox{f: f}, nil
+	a.t.retain()
+	return &mbox{f: f, tree: a.t}, nil
 }
 
 func (a *account) Watch(fn func(mailbox.Event)) (cancel func()) {

@@ -471,6 +471,9 @@ func (f *folder) maybeCompact() {
 		return
 	}
 	s.compactNames()
+	if len(s.tombs) > maxTombs {
+		s.tombs = slices.Clone(s.tombs[len(s.tombs)-maxTombs:])
+	}
 	if err := f.writeSnapshot(s); err != nil {
 		f.logger().Warn("maildir: index compaction failed", slog.String("mailbox", f.Name()), slog.Any("err", err))
 	}

@@ -22,6 +22,7 @@ import (
 // mbox is a handle on a folder (mailbox.Mailbox).
 type mbox struct {
 	f      *folder
+	tree   *tree // released at Close, when set
 	closed atomic.Bool
 	once   sync.Once
 }
@@ -49,6 +50,9 @@ func (m *mbox) Close() error {
 	m.once.Do(func() {
 		m.closed.Store(true)
 		m.f.release()
+		if m.tree != nil {
+			releaseTree(m.tree, nil)
+		}
 	})
 	return nil
 }

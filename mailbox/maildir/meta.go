@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"io/fs"
 	"os"
 
 	"github.com/posthorn/posthorn/mailbox"
@@ -266,5 +265,3 @@ func (f *folder) metaCompact(m *metaStore) error {
 	f.meta = fresh
 	return nil
 }
-
-var _ = fs.ErrNotExist

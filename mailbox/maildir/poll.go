@@ -15,10 +15,19 @@ func nowNano() int64 { return time.Now().UnixNano() }
 type poller struct {
 	t       *tree
 	mu      sync.Mutex
-	every   time.Duration // guarded by registry.mu when set
+	every   time.Duration
 	watches int
 	stopc   chan struct{}
 	done    chan struct{}
+}
+
+// setInterval keeps the shortest positive interval asked for.
+func (p *poller) setInterval(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if d > 0 && (p.every == 0 || d < p.every) {
+		p.every = d
+	}
 }
 
 func (p *poller) add() {

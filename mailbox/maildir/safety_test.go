@@ -167,3 +167,22 @@ func TestLongNames(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{"INBOX", long + "2", long + "2/kid"}, names)
 }
+
+// TestMailboxOutlivesAccount: a mailbox handle stays usable, copies
+// included, after the account handle it came from is closed.
+func TestMailboxOutlivesAccount(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	a, err := s.Open(ctx, "alice")
+	require.NoError(t, err)
+	require.NoError(t, a.Create(ctx, "Other", nil))
+	m, err := a.Mailbox(ctx, mailbox.Inbox)
+	require.NoError(t, err)
+	defer m.Close()
+	require.NoError(t, a.Close())
+	uid, err := m.Append(ctx, strings.NewReader("after close"), nil)
+	require.NoError(t, err)
+	res, err := m.(mailbox.Copier).CopyTo(ctx, []mailbox.UID{uid}, "Other")
+	require.NoError(t, err)
+	assert.Len(t, res.Dest, 1)
+}

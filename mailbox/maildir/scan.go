@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/posthorn/posthorn/mailbox"
@@ -54,7 +53,7 @@ func (f *folder) listDirs() (map[string]dirEntry, error) {
 				continue // symlinks, directories, devices are never messages
 			}
 			fn, ok := parseName(e.Name())
-			if !ok || (sub == "new" && fn.Info != "" && false) {
+			if !ok {
 				continue
 			}
 			out[fn.Base] = dirEntry{name: e.Name(), cur: sub == "cur"}
@@ -219,5 +218,3 @@ func (f *folder) openFile(uid uint32) (*os.File, int64, error) {
 		}
 	}
 }
-
-var _ = strings.Cut

@@ -1,7 +1,6 @@
 package maildir
 
 import (
-	"context"
 	"testing"
 
 	"github.com/posthorn/posthorn/mailbox"
@@ -32,5 +31,3 @@ func TestConformance(t *testing.T) {
 		}
 	}, nil)
 }
-
-var _ = context.Background

@@ -92,15 +92,25 @@ func acquireTree(path, user string, bus mailbox.Bus, logger *slog.Logger, pollEv
 		registry.trees[path] = t
 	}
 	t.refs++
-	if pollEvery > 0 && (t.poll.every == 0 || pollEvery < t.poll.every) {
-		t.poll.every = pollEvery
-	}
+	t.poll.setInterval(pollEvery)
 	t.addBus(bus)
 	return t, nil
 }
 
+// retain takes a reference on a tree for a mailbox handle, so that the tree
+// outlives the account handle the mailbox was opened through.
+func (t *tree) retain() {
+	registry.mu.Lock()
+	t.refs++
+	registry.mu.Unlock()
+}
+
+// releaseTree drops a reference taken by acquireTree (with its bus) or
+// retain (bus nil); the last one closes the tree.
 func releaseTree(t *tree, bus mailbox.Bus) {
-	t.removeBus(bus)
+	if bus != nil {
+		t.removeBus(bus)
+	}
 	registry.mu.Lock()
 	t.refs--
 	last := t.refs == 0
