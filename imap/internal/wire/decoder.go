@@ -515,12 +515,29 @@ func (r *literalReader) Read(p []byte) (int, error) {
 }
 
 // Skip discards n octets, the contents of a refused non-synchronising
-// literal, and clears the error so decoding can resume.
+// literal, and clears the error so decoding can resume (usually with
+// DiscardLine, since the command's line goes on after the literal).
 func (d *Decoder) Skip(n int64) error {
 	if _, err := io.CopyN(io.Discard, d.r, n); err != nil {
 		return err
 	}
+	d.err = nil
 	return nil
+}
+
+// AtLiteral reports whether a literal ({n}, {n+} or ~{n}) comes next,
+// so that a client can stream it with LiteralReader instead of reading
+// it into memory.
+func (d *Decoder) AtLiteral() bool {
+	c, ok := d.peek()
+	if !ok {
+		return false
+	}
+	if c == '~' {
+		b, _ := d.r.Peek(2)
+		return len(b) == 2 && b[1] == '{'
+	}
+	return c == '{'
 }
 
 // DiscardLine skips to the end of the current line, for recovery after

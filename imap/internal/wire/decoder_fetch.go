@@ -221,3 +221,21 @@ func init() {
 	fetchNameChar['.'] = true
 	fetchNameChar['-'] = true
 }
+
+// FetchRespAtt reads the name of a fetch item in a FETCH response, up to
+// its value: "UID", "BODY[1.2]<0>", "BINARY[2]", "BINARY.SIZE[1]"... For
+// BODY[...] and BINARY[...] the Section is set, and Partial holds the
+// origin (Count 0) when the server sent one.
+func (d *Decoder) FetchRespAtt(item *FetchItem) bool {
+	b := d.scan(&fetchNameChar)
+	if len(b) == 0 {
+		return false
+	}
+	*item = FetchItem{Name: upperASCII(b)}
+	if c, ok := d.peek(); !ok || c != '[' {
+		return d.err == nil
+	}
+	item.Section = new(Section)
+	binary := strings.HasPrefix(item.Name, "BINARY")
+	return d.Section(item.Section, binary) && d.partial(&item.Partial, false)
+}

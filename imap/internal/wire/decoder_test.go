@@ -388,3 +388,58 @@ func BenchmarkDecodeFetchResponse(b *testing.B) {
 type refusal struct{ text string }
 
 func (r *refusal) Error() string { return r.text }
+
+func TestFetchRespAtt(t *testing.T) {
+	d := newDec("BODY[1.2.HEADER.FIELDS (From)]<10> {3}\r\nabc UID 5 BINARY[2] ~{2}\r\n\x00x)")
+	var it FetchItem
+	if !d.FetchRespAtt(&it) || it.Name != "BODY" || it.Section == nil || it.Section.Specifier != PartHeaderFields || it.Partial == nil || it.Partial.Offset != 10 {
+		t.Fatalf("%+v %v", it, d.Err())
+	}
+	d.ExpectSP()
+	if !d.AtLiteral() {
+		t.Fatal("AtLiteral")
+	}
+	r, lit, ok := d.LiteralReader(-1)
+	if !ok || lit.Size != 3 {
+		t.Fatal(d.Err())
+	}
+	if b, _ := io.ReadAll(r); string(b) != "abc" {
+		t.Fatal(string(b))
+	}
+	var n uint32
+	if !d.ExpectSP() || !d.FetchRespAtt(&it) || it.Name != "UID" || it.Section != nil || !d.ExpectSP() || !d.ExpectNumber(&n) || n != 5 {
+		t.Fatalf("%+v %v", it, d.Err())
+	}
+	if !d.ExpectSP() || !d.FetchRespAtt(&it) || it.Name != "BINARY" || !d.ExpectSP() || !d.AtLiteral() {
+		t.Fatalf("%+v %v", it, d.Err())
+	}
+	var s string
+	if !d.String8(&s) || s != "\x00x" || d.AtLiteral() {
+		t.Fatalf("%q %v", s, d.Err())
+	}
+}
+
+func TestSkipRefusedNonSync(t *testing.T) {
+	d := newDec("a1 APPEND x {10+}\r\n0123456789 more\r\na2 NOOP\r\n")
+	d.MaxLiteral = 5
+	var s string
+	d.ExpectTag(&s)
+	d.ExpectSP()
+	d.ExpectAtom(&s)
+	d.ExpectSP()
+	d.ExpectAtom(&s)
+	d.ExpectSP()
+	var le *LiteralError
+	if d.String(&s) || !errors.As(d.Err(), &le) || !le.NonSync {
+		t.Fatal(d.Err())
+	}
+	if err := d.Skip(le.Size); err != nil || d.Err() != nil {
+		t.Fatal(err, d.Err())
+	}
+	if err := d.DiscardLine(); err != nil {
+		t.Fatal(err)
+	}
+	if !d.ExpectTag(&s) || s != "a2" {
+		t.Fatal(s, d.Err())
+	}
+}

@@ -24,9 +24,11 @@ type Encoder struct {
 	// UTF8 allows UTF-8 in quoted strings and writes mailbox names in
 	// UTF-8 rather than modified UTF-7 (UTF8=ACCEPT, IMAP4rev2).
 	UTF8 bool
-	// NonSync writes literals as {n+} (LITERAL+; with LITERAL- only up
-	// to 4096 octets, which the caller enforces by clearing it).
+	// NonSync writes literals as {n+} (LITERAL+, RFC 7888).
 	NonSync bool
+	// LiteralMinus limits NonSync to literals of at most 4096 octets;
+	// larger ones are synchronising (LITERAL-, RFC 7888 §4).
+	LiteralMinus bool
 	// OnSyncLiteral, when set, is called after a synchronising literal's
 	// header has been written and flushed, before its contents: a client
 	// waits here for the server's continuation request. Servers leave it
@@ -188,7 +190,7 @@ func (e *Encoder) Literal(r io.Reader, size int64, binary bool) *Encoder {
 		e.byte('~')
 	}
 	e.byte('{').Number64(uint64(size))
-	sync := !e.NonSync
+	sync := !e.NonSync || e.LiteralMinus && size > LiteralMinusMax
 	if !sync {
 		e.byte('+')
 	}

@@ -114,3 +114,16 @@ func TestEncodeStatus(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+func TestEncodeLiteralMinus(t *testing.T) {
+	var buf bytes.Buffer
+	e := NewEncoder(bufio.NewWriter(&buf))
+	e.NonSync, e.LiteralMinus = true, true
+	calls := 0
+	e.OnSyncLiteral = func() error { calls++; return nil }
+	small, big := strings.Repeat("a", 4096), strings.Repeat("b", 4097)
+	e.Literal(strings.NewReader(small), 4096, false).Literal(strings.NewReader(big), 4097, false)
+	if e.Flush(); !strings.HasPrefix(buf.String(), "{4096+}\r\n") || !strings.Contains(buf.String(), "{4097}\r\n") || calls != 1 {
+		t.Errorf("calls %d, %q", calls, buf.String()[:20])
+	}
+}
