@@ -2,12 +2,12 @@ package imap
 
 import (
 	"bufio"
-	"bytes"
+	"errors"
 	"fmt"
 	"github.com/posthorn/posthorn/imap/internal/wire"
+	"github.com/posthorn/posthorn/internal/mime"
 	"io"
 	"log/slog"
-	"strings"
 
 	"github.com/posthorn/posthorn/mailbox"
 )
@@ -38,14 +38,9 @@ func cmdFetch(c *conn, cmd *command) error {
 		case "UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "SAVEDATE", "RFC822.HEADER":
 		case "RFC822", "RFC822.TEXT":
 			setSeen = true
+		case "ENVELOPE", "BODYSTRUCTURE":
 		case "BODY":
-			if it.Section == nil {
-				return errNo(CodeCannot, "BODY structure not supported")
-			}
-			if len(it.Section.Path) > 0 || it.Section.Specifier == PartMIME {
-				return errNo(CodeCannot, "Nested body sections not supported")
-			}
-			setSeen = setSeen || !it.Peek
+			setSeen = setSeen || (it.Section != nil && !it.Peek)
 		default:
 			return errNo(CodeCannot, "Fetch item %s not supported", it.Name)
 		}
@@ -153,7 +148,28 @@ func (c *conn) writeFetchItem(src *msgSource, it *wire.FetchItem) error {
 	case "RFC822.TEXT":
 		w.raw("RFC822.TEXT ")
 		return src.writeSection(Section{Specifier: PartText}, nil)
+	case "ENVELOPE", "BODYSTRUCTURE":
+		p, err := src.structure()
+		if err != nil {
+			return err
+		}
+		w.raw(it.Name)
+		w.sp()
+		if it.Name == "ENVELOPE" {
+			c.enc.Envelope(p.Envelope)
+		} else {
+			c.enc.BodyStructure(p, true)
+		}
 	case "BODY":
+		if it.Section == nil {
+			p, err := src.structure()
+			if err != nil {
+				return err
+			}
+			w.raw("BODY ")
+			c.enc.BodyStructure(p, false)
+			return nil
+		}
 		w.raw("BODY[")
 		w.raw(it.Section.String())
 		w.byte(']')
@@ -175,6 +191,96 @@ type msgSource struct {
 	info   *mailbox.MessageInfo
 	header []byte // header block incl. the empty line; nil until read
 	done   bool
+	part   *mime.Part // MIME structure; nil until needed
+}
+
+// structure returns the message's MIME structure: from the store's
+// metadata cache when it has one, else parsed (streaming) and cached.
+func (s *msgSource) structure() (*mime.Part, error) {
+	if s.part != nil {
+		return s.part, nil
+	}
+	ctx, uid := s.c.ctx, s.info.UID
+	mc, cache := s.c.mbox.(mailbox.MetadataCache)
+	if cache {
+		if data, err := mc.Metadata(ctx, uid); err == nil {
+			if p, err := mime.Unmarshal(data); err == nil {
+				s.part = p
+				return p, nil
+			}
+		}
+	}
+	rc, err := s.c.mbox.Open(ctx, uid)
+	if err != nil {
+		return nil, err
+	}
+	p, err := mime.Parse(rc, nil)
+	rc.Close()
+	if err != nil {
+		return nil, err
+	}
+	if cache {
+		mc.SetMetadata(ctx, uid, mime.Marshal(p)) // losing it only costs a re-parse
+	}
+	s.part = p
+	return p, nil
+}
+
+// writeNestedSection writes a section with a part path or MIME, located
+// through the MIME structure. A path that names no part gives NIL.
+func (s *msgSource) writeNestedSection(sec Section, p *wire.Partial) error {
+	part, err := s.structure()
+	if err != nil {
+		return err
+	}
+	spec := string(sec.Specifier)
+	off, size, err := part.Section(sec.Path, spec)
+	if errors.Is(err, mime.ErrNoSection) {
+		s.c.w.raw("NIL")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if sec.Specifier == PartHeaderFields || sec.Specifier == PartHeaderFieldsNot {
+		hdr, err := s.readRange(off, size)
+		if err != nil {
+			return err
+		}
+		data := mime.HeaderFields(hdr, sec.Fields, sec.Specifier == PartHeaderFieldsNot)
+		if p != nil {
+			data = partialBytes(data, p)
+		}
+		s.c.w.literalHeader(int64(len(data)))
+		s.c.w.data(data)
+		return nil
+	}
+	if p != nil {
+		po := min(int64(p.Offset), size)
+		off += po
+		size = min(size-po, int64(p.Count))
+	}
+	return s.writeRange(off, size)
+}
+
+// readRange reads a (small) range of the message into memory.
+func (s *msgSource) readRange(off, size int64) ([]byte, error) {
+	size = min(size, maxHeaderBytes)
+	rc, err := s.c.mbox.Open(s.c.ctx, s.info.UID)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	r, err := mailbox.Section(rc, off, size)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, size)
+	n, err := io.ReadFull(r, buf)
+	if err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	return buf[:n], err
 }
 
 func (s *msgSource) close() {}
@@ -211,6 +317,9 @@ func (s *msgSource) loadHeader() error {
 
 // writeSection writes the literal of a top-level section, with partial.
 func (s *msgSource) writeSection(sec Section, p *wire.Partial) error {
+	if len(sec.Path) > 0 || sec.Specifier == PartMIME {
+		return s.writeNestedSection(sec, p)
+	}
 	var data []byte
 	var off, size int64
 	switch sec.Specifier {
@@ -231,7 +340,7 @@ func (s *msgSource) writeSection(sec Section, p *wire.Partial) error {
 		if err := s.loadHeader(); err != nil {
 			return err
 		}
-		data = filterHeader(s.header, sec.Fields, sec.Specifier == PartHeaderFieldsNot)
+		data = mime.HeaderFields(s.header, sec.Fields, sec.Specifier == PartHeaderFieldsNot)
 	default:
 		return errNo(CodeCannot, "Section not supported")
 	}
@@ -289,40 +398,4 @@ func (c *conn) brokenLiteral(err error) error {
 	c.state = stateLogout
 	c.nc.Close()
 	return errAlreadyAnswered
-}
-
-// filterHeader keeps (or, with not, drops) the header fields named in
-// fields, and ends the result with the empty line (RFC 9051 §6.4.5).
-func filterHeader(hdr []byte, fields []string, not bool) []byte {
-	var out []byte
-	keep := false
-	for len(hdr) > 0 {
-		i := bytes.IndexByte(hdr, '\n')
-		line := hdr
-		if i >= 0 {
-			line = hdr[:i+1]
-		}
-		hdr = hdr[len(line):]
-		if len(bytes.TrimRight(line, "\r\n")) == 0 {
-			break // the empty line ending the header
-		}
-		if line[0] != ' ' && line[0] != '\t' {
-			name, _, ok := bytes.Cut(line, []byte(":"))
-			match := false
-			if ok {
-				name = bytes.TrimRight(name, " \t")
-				for _, f := range fields {
-					if strings.EqualFold(string(name), f) {
-						match = true
-						break
-					}
-				}
-			}
-			keep = match != not
-		}
-		if keep {
-			out = append(out, line...)
-		}
-	}
-	return append(out, '\r', '\n')
 }

@@ -69,3 +69,36 @@ func TestFetchReadOnlyDoesNotSetSeen(t *testing.T) {
 		"S: c OK *",
 	)
 }
+
+const multipartMsg = "From: Bob <bob@example.org>\r\nTo: sara@example.org\r\nSubject: parts\r\n" +
+	"Date: Tue, 5 Mar 2024 10:00:00 +0000\r\nMessage-ID: <p@example.org>\r\nMIME-Version: 1.0\r\n" +
+	"Content-Type: multipart/mixed; boundary=xx\r\n\r\n" +
+	"--xx\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhello\r\n" +
+	"--xx\r\nContent-Type: application/octet-stream; name=a.bin\r\nContent-Disposition: attachment; filename=a.bin\r\nContent-Transfer-Encoding: base64\r\n\r\nAAEC\r\n" +
+	"--xx--\r\n"
+
+func TestFetchStructureAndParts(t *testing.T) {
+	e := newTestEnv(t)
+	e.appendMsg("INBOX", multipartMsg)
+	c := e.selectInbox()
+	c.run(
+		"C: a FETCH 1 (ENVELOPE)",
+		`S: * 1 FETCH (ENVELOPE ("Tue, 5 Mar 2024 10:00:00 +0000" "parts" (("Bob" NIL "bob" "example.org")) (("Bob" NIL "bob" "example.org")) (("Bob" NIL "bob" "example.org")) ((NIL NIL "sara" "example.org")) NIL NIL NIL "<p@example.org>"))`,
+		"S: a OK *",
+		"C: b FETCH 1 (BODYSTRUCTURE)",
+		`S: * 1 FETCH (BODYSTRUCTURE (("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL "7BIT" 5 1 NIL NIL NIL NIL)("APPLICATION" "OCTET-STREAM" ("NAME" "a.bin") NIL NIL "BASE64" 4 NIL ("ATTACHMENT" ("FILENAME" "a.bin")) NIL NIL) "MIXED" ("BOUNDARY" "xx") NIL NIL NIL))`,
+		"S: b OK *",
+		"C: c FETCH 1 (BODY)",
+		`S: * 1 FETCH (BODY (("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL "7BIT" 5 1)("APPLICATION" "OCTET-STREAM" ("NAME" "a.bin") NIL NIL "BASE64" 4) "MIXED"))`,
+		"S: c OK *",
+		"C: d FETCH 1 (BODY.PEEK[1] BODY.PEEK[2.MIME] BODY.PEEK[2]<1.2>)",
+		"S: * 1 FETCH (BODY[1] {5}hello BODY[2.MIME] {*}Content-Type: application/octet-stream; name=a.bin\r\n*\r\n\r\n BODY[2]<1> {2}AE)",
+		"S: d OK *",
+		"C: e FETCH 1 (BODY.PEEK[3] BODY.PEEK[1.HEADER])",
+		"S: * 1 FETCH (BODY[3] NIL BODY[1.HEADER] NIL)",
+		"S: e OK *",
+		"C: f FETCH 1 (FLAGS)",
+		"S: * 1 FETCH (FLAGS ())",
+		"S: f OK *",
+	)
+}
