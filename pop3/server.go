@@ -1,0 +1,422 @@
+package pop3
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/posthorn/posthorn/mailbox"
+)
+
+// ConnState is the state of a client connection, reported to
+// Server.ConnState.
+type ConnState int
+
+// Connection states.
+const (
+	StateNew    ConnState = iota // accepted, before the greeting
+	StateActive                  // a command is being handled
+	StateIdle                    // waiting for the next command
+	StateClosed                  // closed; the final state
+)
+
+// String returns the state's name.
+func (s ConnState) String() string {
+	switch s {
+	case StateNew:
+		return "new"
+	case StateActive:
+		return "active"
+	case StateIdle:
+		return "idle"
+	case StateClosed:
+		return "closed"
+	}
+	return "ConnState(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Default limits; each is the value a Server field takes when left zero.
+const (
+	DefaultReadTimeout         = 10 * time.Minute // RFC 1939 §3: autologout at least 10 minutes
+	DefaultWriteTimeout        = 1 * time.Minute
+	DefaultTLSHandshakeTimeout = 30 * time.Second
+	DefaultMaxLineLength       = 255   // RFC 2449 §4: commands up to 255 octets
+	DefaultMaxAuthLineLength   = 12288 // SASL responses (RFC 5034), OAuth tokens are long
+	DefaultMaxBadCommands      = 10
+	DefaultMaxAuthFailures     = 3
+	DefaultAuthFailureDelay    = 1 * time.Second
+	DefaultMaxConnections      = 2000
+)
+
+// LevelTrace is the slog level of wire transcripts. Passwords and SASL
+// exchanges are replaced by "***"; message bodies are never logged.
+const LevelTrace = slog.LevelDebug - 4
+
+// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or
+// Close.
+var ErrServerClosed = errors.New("pop3: Server closed")
+
+// Server is a POP3 server (RFC 1939) over a mailbox.Store. Set its fields,
+// then call ListenAndServe or Serve; do not modify them after that. Every
+// limit has a safe default when left zero; a negative value turns it off.
+// A Server is safe for concurrent use.
+//
+// Each session serves the user's INBOX under the store's maildrop lock. The
+// message list is a snapshot taken at login: message numbers do not change
+// during the session, and deletions happen only at QUIT (the UPDATE state).
+// A connection that drops deletes nothing.
+type Server struct {
+	// Addr is the TCP address ListenAndServe listens on; "" means ":pop3"
+	// (":pop3s" for ListenAndServeTLS).
+	Addr string
+	// Hostname is the name in the greeting and the APOP timestamp; ""
+	// means os.Hostname().
+	Hostname string
+	// Store holds the mail. Required.
+	Store mailbox.Store
+	// Auth verifies logins; nil means Store, which must then implement
+	// mailbox.Authenticator. If it also implements
+	// mailbox.SecretAuthenticator the server offers APOP, CRAM-MD5 and
+	// SCRAM-SHA-256; mailbox.TokenAuthenticator adds XOAUTH2 and
+	// OAUTHBEARER.
+	Auth mailbox.Authenticator
+	// TLSConfig enables STLS (RFC 2595) when non-nil and is used by
+	// ServeTLS and ListenAndServeTLS.
+	TLSConfig *tls.Config
+	// AllowInsecureAuth offers and accepts USER/PASS, APOP and AUTH without
+	// TLS. Leave it off except on loopback or behind a TLS-terminating
+	// proxy.
+	AllowInsecureAuth bool
+	// KeepUnseen leaves messages unseen for IMAP after RETR. By default RETR
+	// sets \Seen, as a mail reader would.
+	KeepUnseen bool
+
+	// Expire is the argument of the EXPIRE capability (RFC 2449 §6.7): ""
+	// does not advertise it, "NEVER" says messages are kept, a number of
+	// days says the site removes them after that. The server itself never
+	// removes messages; the policy belongs to the application.
+	Expire string
+	// LoginDelay is the minimum time between two logins of one user
+	// (RFC 2449 §6.8), advertised as LOGIN-DELAY and enforced by this
+	// Server with [LOGIN-DELAY]; 0 turns it off.
+	LoginDelay time.Duration
+	// Implementation is the IMPLEMENTATION capability (RFC 2449 §6.9);
+	// "" does not advertise one.
+	Implementation string
+
+	// ReadTimeout is the autologout timer: the wait for each command;
+	// 0 → DefaultReadTimeout. RFC 1939 asks for at least 10 minutes.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds each write of replies; 0 → DefaultWriteTimeout.
+	WriteTimeout time.Duration
+	// TLSHandshakeTimeout bounds the TLS handshake; 0 →
+	// DefaultTLSHandshakeTimeout.
+	TLSHandshakeTimeout time.Duration
+	// MaxLineLength limits a command line, CRLF excluded; 0 →
+	// DefaultMaxLineLength. AUTH lines may use MaxAuthLineLength.
+	MaxLineLength int
+	// MaxAuthLineLength limits an AUTH command and each SASL response; 0 →
+	// DefaultMaxAuthLineLength.
+	MaxAuthLineLength int
+	// MaxBadCommands is how many unknown or malformed commands a client may
+	// send before the server closes the connection; 0 →
+	// DefaultMaxBadCommands.
+	MaxBadCommands int
+	// MaxAuthFailures is how many failed logins a connection may make
+	// before the server closes it; 0 → DefaultMaxAuthFailures.
+	MaxAuthFailures int
+	// AuthFailureDelay is waited before each failed-login reply; 0 →
+	// DefaultAuthFailureDelay.
+	AuthFailureDelay time.Duration
+	// MaxConnections limits concurrent connections; past it a client gets
+	// "-ERR [SYS/TEMP]" and is closed. 0 → DefaultMaxConnections.
+	MaxConnections int
+
+	// Logger receives connection events and errors; nil → slog.Default().
+	// Wire transcripts are logged at LevelTrace.
+	Logger *slog.Logger
+	// ConnState is called when a connection changes state.
+	ConnState func(net.Conn, ConnState)
+	// BaseContext returns the base context for connections from a
+	// listener; nil → context.Background().
+	BaseContext func(net.Listener) context.Context
+	// ConnContext derives a connection's context.
+	ConnContext func(ctx context.Context, c net.Conn) context.Context
+
+	mu         sync.Mutex
+	listeners  map[*net.Listener]struct{}
+	conns      map[*conn]struct{}
+	lastLogin  map[string]time.Time // for LoginDelay
+	inShutdown atomic.Bool
+	wg         sync.WaitGroup
+	hostOnce   sync.Once
+	hostname   string
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// durationOr returns def for 0, none (0) for negative values, else d.
+func durationOr(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
+}
+
+// intOr returns def for 0, no limit (0) for negative values, else n.
+func intOr(n, def int) int {
+	switch {
+	case n == 0:
+		return def
+	case n < 0:
+		return 0
+	}
+	return n
+}
+
+func (s *Server) host() string {
+	s.hostOnce.Do(func() {
+		s.hostname = s.Hostname
+		if s.hostname == "" {
+			s.hostname, _ = os.Hostname()
+		}
+		if s.hostname == "" {
+			s.hostname = "localhost"
+		}
+	})
+	return s.hostname
+}
+
+func (s *Server) auth() mailbox.Authenticator {
+	if s.Auth != nil {
+		return s.Auth
+	}
+	a, _ := s.Store.(mailbox.Authenticator)
+	return a
+}
+
+// ListenAndServe listens on s.Addr and serves plain POP3 with STLS (when
+// TLSConfig is set).
+func (s *Server) ListenAndServe() error {
+	addr := s.Addr
+	if addr == "" {
+		addr = ":pop3"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ln)
+}
+
+// ListenAndServeTLS listens on s.Addr and serves POP3 over implicit TLS
+// (the port 995 role, RFC 8314). certFile and keyFile may be empty when
+// TLSConfig already holds a certificate.
+func (s *Server) ListenAndServeTLS(certFile, keyFile string) error {
+	addr := s.Addr
+	if addr == "" {
+		addr = ":pop3s"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.ServeTLS(ln, certFile, keyFile)
+}
+
+// ServeTLS serves POP3 over implicit TLS on l.
+func (s *Server) ServeTLS(l net.Listener, certFile, keyFile string) error {
+	cfg := &tls.Config{}
+	if s.TLSConfig != nil {
+		cfg = s.TLSConfig.Clone()
+	}
+	if certFile != "" || keyFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			l.Close()
+			return err
+		}
+		cfg.Certificates = append(cfg.Certificates, cert)
+	}
+	return s.Serve(tls.NewListener(l, cfg))
+}
+
+// Serve accepts connections on l and serves each in its own goroutine. It
+// always returns a non-nil error; after Shutdown or Close, ErrServerClosed.
+func (s *Server) Serve(l net.Listener) error {
+	if s.Store == nil {
+		l.Close()
+		return errors.New("pop3: Server.Store is nil")
+	}
+	if s.auth() == nil {
+		l.Close()
+		return errors.New("pop3: Server.Auth is nil and Store is no mailbox.Authenticator")
+	}
+	if !s.trackListener(&l, true) {
+		l.Close()
+		return ErrServerClosed
+	}
+	defer s.trackListener(&l, false)
+
+	base := context.Background()
+	if s.BaseContext != nil {
+		base = s.BaseContext(l)
+	}
+	var delay time.Duration
+	for {
+		rw, err := l.Accept()
+		if err != nil {
+			if s.inShutdown.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.logger().LogAttrs(base, slog.LevelWarn, "pop3: accept error; retrying", slog.Any("err", err), slog.Duration("delay", delay))
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		ctx := base
+		if s.ConnContext != nil {
+			ctx = s.ConnContext(ctx, rw)
+		}
+		c := s.newConn(ctx, rw)
+		if !s.trackConn(c, true) {
+			rw.Close()
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.trackConn(c, false)
+			c.serve()
+		}()
+	}
+}
+
+func (s *Server) trackListener(l *net.Listener, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.inShutdown.Load() {
+			return false
+		}
+		if s.listeners == nil {
+			s.listeners = make(map[*net.Listener]struct{})
+		}
+		s.listeners[l] = struct{}{}
+	} else {
+		delete(s.listeners, l)
+	}
+	return true
+}
+
+func (s *Server) trackConn(c *conn, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.inShutdown.Load() {
+			return false
+		}
+		if s.conns == nil {
+			s.conns = make(map[*conn]struct{})
+		}
+		s.conns[c] = struct{}{}
+		c.overLimit = intOr(s.MaxConnections, DefaultMaxConnections) > 0 && len(s.conns) > intOr(s.MaxConnections, DefaultMaxConnections)
+	} else {
+		delete(s.conns, c)
+	}
+	return true
+}
+
+// checkLoginDelay records a login of user and reports whether it comes
+// at least LoginDelay after the previous one.
+func (s *Server) checkLoginDelay(user string) bool {
+	if s.LoginDelay <= 0 {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if last, ok := s.lastLogin[user]; ok && now.Sub(last) < s.LoginDelay {
+		return false
+	}
+	if s.lastLogin == nil {
+		s.lastLogin = make(map[string]time.Time)
+	}
+	for u, t := range s.lastLogin { // forget logins that no longer matter
+		if now.Sub(t) >= s.LoginDelay {
+			delete(s.lastLogin, u)
+		}
+	}
+	s.lastLogin[user] = now
+	return true
+}
+
+// Shutdown stops the server gracefully: it closes the listeners, closes
+// connections waiting for a command (which deletes nothing: POP3 deletes
+// only at QUIT), lets commands in progress finish, and waits for every
+// connection to end or ctx to expire.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.inShutdown.Store(true)
+	s.mu.Lock()
+	s.closeListenersLocked()
+	for c := range s.conns {
+		c.wakeIfIdle()
+	}
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops the server at once: listeners and connections are closed.
+func (s *Server) Close() error {
+	s.inShutdown.Store(true)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.closeListenersLocked()
+	for c := range s.conns {
+		c.rwc.Close()
+	}
+	return err
+}
+
+func (s *Server) closeListenersLocked() error {
+	var err error
+	for l := range s.listeners {
+		if cerr := (*l).Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	clear(s.listeners)
+	return err
+}
