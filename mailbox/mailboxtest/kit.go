@@ -72,9 +72,11 @@ type kase struct {
 // Run checks that the store newStore returns behaves as package mailbox
 // documents. newStore is called once per case, with the case's *testing.T,
 // and must return an independent store (t.TempDir and t.Cleanup are the
-// place for files and teardown). Cases run in parallel; each reports every
-// departure from the contract it finds, quoting the rule. Cases that need
-// something the store or the fixture lacks are skipped, saying why.
+// place for files and teardown). Cases run in parallel (t.Parallel), so they
+// finish after the test function that called Run returns: tear shared
+// things down with t.Cleanup, not defer. Each case reports every departure
+// from the contract it finds, quoting the rule. Cases that need something
+// the store or the fixture lacks are skipped, saying why.
 func Run(t *testing.T, newStore func(t *testing.T) Fixture, opts *Options) {
 	t.Helper()
 	var o Options
