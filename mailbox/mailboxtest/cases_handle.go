@@ -11,6 +11,46 @@ import (
 
 var handleCases = []kase{
 	{
+		name:    "Users/Isolation",
+		explain: "users are kept apart: one user's mail, mailboxes, subscriptions, maildrop lock and events are not another's",
+		needs:   needWrite | needOtherUser,
+		run: func(c *caseT) {
+			rec := c.watch()
+			other, err := c.F.Store.Open(c.Ctx, c.F.OtherUser)
+			c.must(err, "Store.Open(%q)", c.F.OtherUser)
+			defer other.Close()
+			if other.User() != c.F.OtherUser {
+				c.errorf("User() = %q, want %q", other.User(), c.F.OtherUser)
+			}
+			release, err := other.LockMaildrop(c.Ctx)
+			c.must(err, "the other user's LockMaildrop")
+			defer release()
+			c.must(other.Create(c.Ctx, "Private", nil), "the other user's Create")
+			c.must(other.SetSubscribed(c.Ctx, "Private", true), "the other user's SetSubscribed")
+			_, err = mailbox.Deliver(c.Ctx, c.F.Store, c.F.OtherUser, strings.NewReader("for the other user"), nil)
+			c.must(err, "Deliver to the other user")
+
+			a, in := c.inbox()
+			if st := c.status(in); st.Messages != 0 {
+				c.errorf("INBOX of %q holds %d messages delivered to %q", c.F.User, st.Messages, c.F.OtherUser)
+			}
+			if _, ok := c.list(a)["Private"]; ok {
+				c.errorf("%q sees the other user's mailbox", c.F.User)
+			}
+			if subs, _ := a.Subscriptions(c.Ctx); len(subs) != 0 {
+				c.errorf("%q has the other user's subscriptions %q", c.F.User, subs)
+			}
+			if evs := rec.take(); len(evs) != 0 {
+				c.errorf("%q's watcher got the other user's events %+v", c.F.User, evs)
+			}
+			if r, err := a.LockMaildrop(c.Ctx); err != nil {
+				c.errorf("the other user's maildrop lock blocks %q: %v", c.F.User, err)
+			} else {
+				r()
+			}
+		},
+	},
+	{
 		name:    "Maildrop/Lock",
 		explain: "LockMaildrop is exclusive (RFC 1939 §8): a second taker gets ErrInUse until release; release twice is harmless",
 		run: func(c *caseT) {

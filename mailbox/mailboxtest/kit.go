@@ -29,6 +29,9 @@ type Fixture struct {
 	// Address is an envelope recipient that resolves to User; "" skips the
 	// recipient cases.
 	Address string
+	// OtherUser is a second user of Store, with an empty INBOX, for the
+	// cases that check users are kept apart; "" skips them.
+	OtherUser string
 	// Auth verifies the credentials above; nil means Store, when it
 	// implements mailbox.Authenticator.
 	Auth mailbox.Authenticator
@@ -52,13 +55,14 @@ type Options struct {
 type need uint16
 
 const (
-	needWrite    need = 1 << iota // the store accepts changes (not Options.ReadOnly)
-	needReopen                    // Fixture.Reopen
-	needPassword                  // Fixture.Password and an Authenticator
-	needToken                     // Fixture.Token and a TokenAuthenticator
-	needAddress                   // Fixture.Address and a RecipientResolver
-	needLarge                     // not Options.SkipLarge
-	needReadOnly                  // Options.ReadOnly
+	needWrite     need = 1 << iota // the store accepts changes (not Options.ReadOnly)
+	needReopen                     // Fixture.Reopen
+	needPassword                   // Fixture.Password and an Authenticator
+	needToken                      // Fixture.Token and a TokenAuthenticator
+	needAddress                    // Fixture.Address and a RecipientResolver
+	needLarge                      // not Options.SkipLarge
+	needReadOnly                   // Options.ReadOnly
+	needOtherUser                  // Fixture.OtherUser
 )
 
 // kase is one conformance case.
@@ -125,6 +129,8 @@ func (c *caseT) fixtureSkip(n need) string {
 	switch {
 	case n&needReopen != 0 && f.Reopen == nil:
 		return "Fixture.Reopen is nil: durability across reopen not checked"
+	case n&needOtherUser != 0 && f.OtherUser == "":
+		return "no Fixture.OtherUser: users kept apart not checked"
 	case n&needPassword != 0 && (f.Password == "" || f.Auth == nil):
 		return "no Fixture.Password or no mailbox.Authenticator"
 	case n&needToken != 0:

@@ -41,6 +41,7 @@ var mutants = map[string][]string{
 	"uids-descending":        {"UID/Increasing"},
 	"auth-accepts-anything":  {"Auth/Refused"},
 	"read-only-but-writes":   {"ReadOnly/Refuses"}, // run with Options.ReadOnly
+	"maildrop-lock-global":   {"Users/Isolation"},
 }
 
 // TestMutant runs the kit on the mutant named by $MAILBOXTEST_MUTANT; it is
@@ -56,6 +57,9 @@ func TestMutant(t *testing.T) {
 	mailboxtest.Run(t, func(t *testing.T) mailboxtest.Fixture {
 		s := memstore.New()
 		if err := s.AddUser("kit", "pw", "kit@example.org"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddUser("other", "pw2"); err != nil {
 			t.Fatal(err)
 		}
 		if opts != nil { // ReadOnly/Refuses needs a message to try changing
@@ -77,7 +81,7 @@ func TestMutant(t *testing.T) {
 				return fresh
 			}
 		}
-		return mailboxtest.Fixture{Store: &mStore{Store: s, mut: name}, User: "kit", Password: "pw", Auth: auth, Reopen: reopen}
+		return mailboxtest.Fixture{Store: &mStore{Store: s, mut: name}, User: "kit", Password: "pw", Auth: auth, Reopen: reopen, OtherUser: "other"}
 	}, opts)
 }
 
@@ -139,6 +143,9 @@ func (anyAuth) Authenticate(_ context.Context, user, _ string) (string, error) {
 type mStore struct {
 	mailbox.Store
 	mut string
+
+	mu   sync.Mutex
+	held bool // maildrop-lock-global: one lock for all users
 }
 
 func (s *mStore) ctx(ctx context.Context) context.Context {
@@ -202,8 +209,17 @@ func (a *mAccount) Watch(fn func(mailbox.Event)) func() {
 }
 
 func (a *mAccount) LockMaildrop(ctx context.Context) (func(), error) {
-	if a.s.mut == "no-maildrop-lock" {
+	switch a.s.mut {
+	case "no-maildrop-lock":
 		return func() {}, nil
+	case "maildrop-lock-global":
+		a.s.mu.Lock()
+		defer a.s.mu.Unlock()
+		if a.s.held {
+			return nil, mailbox.ErrInUse
+		}
+		a.s.held = true
+		return func() { a.s.mu.Lock(); a.s.held = false; a.s.mu.Unlock() }, nil
 	}
 	return a.Account.LockMaildrop(a.s.ctx(ctx))
 }
