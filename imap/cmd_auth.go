@@ -1,12 +1,14 @@
 package imap
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"github.com/posthorn/posthorn/internal/sasl"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -124,8 +126,91 @@ func (c *conn) startSession(cmd *command, user string) error {
 	return nil
 }
 
-// AUTHENTICATE (RFC 9051 §6.2.2) with SASL-IR (RFC 4959). Mechanism:
-// PLAIN (RFC 4616).
+// saslMechs lists the SASL mechanisms the authenticator supports, in the
+// order they are advertised.
+func (s *Server) saslMechs() []string {
+	auth := s.authenticator()
+	if auth == nil {
+		return nil
+	}
+	mechs := []string{"PLAIN", "LOGIN"}
+	if _, ok := auth.(mailbox.SecretAuthenticator); ok {
+		mechs = append(mechs, "SCRAM-SHA-256", "CRAM-MD5")
+	}
+	if _, ok := auth.(mailbox.TokenAuthenticator); ok {
+		mechs = append(mechs, "OAUTHBEARER", "XOAUTH2")
+	}
+	return mechs
+}
+
+// newSASL returns the server side of mech; *user receives the account to
+// open once the exchange succeeds.
+func (c *conn) newSASL(mech string, user *string) sasl.Server {
+	auth := c.srv.authenticator()
+	failed := func(err error) error {
+		if errors.Is(err, mailbox.ErrAuthFailed) || errors.Is(err, mailbox.ErrNotExist) {
+			return fmt.Errorf("%w: %w", sasl.ErrAuthFailed, err)
+		}
+		return err
+	}
+	checkAuthz := func(authzid, username string) error {
+		if authzid != "" && authzid != username {
+			return &Error{Type: StatusNO, Code: CodeAuthorizationFailed, Text: "Proxy authorization not supported"}
+		}
+		return nil
+	}
+	password := func(ctx context.Context, authzid, username, pass string) error {
+		if err := checkAuthz(authzid, username); err != nil {
+			return err
+		}
+		u, err := auth.Authenticate(ctx, username, pass)
+		if err != nil {
+			return failed(err)
+		}
+		*user = u
+		return nil
+	}
+	secret := func(ctx context.Context, username string) (string, error) {
+		u, sec, err := auth.(mailbox.SecretAuthenticator).Secret(ctx, username)
+		if err != nil {
+			return "", failed(err)
+		}
+		*user = u
+		return sec, nil
+	}
+	token := func(ctx context.Context, authzid, username, tok string) error {
+		if err := checkAuthz(authzid, username); err != nil {
+			return err
+		}
+		u, err := auth.(mailbox.TokenAuthenticator).AuthenticateToken(ctx, username, tok)
+		if err != nil {
+			return failed(err)
+		}
+		*user = u
+		return nil
+	}
+	switch mech {
+	case "PLAIN":
+		return sasl.NewPlainServer(password)
+	case "LOGIN":
+		return sasl.NewLoginServer(password)
+	case "CRAM-MD5":
+		return sasl.NewCRAMMD5Server(secret, "posthorn")
+	case "SCRAM-SHA-256":
+		return sasl.NewSCRAMSHA256Server(secret)
+	case "OAUTHBEARER":
+		return sasl.NewOAuthBearerServer(token)
+	case "XOAUTH2":
+		return sasl.NewXOAuth2Server(token)
+	}
+	return nil
+}
+
+// maxSASLRounds bounds the challenges of one AUTHENTICATE.
+const maxSASLRounds = 8
+
+// AUTHENTICATE (RFC 9051 §6.2.2) with SASL-IR (RFC 4959), over the
+// mechanisms of internal/sasl that the authenticator supports.
 func cmdAuthenticate(c *conn, cmd *command) error {
 	d := c.dec
 	var mech, ir string
@@ -134,12 +219,9 @@ func cmdAuthenticate(c *conn, cmd *command) error {
 		return d.Err()
 	}
 	if d.SP() {
-		if d.Special('=') {
-			hasIR = true
-		} else if !d.ExpectAtom(&ir) { // base64 chars are atom chars
+		hasIR = true
+		if !d.Special('=') && !d.ExpectAtom(&ir) { // base64 chars are atom chars
 			return d.Err()
-		} else {
-			hasIR = true
 		}
 	}
 	if err := c.expectEOL(); err != nil {
@@ -148,7 +230,13 @@ func cmdAuthenticate(c *conn, cmd *command) error {
 	if !c.authAllowed() {
 		return &Error{Type: StatusNO, Code: CodePrivacyRequired, Text: "Authentication not allowed without TLS"}
 	}
-	if !strings.EqualFold(mech, "PLAIN") {
+	mech = strings.ToUpper(mech)
+	var user string
+	var srv sasl.Server
+	if slices.Contains(c.srv.saslMechs(), mech) {
+		srv = c.newSASL(mech, &user)
+	}
+	if srv == nil {
 		return &Error{Type: StatusNO, Code: CodeCannot, Text: "Unsupported mechanism"}
 	}
 	var resp []byte
@@ -157,30 +245,35 @@ func cmdAuthenticate(c *conn, cmd *command) error {
 		if resp, err = base64.StdEncoding.DecodeString(ir); err != nil {
 			return errBad("Invalid base64")
 		}
-	} else {
-		line, err := c.saslExchange("")
-		if err != nil {
+		if resp == nil {
+			resp = []byte{}
+		}
+	}
+	for round := 0; ; round++ {
+		chal, done, err := srv.Next(c.ctx, resp)
+		switch {
+		case errors.Is(err, sasl.ErrAuthFailed):
+			return c.loginFailed(mailbox.ErrAuthFailed)
+		case errors.Is(err, sasl.ErrMalformed):
+			return errBad("Malformed SASL response")
+		case err != nil:
+			return err
+		case done:
+			return c.startSession(cmd, user)
+		case round >= maxSASLRounds:
+			return errBad("Too many SASL rounds")
+		}
+		if resp, err = c.saslExchange(chal); err != nil {
 			return err
 		}
-		resp = line
 	}
-	// PLAIN: authzid NUL authcid NUL passwd.
-	parts := bytes.Split(resp, []byte{0})
-	if len(parts) != 3 {
-		return errBad("Malformed PLAIN response")
-	}
-	authz, authc, pass := string(parts[0]), string(parts[1]), string(parts[2])
-	if authz != "" && authz != authc {
-		return &Error{Type: StatusNO, Code: CodeAuthorizationFailed, Text: "Proxy authorization not supported"}
-	}
-	return c.login(cmd, authc, pass)
 }
 
 // saslExchange sends a continuation with challenge (base64) and reads the
 // client's base64 response line. "*" cancels (RFC 9051 §6.2.2).
-func (c *conn) saslExchange(challenge string) ([]byte, error) {
+func (c *conn) saslExchange(challenge []byte) ([]byte, error) {
 	c.w.raw("+ ")
-	c.w.raw(base64.StdEncoding.EncodeToString([]byte(challenge)))
+	c.w.raw(base64.StdEncoding.EncodeToString(challenge))
 	c.w.crlf()
 	if err := c.flush(); err != nil {
 		return nil, err

@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"crypto/tls"
 	"encoding/base64"
+	"github.com/posthorn/posthorn/internal/sasl"
+	"github.com/stretchr/testify/assert"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -68,7 +71,7 @@ func TestAuthenticatePlain(t *testing.T) {
 		"S: + ",
 		"C: *",
 		"S: a BAD *cancelled",
-		"C: b AUTHENTICATE CRAM-MD5",
+		"C: b AUTHENTICATE GSSAPI",
 		"S: b NO [CANNOT] *",
 		"C: c AUTHENTICATE PLAIN "+base64.StdEncoding.EncodeToString([]byte("\x00sara\x00bad")),
 		"S: c NO [AUTHENTICATIONFAILED] *",
@@ -122,7 +125,7 @@ func TestStartTLS(t *testing.T) {
 	c.nc, c.br = tc, bufio.NewReader(tc)
 	c.run(
 		"C: d CAPABILITY",
-		"S: * CAPABILITY IMAP4rev1 IMAP4rev2 AUTH=PLAIN SASL-IR *",
+		"S: * CAPABILITY IMAP4rev1 IMAP4rev2 AUTH=PLAIN AUTH=LOGIN *SASL-IR *",
 		"S: d OK *",
 		"C: e STARTTLS",
 		"S: e BAD *",
@@ -141,4 +144,61 @@ func TestImplicitTLS(t *testing.T) {
 	t.Cleanup(func() { tc.Close() })
 	c := &client{t: t, nc: tc, br: bufio.NewReader(tc)}
 	c.run("S: * OK [CAPABILITY IMAP4rev1 IMAP4rev2 AUTH=PLAIN *] *", "C: a LOGIN sara secret", "S: a OK *")
+}
+
+// saslLogin runs AUTHENTICATE with a client mechanism of internal/sasl.
+func (c *client) saslLogin(tag string, mc sasl.Client) string {
+	c.t.Helper()
+	mech, ir, err := mc.Start()
+	require.NoError(c.t, err)
+	cmd := tag + " AUTHENTICATE " + mech
+	if ir != nil {
+		cmd += " " + base64.StdEncoding.EncodeToString(ir)
+		if len(ir) == 0 {
+			cmd += "="
+		}
+	}
+	c.send(cmd)
+	for {
+		line := c.readLine()
+		if !strings.HasPrefix(line, "+ ") && !strings.HasPrefix(line, "+") {
+			return line
+		}
+		chal, err := base64.StdEncoding.DecodeString(strings.TrimSpace(strings.TrimPrefix(line, "+")))
+		require.NoError(c.t, err)
+		resp, err := mc.Next(chal)
+		if err != nil {
+			resp = []byte{} // let the server finish the exchange
+		}
+		c.send(base64.StdEncoding.EncodeToString(resp))
+	}
+}
+
+func TestAuthenticateMechanisms(t *testing.T) {
+	e := newTestEnv(t)
+	require.NoError(t, e.store.SetToken("sara", "tok3n"))
+	for _, tc := range []struct {
+		name string
+		mc   sasl.Client
+		ok   bool
+	}{
+		{"LOGIN", sasl.NewLoginClient("sara", "secret"), true},
+		{"CRAM-MD5", sasl.NewCRAMMD5Client("sara", "secret"), true},
+		{"SCRAM-SHA-256", sasl.NewSCRAMSHA256Client("", "sara", "secret"), true},
+		{"SCRAM-SHA-256 bad", sasl.NewSCRAMSHA256Client("", "sara", "wrong"), false},
+		{"XOAUTH2", sasl.NewXOAuth2Client("sara", "tok3n"), true},
+		{"OAUTHBEARER", sasl.NewOAuthBearerClient("sara", "tok3n", "localhost", 143), true},
+		{"OAUTHBEARER bad", sasl.NewOAuthBearerClient("sara", "bad", "localhost", 143), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := e.dial()
+			c.t = t
+			line := c.saslLogin("a", tc.mc)
+			if tc.ok {
+				assert.True(t, strings.HasPrefix(line, "a OK [CAPABILITY"), line)
+			} else {
+				assert.True(t, strings.HasPrefix(line, "a NO [AUTHENTICATIONFAILED]"), line)
+			}
+		})
+	}
 }

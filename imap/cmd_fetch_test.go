@@ -86,10 +86,14 @@ func TestFetchStructureAndParts(t *testing.T) {
 		`S: * 1 FETCH (ENVELOPE ("Tue, 5 Mar 2024 10:00:00 +0000" "parts" (("Bob" NIL "bob" "example.org")) (("Bob" NIL "bob" "example.org")) (("Bob" NIL "bob" "example.org")) ((NIL NIL "sara" "example.org")) NIL NIL NIL "<p@example.org>"))`,
 		"S: a OK *",
 		"C: b FETCH 1 (BODYSTRUCTURE)",
-		`S: * 1 FETCH (BODYSTRUCTURE (("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL "7BIT" 5 1 NIL NIL NIL NIL)("APPLICATION" "OCTET-STREAM" ("NAME" "a.bin") NIL NIL "BASE64" 4 NIL ("ATTACHMENT" ("FILENAME" "a.bin")) NIL NIL) "MIXED" ("BOUNDARY" "xx") NIL NIL NIL))`,
+	)
+	c.expectFold(`* 1 FETCH (BODYSTRUCTURE (("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL "7BIT" 5 * NIL NIL NIL NIL)("APPLICATION" "OCTET-STREAM" ("NAME" "a.bin") NIL NIL "BASE64" 4 NIL ("ATTACHMENT" ("FILENAME" "a.bin")) NIL NIL) "MIXED" ("BOUNDARY" "xx") NIL NIL NIL))`)
+	c.run(
 		"S: b OK *",
 		"C: c FETCH 1 (BODY)",
-		`S: * 1 FETCH (BODY (("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL "7BIT" 5 1)("APPLICATION" "OCTET-STREAM" ("NAME" "a.bin") NIL NIL "BASE64" 4) "MIXED"))`,
+	)
+	c.expectFold(`* 1 FETCH (BODY (("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL "7BIT" 5 *)("APPLICATION" "OCTET-STREAM" ("NAME" "a.bin") NIL NIL "BASE64" 4) "MIXED"))`)
+	c.run(
 		"S: c OK *",
 		"C: d FETCH 1 (BODY.PEEK[1] BODY.PEEK[2.MIME] BODY.PEEK[2]<1.2>)",
 		"S: * 1 FETCH (BODY[1] {5}hello BODY[2.MIME] {*}Content-Type: application/octet-stream; name=a.bin\r\n*\r\n\r\n BODY[2]<1> {2}AE)",

@@ -203,7 +203,10 @@ func (s *Server) capabilities(c *conn) []string {
 			caps = append(caps, "STARTTLS")
 		}
 		if c.authAllowed() {
-			caps = append(caps, "AUTH=PLAIN", "SASL-IR")
+			for _, m := range s.saslMechs() {
+				caps = append(caps, "AUTH="+m)
+			}
+			caps = append(caps, "SASL-IR")
 		} else {
 			caps = append(caps, "LOGINDISABLED")
 		}

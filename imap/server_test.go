@@ -143,6 +143,18 @@ func (c *client) expect(patterns ...string) {
 	}
 }
 
+// expectFold is expect ignoring ASCII case (BODYSTRUCTURE atoms may be
+// sent in either case).
+func (c *client) expectFold(patterns ...string) {
+	c.t.Helper()
+	for _, p := range patterns {
+		got := c.readLine()
+		if !matchPattern(strings.ToLower(p), strings.ToLower(got)) {
+			c.t.Fatalf("response mismatch:\n got: %q\nwant: %q", got, p)
+		}
+	}
+}
+
 // run plays a transcript: "C: line" is sent, "S: pattern" read and matched.
 func (c *client) run(script ...string) {
 	c.t.Helper()
@@ -175,7 +187,7 @@ func TestGreetingCapabilityLogout(t *testing.T) {
 	c := e.dial()
 	c.run(
 		"C: a CAPABILITY",
-		"S: * CAPABILITY IMAP4rev1 IMAP4rev2 AUTH=PLAIN SASL-IR *IDLE*APPENDLIMIT=33554432",
+		"S: * CAPABILITY IMAP4rev1 IMAP4rev2 AUTH=PLAIN AUTH=LOGIN AUTH=SCRAM-SHA-256 AUTH=CRAM-MD5 AUTH=OAUTHBEARER AUTH=XOAUTH2 SASL-IR *IDLE*APPENDLIMIT=33554432",
 		"S: a OK CAPABILITY completed",
 		"C: b NOOP",
 		"S: b OK NOOP completed",
