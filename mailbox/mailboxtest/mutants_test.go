@@ -3,6 +3,8 @@ package mailboxtest_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"os"
@@ -42,6 +44,8 @@ var mutants = map[string][]string{
 	"auth-accepts-anything":  {"Auth/Refused"},
 	"read-only-but-writes":   {"ReadOnly/Refuses"}, // run with Options.ReadOnly
 	"maildrop-lock-global":   {"Users/Isolation"},
+	"uidl-not-unique":        {"UIDL/Format"},
+	"search-ignores-flags":   {"Search/Basic"},
 }
 
 // TestMutant runs the kit on the mutant named by $MAILBOXTEST_MUTANT; it is
@@ -344,4 +348,37 @@ func (m *mMailbox) Vanished(ctx context.Context, since mailbox.ModSeq) ([]mailbo
 		return nil, nil
 	}
 	return m.Mailbox.Vanished(m.s.ctx(ctx), since)
+}
+
+// UIDL and Search give the wrapper the optional interfaces memstore lacks,
+// so that their cases run (and catch the two mutants below).
+func (m *mMailbox) UIDL(ctx context.Context, uid mailbox.UID) (string, error) {
+	if m.s.mut == "uidl-not-unique" {
+		return "same", nil
+	}
+	st, err := m.Status(ctx)
+	return fmt.Sprintf("%d.%d", st.UIDValidity, uid), err
+}
+
+func (m *mMailbox) Search(ctx context.Context, c *mailbox.SearchCriteria) ([]mailbox.UID, error) {
+	if len(c.Header) > 0 || len(c.Body) > 0 || len(c.Text) > 0 || len(c.Not) > 0 || len(c.Or) > 0 {
+		return nil, errors.ErrUnsupported
+	}
+	var out []mailbox.UID
+	for info, err := range m.Messages(ctx, 1) {
+		if err != nil {
+			return nil, err
+		}
+		in := len(c.UIDs) == 0
+		for _, r := range c.UIDs {
+			in = in || r.Start <= info.UID && info.UID <= r.Stop
+		}
+		for _, f := range c.WithFlags {
+			in = in && (m.s.mut == "search-ignores-flags" || info.HasFlag(f))
+		}
+		if in {
+			out = append(out, info.UID)
+		}
+	}
+	return out, nil
 }
