@@ -39,7 +39,9 @@ func (k EventKind) String() string {
 // operation that made the change, before that operation returns, so that every
 // subscriber has seen it by the time the caller gets its result.
 //
-// Events of one mailbox are published in MODSEQ order. Subscribers must treat
+// Events of one mailbox are published in MODSEQ order. A store may report
+// one operation as one event or as several (one per message, as the
+// generic Copy does); subscribers must accept both. Subscribers must treat
 // an Event and its slices as read-only: the same value goes to all of them.
 type Event struct {
 	Kind        EventKind

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 )
 
 // Copy copies the messages uids of src into the mailbox dest of acct, keeping
@@ -92,7 +93,9 @@ func copyOne(ctx context.Context, src, dst Mailbox, info MessageInfo) (UID, erro
 
 // Section returns a reader of n bytes of a message starting at offset off,
 // from a value Mailbox.Open returned. It reads by offset when r implements
-// io.ReaderAt and skips forward otherwise.
+// io.ReaderAt and skips forward otherwise. Past the end of the message the
+// section is simply shorter, or empty, as IMAP partial FETCH wants
+// (RFC 9051 §6.4.5).
 func Section(r io.Reader, off, n int64) (io.Reader, error) {
 	if ra, ok := r.(io.ReaderAt); ok {
 		return io.NewSectionReader(ra, off, n), nil
@@ -100,7 +103,7 @@ func Section(r io.Reader, off, n int64) (io.Reader, error) {
 	if off > 0 {
 		if _, err := io.CopyN(io.Discard, r, off); err != nil {
 			if err == io.EOF {
-				return nil, fmt.Errorf("mailbox: section offset %d beyond the message: %w", off, io.ErrUnexpectedEOF)
+				return strings.NewReader(""), nil
 			}
 			return nil, err
 		}

@@ -27,7 +27,17 @@ func TestSection(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "world", string(got))
 
-	// Past the end.
-	_, err = Section(iotest.OneByteReader(strings.NewReader(msg)), 1000, 5)
-	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	// Past the end: empty, both ways.
+	for _, r := range []io.Reader{iotest.OneByteReader(strings.NewReader(msg)), bytes.NewReader([]byte(msg))} {
+		s, err := Section(r, 1000, 5)
+		require.NoError(t, err)
+		got, err = io.ReadAll(s)
+		require.NoError(t, err)
+		assert.Empty(t, got)
+	}
+	// Partly past the end: shorter.
+	s, err := Section(iotest.OneByteReader(strings.NewReader(msg)), int64(len(msg)-3), 10)
+	require.NoError(t, err)
+	got, _ = io.ReadAll(s)
+	assert.Equal(t, "d\r\n", string(got))
 }

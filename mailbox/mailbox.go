@@ -29,10 +29,12 @@ type Account interface {
 	// mailbox and hold no messages are listed with AttrNoSelect.
 	List(ctx context.Context) ([]MailboxInfo, error)
 
-	// Create makes a mailbox, and any missing parents (RFC 9051 §6.3.4).
+	// Create makes a mailbox, and any missing parents as ordinary selectable
+	// mailboxes (RFC 9051 §6.3.4).
 	// It returns ErrExist if name exists and is selectable (creating a
 	// \Noselect name makes it selectable again, with a new UIDVALIDITY),
-	// ErrInvalidName for an invalid name.
+	// ErrInvalidName for an invalid name, ErrNotPermitted for a
+	// CreateOptions.SpecialUse that is not a special-use attribute.
 	Create(ctx context.Context, name string, opts *CreateOptions) error
 
 	// Delete removes a mailbox and its messages (RFC 9051 §6.3.5). INBOX
@@ -46,7 +48,9 @@ type Account interface {
 	// creating missing parents of newName. It returns ErrExist if newName
 	// exists, ErrNotExist if oldName does not. Renaming INBOX moves all its
 	// messages into a new mailbox newName and leaves INBOX empty; INBOX's
-	// children stay where they are.
+	// children stay where they are; it publishes EventMailboxCreated for
+	// newName and EventMessagesExpunged for INBOX. Renaming a mailbox
+	// below itself returns ErrNotPermitted.
 	Rename(ctx context.Context, oldName, newName string) error
 
 	// SetSubscribed subscribes or unsubscribes name (RFC 9051 §6.3.7). A
@@ -57,7 +61,10 @@ type Account interface {
 	Subscriptions(ctx context.Context) ([]string, error)
 
 	// Mailbox opens a handle on an existing, selectable mailbox: ErrNotExist
-	// if there is none, ErrNoSelect for a \Noselect name.
+	// if there is none (or ErrInvalidName for a name ValidName refuses;
+	// servers treat both as "no such mailbox"), ErrNoSelect for a
+	// \Noselect name. A handle follows its mailbox through renames; once
+	// the mailbox is deleted, its operations return ErrNotExist.
 	Mailbox(ctx context.Context, name string) (Mailbox, error)
 
 	// Watch calls fn for every change to this user's mail, made through any
@@ -70,8 +77,9 @@ type Account interface {
 	// called. The lock does not block IMAP, delivery or any other operation.
 	LockMaildrop(ctx context.Context) (release func(), err error)
 
-	// Close releases the handle. Mailboxes opened through it stay usable
-	// until they are closed. A second Close is harmless.
+	// Close releases the handle: it cancels the watches made through it
+	// and releases a maildrop lock it holds. Mailboxes opened through it
+	// stay usable until they are closed. A second Close is harmless.
 	Close() error
 }
 

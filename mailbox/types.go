@@ -36,7 +36,7 @@ type Status struct {
 	Size          int64  // sum of the messages' sizes (RFC 8438 STATUS=SIZE)
 	UIDNext       UID    // the UID the next appended message will get, at least
 	UIDValidity   uint32 // never reused for this mailbox name
-	HighestModSeq ModSeq // highest MODSEQ of any change in this mailbox, expunges included
+	HighestModSeq ModSeq // highest MODSEQ of any change in this mailbox, expunges included; ≥ 1 even when empty (RFC 7162 §3.1.2.1)
 }
 
 // Attr is a mailbox attribute as LIST reports it (RFC 9051 §7.3.1, RFC 6154).
