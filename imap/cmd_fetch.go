@@ -38,7 +38,9 @@ func cmdFetch(c *conn, cmd *command) error {
 		case "UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "SAVEDATE", "RFC822.HEADER":
 		case "RFC822", "RFC822.TEXT":
 			setSeen = true
-		case "ENVELOPE", "BODYSTRUCTURE":
+		case "ENVELOPE", "BODYSTRUCTURE", "BINARY.SIZE":
+		case "BINARY":
+			setSeen = setSeen || !it.Peek
 		case "BODY":
 			setSeen = setSeen || (it.Section != nil && !it.Peek)
 		default:
@@ -76,6 +78,14 @@ func cmdFetch(c *conn, cmd *command) error {
 		if n == 0 {
 			return nil
 		}
+		src := msgSource{c: c, info: m}
+		for i := range items {
+			if it := &items[i]; it.Name == "BINARY" || it.Name == "BINARY.SIZE" {
+				if _, err := src.binaryPart(it.Section); err != nil {
+					return err // NO [UNKNOWN-CTE] before any data of this message
+				}
+			}
+		}
 		w := &c.w
 		w.raw("* ")
 		w.num32(n)
@@ -92,8 +102,6 @@ func cmdFetch(c *conn, cmd *command) error {
 			w.raw("UID ")
 			w.num(uint64(m.UID))
 		}
-		src := msgSource{c: c, info: m}
-		defer src.close()
 		for i := range items {
 			it := &items[i]
 			sep()
@@ -148,6 +156,8 @@ func (c *conn) writeFetchItem(src *msgSource, it *wire.FetchItem) error {
 	case "RFC822.TEXT":
 		w.raw("RFC822.TEXT ")
 		return src.writeSection(Section{Specifier: PartText}, nil)
+	case "BINARY", "BINARY.SIZE":
+		return c.writeBinary(src, it)
 	case "ENVELOPE", "BODYSTRUCTURE":
 		p, err := src.structure()
 		if err != nil {
@@ -282,8 +292,6 @@ func (s *msgSource) readRange(off, size int64) ([]byte, error) {
 	}
 	return buf[:n], err
 }
-
-func (s *msgSource) close() {}
 
 // loadHeader reads the header block (up to maxHeaderBytes).
 func (s *msgSource) loadHeader() error {

@@ -196,3 +196,26 @@ func TestSearch(t *testing.T) {
 		"S: p OK *",
 	)
 }
+
+func TestSearchDecodesBodies(t *testing.T) {
+	e := newTestEnv(t)
+	e.appendMsg("INBOX", "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nK=E4se und Brot\r\n")
+	e.appendMsg("INBOX", multipartMsg)
+	e.appendMsg("INBOX", "Subject: plain\r\n\r\nno mime here\r\n")
+	c := e.selectInbox()
+	c.run(
+		`C: a SEARCH CHARSET UTF-8 BODY "käse"`,
+		"S: * SEARCH 1",
+		"S: a OK *",
+		// Attachments are not text: the base64 bytes are not searched.
+		"C: b SEARCH BODY AAEC",
+		"S: * SEARCH",
+		"S: b OK *",
+		"C: c SEARCH BODY HELLO",
+		"S: * SEARCH 2",
+		"S: c OK *",
+		"C: d SEARCH TEXT \"mime here\"",
+		"S: * SEARCH 3",
+		"S: d OK *",
+	)
+}

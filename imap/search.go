@@ -2,6 +2,7 @@ package imap
 
 import (
 	"bytes"
+	"github.com/posthorn/posthorn/internal/mime"
 	"io"
 	stdmime "mime"
 	"net/mail"
@@ -270,34 +271,56 @@ func (s *searchCtx) headerAnyContains(needle string) (bool, error) {
 	return false, nil
 }
 
-// bodyContains searches the body text (raw octets, case-insensitive).
+// bodyContains searches the body text: the text/* parts, with transfer
+// encoding removed and charset converted to UTF-8, compared ignoring case
+// (RFC 9051 §6.4.4). At most maxSearchBody octets per message are read.
 func (s *searchCtx) bodyContains(needle string) (bool, error) {
 	if !s.bodyDone {
-		if err := s.src.loadHeader(); err != nil {
+		if err := s.loadBodyText(); err != nil {
 			return false, err
-		}
-		off := int64(len(s.src.header))
-		size := min(s.m.Size-off, maxSearchBody)
-		if size > 0 {
-			rc, err := s.c.mbox.Open(s.c.ctx, s.m.UID)
-			if err != nil {
-				return false, err
-			}
-			r, err := mailbox.Section(rc, off, size)
-			if err == nil {
-				s.body = s.body[:0]
-				buf := bytes.NewBuffer(s.body)
-				_, err = io.Copy(buf, r)
-				s.body = bytes.ToLower(buf.Bytes())
-			}
-			rc.Close()
-			if err != nil {
-				return false, err
-			}
 		}
 		s.bodyDone = true
 	}
 	return bytes.Contains(s.body, []byte(strings.ToLower(needle))), nil
+}
+
+func (s *searchCtx) loadBodyText() error {
+	root, err := s.src.structure()
+	if err != nil {
+		return err
+	}
+	var leaves []*mime.Part
+	root.Walk(func(_ []int, p *mime.Part) bool {
+		if !p.IsMultipart() && !p.IsMessage() && (p.Type == "text" || p == root) {
+			leaves = append(leaves, p)
+		}
+		return true
+	})
+	buf := bytes.NewBuffer(s.body[:0])
+	for _, p := range leaves {
+		if int64(buf.Len()) >= maxSearchBody {
+			break
+		}
+		rc, err := s.c.mbox.Open(s.c.ctx, s.m.UID)
+		if err != nil {
+			return err
+		}
+		body, err := mailbox.Section(rc, p.BodyOffset, p.BodySize)
+		if err == nil {
+			r, derr := mime.TextReader(p, body)
+			if derr != nil {
+				r = body // unknown encoding: search the raw octets
+			}
+			_, err = io.Copy(buf, io.LimitReader(r, maxSearchBody-int64(buf.Len())))
+			buf.WriteByte('\n')
+		}
+		rc.Close()
+		if err != nil {
+			return err
+		}
+	}
+	s.body = bytes.ToLower(buf.Bytes())
+	return nil
 }
 
 // containsFold reports whether s contains substr, ignoring case (Unicode

@@ -215,7 +215,7 @@ func (s *Server) capabilities(c *conn) []string {
 		"LITERAL+", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
 		"ID", "CHILDREN", "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE",
 		"CREATE-SPECIAL-USE", "STATUS=SIZE", "ESEARCH", "SEARCHRES", "MULTIAPPEND",
-		"UTF8=ACCEPT", "WITHIN", "SAVEDATE")
+		"UTF8=ACCEPT", "WITHIN", "SAVEDATE", "BINARY")
 	if lim := s.appendLimit(); lim > 0 && lim <= 1<<32-1 {
 		caps = append(caps, "APPENDLIMIT="+strconv.FormatInt(lim, 10))
 	} else {
