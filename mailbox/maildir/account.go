@@ -19,9 +19,10 @@ import (
 
 // account is one handle on a user's tree (mailbox.Account).
 type account struct {
-	t      *tree
-	bus    mailbox.Bus
-	closed atomic.Bool
+	t       *tree
+	bus     mailbox.Bus
+	maxSize int64 // of an appended message; -1 unlimited
+	closed  atomic.Bool
 
 	mu       sync.Mutex
 	cancels  []func()
@@ -433,7 +434,7 @@ func (a *account) renameInbox(ctx context.Context, names map[string]folderInfo, 
 	if err != nil {
 		return err
 	}
-	h := &mbox{f: inbox}
+	h := &mbox{f: inbox, maxSize: -1}
 	defer h.Close()
 	var uids []mailbox.UID
 	for info, err := range h.Messages(ctx, 1) {
@@ -534,7 +535,7 @@ func (a *account) Mailbox(ctx context.Context, name string) (mailbox.Mailbox, er
 		return nil, err
 	}
 	a.t.retain()
-	return &mbox{f: f, tree: a.t}, nil
+	return &mbox{f: f, tree: a.t, maxSize: a.maxSize}, nil
 }
 
 func (a *account) Watch(fn func(mailbox.Event)) (cancel func()) {

@@ -154,6 +154,19 @@ func BenchmarkFolder100k(b *testing.B) {
 			a.Close()
 		}
 	})
+	b.Run("rescan-unchanged", func(b *testing.B) {
+		f := holdM.(*mbox).f
+		for b.Loop() {
+			if err := f.lock(); err != nil {
+				b.Fatal(err)
+			}
+			err := f.checkDirs(true)
+			f.unlock()
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	mc := holdM.(mailbox.MetadataCache)
 	meta := []byte(strings.Repeat(`("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 1010 12)`, 4))
 	for uid := mailbox.UID(1); uid <= 100_000; uid++ {
@@ -173,6 +186,22 @@ func BenchmarkFolder100k(b *testing.B) {
 	})
 	holdM.Close()
 	holdA.Close()
+}
+
+// BenchmarkIndex100k builds the index of a 100,000-message folder that
+// has none (a tree written by another program, or a lost index).
+func BenchmarkIndex100k(b *testing.B) {
+	root := b.TempDir()
+	fillFolder(b, root, "bench", 100_000)
+	s := &Store{Root: root, PollInterval: -1}
+	for b.Loop() {
+		b.StopTimer()
+		os.Remove(filepath.Join(root, "bench", indexFile))
+		b.StartTimer()
+		a, m := openList(b, s, false)
+		m.Close()
+		a.Close()
+	}
 }
 
 // BenchmarkSetFlags10k sets and clears \Flagged on 10,000 messages (each a

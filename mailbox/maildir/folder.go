@@ -31,16 +31,17 @@ type folder struct {
 	root  *os.Root // the folder directory; follows it across renames
 	lockf *os.File
 
-	mu      sync.Mutex
-	s       *state
-	log     *os.File // the index, opened for appending
-	logIno  uint64
-	logOff  int64 // bytes of the log replayed into s
-	seenNew int64 // mtime of new/ after our last look (ours or a scan)
-	seenCur int64
-	scanAt  time.Time // start of the last full scan
-	deleted atomic.Bool
-	meta    *metaStore
+	mu       sync.Mutex
+	s        *state
+	log      *os.File // the index, opened for appending
+	logIno   uint64
+	logOff   int64 // bytes of the log replayed into s
+	seenNew  int64 // mtime of new/ after our last look (ours or a scan)
+	seenCur  int64
+	scanAt   time.Time     // start of the last full scan
+	scanCost time.Duration // how long it took
+	deleted  atomic.Bool
+	meta     *metaStore
 }
 
 // Timing of outside-change detection: a directory whose mtime is less than
@@ -358,7 +359,14 @@ func (f *folder) dirsChanged() bool {
 	if nfi.ModTime().UnixNano() != f.seenNew || cfi.ModTime().UnixNano() != f.seenCur {
 		return true
 	}
-	return f.suspect() && time.Since(f.scanAt) >= rescanEvery
+	return f.suspect() && time.Since(f.scanAt) >= f.rescanEvery()
+}
+
+// rescanEvery spaces the rescans of an unsettled directory: at least
+// rescanEvery apart, and ten times as long as a scan takes, so that they
+// cost a big folder at most a tenth of a core.
+func (f *folder) rescanEvery() time.Duration {
+	return max(rescanEvery, 10*f.scanCost)
 }
 
 // suspect reports whether the last scan may have missed a change made in

@@ -21,10 +21,11 @@ import (
 
 // mbox is a handle on a folder (mailbox.Mailbox).
 type mbox struct {
-	f      *folder
-	tree   *tree // released at Close, when set
-	closed atomic.Bool
-	once   sync.Once
+	f       *folder
+	tree    *tree // released at Close, when set
+	maxSize int64 // of an appended message; -1 unlimited
+	closed  atomic.Bool
+	once    sync.Once
 }
 
 var (
@@ -160,6 +161,24 @@ func (m *mbox) Open(ctx context.Context, uid mailbox.UID) (io.ReadCloser, error)
 	return &file{io.NewSectionReader(fh, 0, size), fh}, nil
 }
 
+// limitReader fails with ErrTooLarge once more than left bytes come.
+type limitReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return n, fmt.Errorf("maildir: message larger than the limit: %w", mailbox.ErrTooLarge)
+	}
+	return n, err
+}
+
 // ctxReader stops a copy when its context is cancelled.
 type ctxReader struct {
 	ctx context.Context
@@ -238,6 +257,9 @@ func (m *mbox) Append(ctx context.Context, r io.Reader, opts *mailbox.AppendOpti
 	f := m.f
 	if f.deleted.Load() {
 		return 0, fmt.Errorf("maildir: append to %q: %w", f.Name(), mailbox.ErrNotExist)
+	}
+	if m.maxSize >= 0 {
+		r = &limitReader{r: r, left: m.maxSize}
 	}
 	tmpName, base, size, err := f.writeTmp(ctx, r)
 	if err != nil {

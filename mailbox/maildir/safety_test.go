@@ -186,3 +186,19 @@ func TestMailboxOutlivesAccount(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, res.Dest, 1)
 }
+
+func TestMaxMessageSize(t *testing.T) {
+	s := newTestStore(t)
+	s.MaxMessageSize = 100
+	ctx := context.Background()
+	_, m := openInbox(t, s)
+	_, err := m.Append(ctx, strings.NewReader(strings.Repeat("x", 100)), nil)
+	require.NoError(t, err, "a message of exactly the limit")
+	_, err = m.Append(ctx, strings.NewReader(strings.Repeat("x", 101)), nil)
+	assert.ErrorIs(t, err, mailbox.ErrTooLarge)
+	st, _ := m.Status(ctx)
+	assert.EqualValues(t, 1, st.Messages)
+	tmp, _ := os.ReadDir(filepath.Join(s.Root, "alice", "tmp"))
+	assert.Empty(t, tmp, "the refused message left a file in tmp/")
+	assert.EqualValues(t, 64<<20, (&Store{}).maxMessageSize())
+}

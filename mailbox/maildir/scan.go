@@ -1,6 +1,7 @@
 package maildir
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -35,7 +36,9 @@ type dirEntry struct {
 
 // listDirs reads new/ then cur/ (in that order, so that a message moved
 // from new/ to cur/ meanwhile is seen in one of them) and returns the
-// regular files by base name.
+// entries by base name. Only names are read: what is not a regular file
+// is weeded out by the Lstat before a file is adopted, and by O_NOFOLLOW
+// when a message is opened.
 func (f *folder) listDirs() (map[string]dirEntry, error) {
 	out := make(map[string]dirEntry, len(f.s.msgs)+16)
 	for _, sub := range []string{"new", "cur"} {
@@ -43,23 +46,27 @@ func (f *folder) listDirs() (map[string]dirEntry, error) {
 		if err != nil {
 			return nil, err
 		}
-		ents, err := d.ReadDir(-1)
+		names, err := d.Readdirnames(-1)
 		d.Close()
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range ents {
-			if !e.Type().IsRegular() {
-				continue // symlinks, directories, devices are never messages
-			}
-			fn, ok := parseName(e.Name())
-			if !ok {
+		for _, name := range names {
+			if !nameOK([]byte(name)) {
 				continue
 			}
-			out[fn.Base] = dirEntry{name: e.Name(), cur: sub == "cur"}
+			out[baseOf(name)] = dirEntry{name: name, cur: sub == "cur"}
 		}
 	}
 	return out, nil
+}
+
+// baseBytes is baseOf without a string conversion.
+func baseBytes(name []byte) []byte {
+	if i := bytes.IndexByte(name, ':'); i >= 0 {
+		return name[:i]
+	}
+	return name
 }
 
 // scan reconciles the index with the files: new files get UIDs, renamed
@@ -84,7 +91,7 @@ func (f *folder) scan() error {
 		missing = missing[:0]
 		for i := range s.msgs {
 			m := &s.msgs[i]
-			if _, ok := files[baseOf(string(s.nameBytes(m)))]; !ok {
+			if _, ok := files[string(baseBytes(s.nameBytes(m)))]; !ok {
 				missing = append(missing, m.uid)
 			}
 		}
@@ -99,12 +106,12 @@ func (f *folder) scan() error {
 	for i := range s.msgs {
 		m := &s.msgs[i]
 		cur := s.nameBytes(m)
-		de, ok := files[baseOf(string(cur))]
+		de, ok := files[string(baseBytes(cur))]
 		if !ok {
 			continue
 		}
 		if de.name == string(cur) && de.cur == (m.flags&inCur != 0) {
-			delete(files, baseOf(string(cur)))
+			delete(files, string(baseBytes(cur)))
 			continue
 		}
 		// Renamed: a program that rewrote the message under the same base
@@ -119,7 +126,7 @@ func (f *folder) scan() error {
 			missing = append(missing, m.uid)
 			continue
 		}
-		delete(files, baseOf(string(cur)))
+		delete(files, string(baseBytes(cur)))
 		fn, _ := parseName(de.name)
 		flags := fn.Flags
 		if de.cur {
@@ -169,8 +176,11 @@ func (f *folder) scan() error {
 		}
 	}
 	stamp := dirStamp{nfi.ModTime().UnixNano(), cfi.ModTime().UnixNano(), start.UnixNano()}
-	trusted := start.UnixNano() >= max(stamp.newMtime, stamp.curMtime)+int64(mtimeSlack)
-	if trusted && stamp != s.dirs {
+	// Record the mtimes the index now covers, once they have settled (a
+	// cold open then skips the scan). An unchanged, already trusted stamp
+	// is not written again.
+	settled := func(d dirStamp) bool { return d.scanned >= max(d.newMtime, d.curMtime)+int64(mtimeSlack) }
+	if settled(stamp) && (len(e.b) > 0 || stamp.newMtime != s.dirs.newMtime || stamp.curMtime != s.dirs.curMtime || !settled(s.dirs)) {
 		e.dirStamp(stamp)
 	}
 	if len(e.b) > 0 {
@@ -182,6 +192,7 @@ func (f *folder) scan() error {
 		}
 	}
 	f.seenNew, f.seenCur, f.scanAt = stamp.newMtime, stamp.curMtime, start
+	f.scanCost = time.Since(start)
 	if d := time.Since(start); d > 100*time.Millisecond {
 		f.logger().Debug("maildir: folder scan", slog.String("mailbox", f.Name()),
 			slog.Int("messages", len(s.msgs)), slog.Duration("took", d))

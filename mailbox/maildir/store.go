@@ -55,6 +55,12 @@ type Store struct {
 	// access.
 	PollInterval time.Duration
 
+	// MaxMessageSize is the largest message Append accepts, in octets;
+	// a larger one fails with mailbox.ErrTooLarge as soon as the limit is
+	// crossed, and nothing is stored. 0 means DefaultMaxMessageSize,
+	// negative no limit.
+	MaxMessageSize int64
+
 	once sync.Once
 	bus  mailbox.Bus
 	root string // absolute Root
@@ -67,8 +73,21 @@ var (
 	_ mailbox.RecipientResolver = (*Store)(nil)
 )
 
-// DefaultPollInterval is the PollInterval of a Store that leaves it zero.
-const DefaultPollInterval = 2 * time.Second
+// Defaults of the Store fields left zero.
+const (
+	DefaultPollInterval   = 2 * time.Second
+	DefaultMaxMessageSize = 64 << 20
+)
+
+func (s *Store) maxMessageSize() int64 {
+	switch {
+	case s.MaxMessageSize == 0:
+		return DefaultMaxMessageSize
+	case s.MaxMessageSize < 0:
+		return -1
+	}
+	return s.MaxMessageSize
+}
 
 func (s *Store) init() error {
 	s.once.Do(func() {
@@ -153,7 +172,7 @@ func (s *Store) Open(ctx context.Context, user string) (mailbox.Account, error) 
 		}
 		return nil, err
 	}
-	return &account{t: t, bus: s.bus}, nil
+	return &account{t: t, bus: s.bus, maxSize: s.maxMessageSize()}, nil
 }
 
 // CreateUser makes the Maildir++ tree of user (an empty INBOX), if it does
