@@ -147,3 +147,11 @@ func serve(t testing.TB, msgs ...string) (*wire, *memstore.Store, *Server) {
 	w.login()
 	return w, st, srv
 }
+
+// deliver appends msg to sara's INBOX.
+func deliver(t testing.TB, st mailbox.Store, msg string) {
+	t.Helper()
+	if _, err := mailbox.Deliver(context.Background(), st, "sara", strings.NewReader(msg), nil); err != nil {
+		t.Fatal(err)
+	}
+}
