@@ -27,9 +27,12 @@ func Bind(ctx context.Context, c net.Conn) (done func() error) {
 		if !stop() {
 			return ctx.Err()
 		}
-		if err := ctx.Err(); err != nil {
-			// The deadline passed before the cancel hook ran: c's own
-			// deadline may have cut the operation short.
+		err := ctx.Err()
+		if d, ok := ctx.Deadline(); ok && err == nil && !time.Now().Before(d) {
+			err = context.DeadlineExceeded // c's deadline fired before ctx's timer
+		}
+		if err != nil {
+			// c's own deadline may have cut the operation short.
 			c.SetDeadline(time.Unix(1, 0))
 			return err
 		}
