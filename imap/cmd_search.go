@@ -84,8 +84,11 @@ func cmdSearch(c *conn, cmd *command) error {
 	v := c.view
 	s := &searchCtx{c: c, now: time.Now(), seqSets: map[*SearchKey]NumSet{}}
 	s.prepare(&key)
-	var uids []mailbox.UID
-	if v.count() > 0 {
+	uids, pushed, err := s.storeSearch(&key)
+	if err != nil {
+		return err
+	}
+	if !pushed && v.count() > 0 {
 		err := c.eachMessage(v.uids, func(m *mailbox.MessageInfo) error {
 			n := v.seq(m.UID)
 			if n == 0 || v.isExpunged(m.UID) {
