@@ -20,7 +20,22 @@ type Envelope struct {
 	Bcc       []Address
 	InReplyTo string
 	MessageID string
+
+	// Blank marks string fields present in the header with an empty
+	// value (IMAP renders them "" rather than NIL, as Dovecot does).
+	Blank Blank
 }
+
+// Blank is a set of Envelope string fields present but empty.
+type Blank uint8
+
+// Blank fields.
+const (
+	BlankDate Blank = 1 << iota
+	BlankSubject
+	BlankInReplyTo
+	BlankMessageID
+)
 
 // Group markers of an Address.
 const (
@@ -75,12 +90,16 @@ func tokenizeAddresses(s string) []atok {
 	var toks []atok
 	l := lexer{s: s}
 	for len(toks) < 8*maxAddresses {
-		l.skipCFWS()
+		for l.i < len(l.s) && (l.s[l.i] == ' ' || l.s[l.i] == '\t' || l.s[l.i] == '\r' || l.s[l.i] == '\n') {
+			l.i++
+		}
 		if l.i >= len(l.s) {
 			break
 		}
 		c := l.s[l.i]
 		switch {
+		case c == '(':
+			toks = append(toks, atok{'c', l.comment()})
 		case c == '"':
 			q, _ := l.quoted()
 			toks = append(toks, atok{'q', q})
@@ -121,11 +140,13 @@ func ParseAddressList(s string) []Address {
 	i := 0
 	for i < len(toks) && len(out) < maxAddresses {
 		// Phrase (or local part) up to a special.
-		start := i
-		for i < len(toks) && (toks[i].kind == 'w' || toks[i].kind == 'q' || toks[i].kind == '.') {
+		var phrase []atok
+		for i < len(toks) && (toks[i].kind == 'w' || toks[i].kind == 'q' || toks[i].kind == '.' || toks[i].kind == 'c') {
+			if toks[i].kind != 'c' {
+				phrase = append(phrase, toks[i])
+			}
 			i++
 		}
-		phrase := toks[start:i]
 		var next byte
 		if i < len(toks) {
 			next = toks[i].kind
@@ -159,10 +180,16 @@ func ParseAddressList(s string) []Address {
 			}
 		case '@':
 			j := i
+			name := ""
 			for j < len(toks) && toks[j].kind != ',' && toks[j].kind != ';' && toks[j].kind != '<' {
+				if toks[j].kind == 'c' && name == "" {
+					// "addr (Name)": the comment names the address,
+					// as Dovecot reads it.
+					name = toks[j].s
+				}
 				j++
 			}
-			if a := (Address{Mailbox: joinExact(phrase), Host: joinExact(toks[i:j])}); a.Mailbox != "" || a.Host != "" {
+			if a := (Address{Name: name, Mailbox: joinExact(phrase), Host: joinExact(toks[i:j])}); a.Mailbox != "" || a.Host != "" {
 				out = append(out, a)
 			}
 			i = j
@@ -213,11 +240,14 @@ func joinPhrase(toks []atok) string {
 	return b.String()
 }
 
-// joinExact joins local-part or domain tokens without spaces.
+// joinExact joins local-part or domain tokens without spaces; comments
+// are left out.
 func joinExact(toks []atok) string {
 	var b strings.Builder
 	for _, t := range toks {
-		b.WriteString(t.s)
+		if t.kind != 'c' {
+			b.WriteString(t.s)
+		}
 	}
 	return b.String()
 }

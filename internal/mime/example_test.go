@@ -28,6 +28,6 @@ func ExampleParse() {
 	fmt.Printf("%q\n", msg[off:off+n])
 	// Output:
 	// bob Grüße
-	// "Hello Sara" 1 line(s)
+	// "Hello Sara" 0 line(s)
 	// "Content-Type: text/plain\r\n\r\n"
 }

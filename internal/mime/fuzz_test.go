@@ -54,9 +54,6 @@ func checkInvariants(t *testing.T, msg []byte, root *Part) {
 		}
 		body := msg[p.BodyOffset : p.BodyOffset+p.BodySize]
 		lines := int64(bytes.Count(body, []byte{'\n'}))
-		if len(body) > 0 && body[len(body)-1] != '\n' {
-			lines++
-		}
 		if lines != p.BodyLines {
 			t.Fatalf("BodyLines %d, body has %d: %q", p.BodyLines, lines, body)
 		}

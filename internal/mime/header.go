@@ -23,11 +23,16 @@ func (p *parser) interpret(part *Part, digest, isMessage bool) {
 	if ct, ok := get("content-type"); ok {
 		if t, s, params, ok := ParseMediaType(ct); ok {
 			part.Type, part.Subtype, part.Params = t, s, params
+			// RFC 2045 §5.2: text without a charset is us-ascii; say
+			// so, as Dovecot does.
+			if t == "text" && findParam(params, "charset") == "" {
+				part.Params = append(part.Params, defaultCharset)
+			}
 		} else {
-			part.Params = []Param{{"charset", "us-ascii"}}
+			part.Params = []Param{defaultCharset}
 		}
 	} else if !digest {
-		part.Params = []Param{{"charset", "us-ascii"}}
+		part.Params = []Param{defaultCharset}
 	}
 	if v, ok := get("content-transfer-encoding"); ok {
 		l := lexer{s: v}
@@ -56,10 +61,17 @@ func (p *parser) interpret(part *Part, digest, isMessage bool) {
 	}
 	if isMessage {
 		env := new(Envelope)
-		env.Date, _ = get("date")
-		env.Subject, _ = get("subject")
-		env.InReplyTo, _ = get("in-reply-to")
-		env.MessageID, _ = get("message-id")
+		for _, f := range []struct {
+			name  string
+			dst   *string
+			blank Blank
+		}{{"date", &env.Date, BlankDate}, {"subject", &env.Subject, BlankSubject}, {"in-reply-to", &env.InReplyTo, BlankInReplyTo}, {"message-id", &env.MessageID, BlankMessageID}} {
+			v, ok := get(f.name)
+			*f.dst = v
+			if ok && v == "" {
+				env.Blank |= f.blank
+			}
+		}
 		for _, a := range []struct {
 			name string
 			dst  *[]Address
@@ -71,6 +83,8 @@ func (p *parser) interpret(part *Part, digest, isMessage bool) {
 		part.Envelope = env
 	}
 }
+
+var defaultCharset = Param{Name: "charset", Value: "us-ascii", Raw: "us-ascii"}
 
 // ParseMediaType parses a Content-Type value "type/subtype; params" with
 // RFC 822 comments, RFC 2231 parameters and lenient quoting. Type and
@@ -122,6 +136,34 @@ func (l *lexer) skipCFWS() {
 		}
 		l.i++
 	}
+}
+
+// comment reads one comment at "(" (nested comments kept, quoted pairs
+// resolved) and returns its text without the outer parentheses.
+func (l *lexer) comment() string {
+	var b strings.Builder
+	depth := 0
+	for l.i < len(l.s) {
+		c := l.s[l.i]
+		l.i++
+		switch {
+		case c == '(':
+			depth++
+			if depth == 1 {
+				continue
+			}
+		case c == ')':
+			depth--
+			if depth == 0 {
+				return strings.TrimSpace(b.String())
+			}
+		case c == '\\' && l.i < len(l.s):
+			c = l.s[l.i]
+			l.i++
+		}
+		b.WriteByte(c)
+	}
+	return strings.TrimSpace(b.String())
 }
 
 func isTSpecial(c byte) bool { return strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0 }
@@ -237,42 +279,47 @@ func (l *lexer) params() []Param {
 
 func joinParams(raws []rawParam) []Param {
 	var out []Param
-	seen := map[string]int{}
+	seen := map[string]bool{}
 	for _, rp := range raws {
-		if _, ok := seen[rp.name]; ok {
+		if seen[rp.name] {
 			continue
 		}
-		seen[rp.name] = len(out)
+		seen[rp.name] = true
 		var segs []rawParam
-		plainVal, hasPlain := "", false
-		extVal, hasExt := "", false
-		for _, q := range raws {
+		var plain, ext *rawParam
+		for i := range raws {
+			q := &raws[i]
 			if q.name != rp.name {
 				continue
 			}
 			switch {
 			case q.section >= 0:
-				segs = append(segs, q)
-			case q.ext && !hasExt:
-				extVal, hasExt = decode2231(q.value), true
-			case !q.ext && !hasPlain:
-				plainVal, hasPlain = q.value, true
+				segs = append(segs, *q)
+			case q.ext && ext == nil:
+				ext = q
+			case !q.ext && plain == nil:
+				plain = q
 			}
 		}
-		var val string
+		p := Param{Name: rp.name}
 		switch {
-		case hasExt:
-			val = extVal
+		case ext != nil:
+			p.Value, p.Raw, p.Extended = decode2231(ext.value), ext.value, true
 		case len(segs) > 0:
 			sort.SliceStable(segs, func(i, j int) bool { return segs[i].section < segs[j].section })
-			val = joinSegments(segs)
-		default:
-			val = plainVal
-			if strings.Contains(val, "=?") {
-				val = DecodeHeader(val)
+			p.Value = joinSegments(segs)
+			for _, sg := range segs {
+				p.Raw += sg.value
+				p.Extended = p.Extended || sg.ext
 			}
+		default:
+			p.Value, p.Raw = plain.value, plain.value
+			if strings.Contains(p.Value, "=?") {
+				p.Value = DecodeHeader(p.Value)
+			}
+			p.Value = toUTF8("utf-8", []byte(p.Value))
 		}
-		out = append(out, Param{Name: rp.name, Value: val})
+		out = append(out, p)
 	}
 	return out
 }

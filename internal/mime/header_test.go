@@ -40,14 +40,14 @@ func TestParseMediaType(t *testing.T) {
 		ok       bool
 	}{
 		{`text/plain`, "text", "plain", nil, true},
-		{`Text/HTML; Charset="UTF-8"`, "text", "html", []Param{{"charset", "UTF-8"}}, true},
-		{`text/plain (comment); charset=us-ascii (another)`, "text", "plain", []Param{{"charset", "us-ascii"}}, true},
-		{`application/x; name*=utf-8'en'%E2%82%AC%20rate`, "application", "x", []Param{{"name", "€ rate"}}, true},
-		{`application/x; name*1="b"; name*0="a"; name*2*=%41`, "application", "x", []Param{{"name", "abA"}}, true},
-		{`application/x; name*0*=iso-8859-1''caf%E9; name*1=".txt"`, "application", "x", []Param{{"name", "café.txt"}}, true},
-		{`application/x; name="plain"; name*=utf-8''ext`, "application", "x", []Param{{"name", "ext"}}, true},
-		{`application/x; name="=?utf-8?q?caf=C3=A9?="`, "application", "x", []Param{{"name", "café"}}, true},
-		{`multipart/mixed; boundary=abc def; junk; x=1`, "multipart", "mixed", []Param{{"boundary", "abc def"}, {"x", "1"}}, true},
+		{`Text/HTML; Charset="UTF-8"`, "text", "html", []Param{{Name: "charset", Value: "UTF-8", Raw: "UTF-8"}}, true},
+		{`text/plain (comment); charset=us-ascii (another)`, "text", "plain", []Param{{Name: "charset", Value: "us-ascii", Raw: "us-ascii"}}, true},
+		{`application/x; name*=utf-8'en'%E2%82%AC%20rate`, "application", "x", []Param{{Name: "name", Value: "€ rate", Raw: "utf-8'en'%E2%82%AC%20rate", Extended: true}}, true},
+		{`application/x; name*1="b"; name*0="a"; name*2*=%41`, "application", "x", []Param{{Name: "name", Value: "abA", Raw: "ab%41", Extended: true}}, true},
+		{`application/x; name*0*=iso-8859-1''caf%E9; name*1=".txt"`, "application", "x", []Param{{Name: "name", Value: "café.txt", Raw: "iso-8859-1''caf%E9.txt", Extended: true}}, true},
+		{`application/x; name="plain"; name*=utf-8''ext`, "application", "x", []Param{{Name: "name", Value: "ext", Raw: "utf-8''ext", Extended: true}}, true},
+		{`application/x; name="=?utf-8?q?caf=C3=A9?="`, "application", "x", []Param{{Name: "name", Value: "café", Raw: "=?utf-8?q?caf=C3=A9?="}}, true},
+		{`multipart/mixed; boundary=abc def; junk; x=1`, "multipart", "mixed", []Param{{Name: "boundary", Value: "abc def", Raw: "abc def"}, {Name: "x", Value: "1", Raw: "1"}}, true},
 		{`text`, "", "", nil, false},
 		{`/plain`, "", "", nil, false},
 	}
@@ -65,7 +65,10 @@ func TestParseAddressList(t *testing.T) {
 		want []Address
 	}{
 		{"a@b", []Address{{Mailbox: "a", Host: "b"}}},
-		{`"Doe, John" <john@x.org>, jane@y.org (Jane)`, []Address{{Name: "Doe, John", Mailbox: "john", Host: "x.org"}, {Mailbox: "jane", Host: "y.org"}}},
+		{`"Doe, John" <john@x.org>, jane@y.org (Jane)`, []Address{{Name: "Doe, John", Mailbox: "john", Host: "x.org"}, {Name: "Jane", Mailbox: "jane", Host: "y.org"}}},
+		{"a@b (c (nested) d), x@y", []Address{{Name: "c (nested) d", Mailbox: "a", Host: "b"}, {Mailbox: "x", Host: "y"}}},
+		{"(lead) a@b", []Address{{Mailbox: "a", Host: "b"}}},
+		{"a@b (one) (two)", []Address{{Name: "one", Mailbox: "a", Host: "b"}}},
 		{"John Q. Public <jqp@x>", []Address{{Name: "John Q. Public", Mailbox: "jqp", Host: "x"}}},
 		{"=?utf-8?q?J=C3=B6rg?= <j@x>", []Address{{Name: "=?utf-8?q?J=C3=B6rg?=", Mailbox: "j", Host: "x"}}},
 		{"<@route1,@route2:u@h>", []Address{{Adl: "@route1,@route2", Mailbox: "u", Host: "h"}}},

@@ -46,6 +46,7 @@ func appendPart(b []byte, p *Part) []byte {
 		for _, s := range [...]string{e.Date, e.Subject, e.InReplyTo, e.MessageID} {
 			b = appendString(b, s)
 		}
+		b = append(b, byte(e.Blank))
 		for _, l := range [...][]Address{e.From, e.Sender, e.ReplyTo, e.To, e.Cc, e.Bcc} {
 			b = binary.AppendUvarint(b, uint64(len(l)))
 			for _, a := range l {
@@ -74,6 +75,17 @@ func appendParams(b []byte, ps []Param) []byte {
 	for _, p := range ps {
 		b = appendString(b, p.Name)
 		b = appendString(b, p.Value)
+		var flags byte
+		if p.Extended {
+			flags |= 1
+		}
+		if p.Raw != p.Value {
+			flags |= 2
+		}
+		b = append(b, flags)
+		if flags&2 != 0 {
+			b = appendString(b, p.Raw)
+		}
 	}
 	return b
 }
@@ -149,13 +161,25 @@ func (d *unmarshaler) str() string {
 }
 
 func (d *unmarshaler) params() []Param {
-	n := d.count(2)
+	n := d.count(3)
 	if n == 0 {
 		return nil
 	}
 	ps := make([]Param, n)
 	for i := range ps {
-		ps[i] = Param{Name: d.str(), Value: d.str()}
+		p := &ps[i]
+		p.Name, p.Value = d.str(), d.str()
+		if d.i >= len(d.s) {
+			d.bad = true
+			return nil
+		}
+		flags := d.s[d.i]
+		d.i++
+		p.Extended = flags&1 != 0
+		p.Raw = p.Value
+		if flags&2 != 0 {
+			p.Raw = d.str()
+		}
 	}
 	return ps
 }
@@ -186,6 +210,12 @@ func (d *unmarshaler) part(p *Part, depth int) {
 	if flags&1 != 0 {
 		e := new(Envelope)
 		e.Date, e.Subject, e.InReplyTo, e.MessageID = d.str(), d.str(), d.str(), d.str()
+		if d.i >= len(d.s) {
+			d.bad = true
+			return
+		}
+		e.Blank = Blank(d.s[d.i])
+		d.i++
 		for _, l := range [...]*[]Address{&e.From, &e.Sender, &e.ReplyTo, &e.To, &e.Cc, &e.Bcc} {
 			if n := d.count(5); n > 0 {
 				*l = make([]Address, n)

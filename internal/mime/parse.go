@@ -65,11 +65,9 @@ type parser struct {
 	br                            *bufio.Reader
 	maxDepth, maxParts, maxHeader int
 
-	off      int64 // offset of the first unconsumed byte
-	lfs      int64 // LFs before off
-	lastByte byte  // last consumed byte
-	prevLen  int64 // content length (without EOL) of the last consumed line
-	prevEOL  int   // EOL length of the last consumed line
+	off     int64 // offset of the first unconsumed byte
+	lfs     int64 // LFs before off
+	prevEOL int   // EOL length of the last consumed line
 
 	// the current line, valid while have is set
 	have    bool
@@ -79,7 +77,6 @@ type parser struct {
 	lnEOL   int
 	lnHead  []byte // content, or its first maxHead bytes
 	lnFull  bool   // lnHead is the whole content
-	lnLast  byte
 	long    []byte
 	bounds  []string
 	parts   int
@@ -134,9 +131,6 @@ func (p *parser) peek() bool {
 		head = head[:len(head)-eol]
 	}
 	p.lnHead, p.lnFull = head, full
-	if len(b) > 0 {
-		p.lnLast = b[len(b)-1]
-	}
 	p.have = true
 	return true
 }
@@ -148,8 +142,7 @@ func (p *parser) consume() {
 	if p.lnEOL > 0 {
 		p.lfs++
 	}
-	p.lastByte = p.lnLast
-	p.prevLen, p.prevEOL = p.lnLen, p.lnEOL
+	p.prevEOL = p.lnEOL
 }
 
 // boundary reports whether the current line is a delimiter of an active
@@ -205,7 +198,6 @@ func (p *parser) skipToEOF() {
 			n := bytes.Count(buf, []byte{'\n'})
 			p.lfs += int64(n)
 			p.off += int64(len(buf))
-			p.lastByte = buf[len(buf)-1]
 			p.br.Discard(len(buf))
 		}
 		if err != nil {
@@ -221,13 +213,14 @@ func (p *parser) skipToEOF() {
 
 // finish sets the body size and line count of part, whose body ends at
 // the current position: before the delimiter line (dropping the CRLF
-// that belongs to it) when atBoundary, else at EOF.
+// that belongs to it) when atBoundary, else at EOF. The line count is the
+// number of LFs in the body, as Dovecot counts: a last line without one
+// does not count.
 //
 // The body never ends before its last child, which may be an empty part
 // that starts right at the delimiter.
 func (p *parser) finish(part *Part, startLFs int64, atBoundary bool) {
 	end, lfs := p.off, p.lfs
-	lastLen := p.prevLen
 	minEnd := part.BodyOffset
 	if n := len(part.Parts); n > 0 {
 		last := &part.Parts[n-1]
@@ -236,26 +229,9 @@ func (p *parser) finish(part *Part, startLFs int64, atBoundary bool) {
 	if atBoundary && p.prevEOL > 0 && end-int64(p.prevEOL) >= minEnd {
 		end -= int64(p.prevEOL)
 		lfs--
-	} else if !atBoundary {
-		// At EOF the last line has content iff the last byte is not LF.
-		lastLen = 0
-		if p.lastByte != '\n' {
-			lastLen = 1
-		}
-	} else {
-		lastLen = 0
-	}
-	if end < part.BodyOffset {
-		end = part.BodyOffset
 	}
 	part.BodySize = end - part.BodyOffset
-	part.BodyLines = lfs - startLFs
-	if part.BodySize > 0 && lastLen > 0 {
-		part.BodyLines++
-	}
-	if part.BodyLines < 0 {
-		part.BodyLines = 0
-	}
+	part.BodyLines = max(lfs-startLFs, 0)
 }
 
 // entity parses one entity (header and body) at the current line. It

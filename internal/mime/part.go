@@ -5,12 +5,18 @@ import (
 	"strings"
 )
 
-// Param is a MIME parameter with RFC 2231 continuations joined and its
-// charset decoded to UTF-8, and RFC 2047 words decoded where senders
-// misuse them. Name is lower case.
+// Param is a MIME parameter. Name is lower case. Value is decoded to
+// UTF-8: RFC 2231 continuations joined and charset converted, RFC 2047
+// words decoded where senders misuse them. Raw is the value as the
+// message wrote it, with RFC 2231 continuations joined; Extended says it
+// is in RFC 2231 charset'language'%XX form (the parameter was "name*").
+// IMAP4rev1 clients are sent Raw (as "name*" when Extended, like
+// Dovecot), UTF-8 clients Value.
 type Param struct {
-	Name  string
-	Value string
+	Name     string
+	Value    string
+	Raw      string
+	Extended bool
 }
 
 // Part is one entity of a message: the message itself (the root), a part
@@ -26,7 +32,7 @@ type Part struct {
 	HeaderSize   int64
 	BodyOffset   int64
 	BodySize     int64
-	BodyLines    int64 // lines of the body; a last line without CRLF counts
+	BodyLines    int64 // LFs in the body (a last line without one does not count)
 
 	Type    string // lower case; default "text" ("message" in multipart/digest)
 	Subtype string // lower case; default "plain" ("rfc822" in multipart/digest)

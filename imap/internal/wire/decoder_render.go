@@ -107,7 +107,7 @@ func (d *Decoder) BodyStructure(bs *BodyStructure) bool {
 }
 
 func (d *Decoder) multipartBody(bs *BodyStructure) bool {
-	bs.Type = "MULTIPART"
+	bs.Type = "multipart"
 	for {
 		c, ok := d.peek()
 		if !ok {

@@ -71,16 +71,17 @@ func TestRenderEnvelope(t *testing.T) {
 func TestRenderBodyStructure(t *testing.T) {
 	p, _ := mime.Parse(strings.NewReader(renderMsg), nil)
 	got := render(t, func(e *Encoder) { e.BodyStructure(p, true) })
-	want := `(("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL "7BIT" 5 1 NIL NIL NIL NIL)` +
-		`("APPLICATION" "PDF" ("NAME" "r.pdf") NIL NIL "BASE64" 8 NIL ("ATTACHMENT" ("FILENAME" "r.pdf")) "en" NIL)` +
-		`("MESSAGE" "RFC822" NIL NIL NIL "7BIT" 39 (NIL "inner" ((NIL NIL "x" "y")) ((NIL NIL "x" "y")) ((NIL NIL "x" "y")) NIL NIL NIL NIL NIL) ` +
-		`("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 10 1 NIL NIL NIL NIL) 4 NIL NIL NIL NIL) "MIXED" ("BOUNDARY" "b") NIL NIL NIL)`
+	// The same as Dovecot 2.3 renders it (see TestDovecotBodyStructure).
+	want := `(("text" "plain" ("charset" "utf-8") NIL NIL "7bit" 5 0 NIL NIL NIL NIL)` +
+		`("application" "pdf" ("name" "r.pdf") NIL NIL "base64" 8 NIL ("attachment" ("filename" "r.pdf")) ("en") NIL)` +
+		`("message" "rfc822" NIL NIL NIL "7bit" 39 (NIL "inner" ((NIL NIL "x" "y")) ((NIL NIL "x" "y")) ((NIL NIL "x" "y")) NIL NIL NIL NIL NIL) ` +
+		`("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 10 0 NIL NIL NIL NIL) 3 NIL NIL NIL NIL) "mixed" ("boundary" "b") NIL NIL NIL)`
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 	// BODY has no extension data.
 	body := render(t, func(e *Encoder) { e.BodyStructure(p, false) })
-	if !strings.HasPrefix(body, `(("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL "7BIT" 5 1)("APPLICATION"`) || !strings.HasSuffix(body, ` "MIXED")`) {
+	if !strings.HasPrefix(body, `(("text" "plain" ("charset" "utf-8") NIL NIL "7bit" 5 0)("application"`) || !strings.HasSuffix(body, ` "mixed")`) {
 		t.Errorf("BODY %s", body)
 	}
 	checkRenderRoundTrip(t, p)
@@ -90,7 +91,7 @@ func TestRenderOpaqueMessage(t *testing.T) {
 	msg := "Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n"
 	p, _ := mime.Parse(strings.NewReader(msg), nil)
 	got := render(t, func(e *Encoder) { e.BodyStructure(p, false) })
-	if got != `("MESSAGE" "RFC822" NIL NIL NIL "BASE64" 10 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("TEXT" "PLAIN" NIL NIL NIL "7BIT" 0 0) 1)` {
+	if got != `("message" "rfc822" NIL NIL NIL "base64" 10 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0) 1)` {
 		t.Error(got)
 	}
 	checkRenderRoundTrip(t, p)
@@ -107,8 +108,16 @@ func checkRenderRoundTrip(t *testing.T, p *mime.Part) {
 // holds NUL, which strings drop.
 func checkRender(t *testing.T, p *mime.Part, exact bool) {
 	t.Helper()
-	for _, ext := range []bool{false, true} {
-		wire := render(t, func(e *Encoder) { e.BodyStructure(p, ext).SP().Envelope(p.Envelope).CRLF() })
+	for _, mode := range []struct{ ext, utf8 bool }{{false, false}, {true, false}, {true, true}} {
+		ext := mode.ext
+		var buf bytes.Buffer
+		e := NewEncoder(bufio.NewWriter(&buf))
+		e.UTF8 = mode.utf8
+		e.BodyStructure(p, ext).SP().Envelope(p.Envelope).CRLF()
+		if err := e.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		wire := buf.String()
 		d := NewDecoder(bufio.NewReader(strings.NewReader(wire)))
 		d.MaxLiteral, d.MaxLine, d.MaxDepth = -1, -1, -1
 		var bs BodyStructure
@@ -116,7 +125,7 @@ func checkRender(t *testing.T, p *mime.Part, exact bool) {
 		if !d.BodyStructure(&bs) || !d.ExpectSP() || !d.Envelope(&env) || !d.ExpectCRLF() {
 			t.Fatalf("rendered %q does not decode: %v", wire, d.Err())
 		}
-		if want := BodyStructureOf(p, ext); exact && !reflect.DeepEqual(normBS(bs), normBS(want)) {
+		if want := BodyStructureOf(p, ext, mode.utf8); exact && !reflect.DeepEqual(normBS(bs), normBS(want)) {
 			t.Fatalf("decoded body structure differs:\n%+v\n%+v\nwire %q", bs, want, wire)
 		}
 		if want := EnvelopeOf(p.Envelope); exact && !reflect.DeepEqual(env, want) {

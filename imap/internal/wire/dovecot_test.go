@@ -1,0 +1,213 @@
+package wire
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/posthorn/posthorn/internal/mime"
+	"github.com/posthorn/posthorn/internal/testpeer"
+)
+
+// dovecotCorpus holds messages whose ENVELOPE, BODY and BODYSTRUCTURE we
+// compare with Dovecot's, an independent implementation.
+var dovecotCorpus = []string{
+	renderMsg,
+	crlf("From: a@b\nSubject: hi\n\nhello\nworld\n"),
+	crlf("From: a@b\nSubject: no final newline\n\nhello"),
+	crlf(`From: "Doe, John" <john@x.org>, jane@y.org (Jane)
+Sender: Sender Name <s@x>
+Reply-To: Team: a@b, C <c@d>;
+To: undisclosed-recipients:;
+Cc: =?utf-8?q?J=C3=B6rg?= <j@x>, <@route1,@route2:u@h>
+In-Reply-To: <parent@x>
+Date: 1 Jan 2020 10:00:00 +0000
+Subject: =?utf-8?q?caf=C3=A9?=
+Content-Type: text/html; charset="ISO-8859-1"; format=flowed
+Content-Transfer-Encoding: quoted-printable
+Content-ID: <cid@x>
+Content-Description: a page
+Content-Language: en, de
+Content-Location: http://x/y
+Content-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==
+
+<p>caf=E9</p>
+`),
+	crlf(`Content-Type: multipart/alternative; boundary="a b"
+
+preamble
+--a b
+Content-Type: text/plain; name*0*=utf-8''%E2%82%AC; name*1=".txt"
+Content-Disposition: inline; filename*=utf-8''%E2%82%AC.txt
+
+euro
+--a b
+Content-Type: multipart/related; boundary=inner
+
+--inner
+Content-Type: image/png
+Content-Transfer-Encoding: base64
+
+iVBORw0KGgo=
+--inner--
+
+--a b--
+epilogue
+`),
+	crlf(`Content-Type: multipart/digest; boundary=d
+
+--d
+
+Subject: one
+
+body one
+--d
+Content-Type: text/plain
+
+two
+--d--
+`),
+	"Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n",
+	crlf("Content-Type: multipart/mixed\n\nno boundary\n"),
+	crlf("Content-Type: multipart/mixed; boundary=never\n\nno delimiter at all\n"),
+	crlf("Content-Type: TEXT/Plain; CHARSET=UTF-8; Format=Flowed\nContent-Transfer-Encoding: Quoted-Printable\nContent-Disposition: ATTACHMENT; FileName=x\n\nx\n"),
+	crlf("Content-Type: text/plain; name=\"=?utf-8?q?caf=C3=A9?=\"\n\nx\n"),
+	crlf("From: a@b\nTo: user\nCc: \"\" <x@y>\nSubject:\nMessage-ID:\n\nx"),
+	crlf(`Content-Type: message/rfc822
+
+Subject: inside
+Content-Type: multipart/mixed; boundary=z
+
+--z
+
+x
+--z--
+`),
+}
+
+// TestDovecotBodyStructure renders the corpus and compares it with what
+// Dovecot's imap process (run on a private Maildir, speaking on
+// stdin/stdout) answers to FETCH (ENVELOPE BODY BODYSTRUCTURE).
+func TestDovecotBodyStructure(t *testing.T) {
+	testpeer.Require(t, "dovecot", "dovecot-imapd")
+	imapBin := "/usr/lib/dovecot/imap"
+	if _, err := os.Stat(imapBin); err != nil {
+		t.Skipf("%s: %v", imapBin, err)
+	}
+	dir := t.TempDir()
+	for _, sub := range []string{"mail/cur", "mail/new", "mail/tmp", "run"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o777); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, msg := range dovecotCorpus {
+		name := filepath.Join(dir, "mail/cur", fmt.Sprintf("%d.%d.test:2,", 1000+i, i))
+		if err := os.WriteFile(name, []byte(msg), 0o666); err != nil {
+			t.Fatal(err)
+		}
+	}
+	uid, gid := os.Getuid(), os.Getgid()
+	var prefix []string
+	if uid == 0 {
+		// Dovecot refuses mail access as root: run it as nobody.
+		uid, gid = 65534, 65534
+		setpriv, err := exec.LookPath("setpriv")
+		if err != nil {
+			t.Skip("running as root without setpriv")
+		}
+		prefix = []string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"}
+		filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Chmod(p, 0o777) })
+		os.Chmod(filepath.Dir(dir), 0o777)
+	}
+	conf := fmt.Sprintf(`base_dir = %[1]s/run
+state_dir = %[1]s/run
+log_path = %[1]s/log
+mail_location = maildir:%[1]s/mail
+mail_uid = %[2]d
+mail_gid = %[3]d
+first_valid_uid = 0
+first_valid_gid = 0
+`, dir, uid, gid)
+	confPath := filepath.Join(dir, "dovecot.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	args := append(prefix, "env", "USER=test", "HOME="+dir, imapBin, "-c", confPath)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin = strings.NewReader("a1 EXAMINE INBOX\r\na2 FETCH 1:* (ENVELOPE BODY BODYSTRUCTURE)\r\na3 LOGOUT\r\n")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("dovecot imap: %v\n%s\n%s", err, out, stderr.String())
+	}
+
+	// Dovecot lists Maildir files in name order: message i is number i+1.
+	d := NewDecoder(bufio.NewReader(bytes.NewReader(out)))
+	d.MaxLine, d.MaxLiteral, d.MaxDepth = -1, -1, -1
+	got := map[int]map[string]Value{}
+	for {
+		var r Response
+		if !d.Response(&r) {
+			break
+		}
+		if r.Tag != "*" || len(r.Fields) != 3 || r.Fields[1].Str != "FETCH" {
+			continue
+		}
+		items := map[string]Value{}
+		l := r.Fields[2].List
+		for i := 0; i+1 < len(l); i += 2 {
+			items[l[i].Str] = l[i+1]
+		}
+		got[int(r.Fields[0].Num)] = items
+	}
+	if len(got) != len(dovecotCorpus) {
+		t.Fatalf("Dovecot returned %d messages, want %d:\n%s", len(got), len(dovecotCorpus), out)
+	}
+	for i, msg := range dovecotCorpus {
+		p, err := mime.Parse(strings.NewReader(msg), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours := map[string]string{
+			"ENVELOPE":      render(t, func(e *Encoder) { e.Envelope(p.Envelope) }),
+			"BODY":          render(t, func(e *Encoder) { e.BodyStructure(p, false) }),
+			"BODYSTRUCTURE": render(t, func(e *Encoder) { e.BodyStructure(p, true) }),
+		}
+		for name, wire := range ours {
+			d := NewDecoder(bufio.NewReader(strings.NewReader(wire + "\r\n")))
+			d.MaxLine, d.MaxLiteral, d.MaxDepth = -1, -1, -1
+			var v Value
+			if !d.Value(&v) {
+				t.Fatalf("message %d %s: our output does not parse: %v", i+1, name, d.Err())
+			}
+			theirs := got[i+1][name]
+			// Dovecot keeps the case of types, parameter names and
+			// encodings as written; we send them in lower case.
+			if !equalFold(v, theirs) {
+				t.Errorf("message %d %s differs from Dovecot's\nours:    %s\ndovecot: %s", i+1, name, wire, renderValue(t, theirs))
+			}
+		}
+	}
+}
+
+func renderValue(t *testing.T, v Value) string {
+	return render(t, func(e *Encoder) { e.Value(v) })
+}
+
+func equalFold(v, w Value) bool {
+	if v.Kind != w.Kind || !strings.EqualFold(v.Str, w.Str) || v.Num != w.Num || len(v.List) != len(w.List) {
+		return false
+	}
+	for i := range v.List {
+		if !equalFold(v.List[i], w.List[i]) {
+			return false
+		}
+	}
+	return true
+}
