@@ -1,0 +1,154 @@
+package load
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+)
+
+// IMAPConn is a minimal IMAP client on a raw socket: it sends tagged
+// commands and reads responses, literals included, counting what came back.
+// It depends on no IMAP library, so it measures every server alike.
+type IMAPConn struct {
+	c   net.Conn
+	br  *bufio.Reader
+	bw  *bufio.Writer
+	tag int
+}
+
+// IMAPResult counts what a command returned.
+type IMAPResult struct {
+	Untagged int   // untagged response lines ("* ...")
+	Bytes    int64 // bytes read, literals included
+}
+
+// DialIMAP connects, reads the greeting and logs in with LOGIN.
+func DialIMAP(ctx context.Context, addr, user, pass string) (*IMAPConn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	ic := &IMAPConn{c: c, br: bufio.NewReaderSize(c, 64<<10), bw: bufio.NewWriterSize(c, 64<<10)}
+	if _, err := ic.br.ReadSlice('\n'); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("greeting: %w", err)
+	}
+	if _, err := ic.Cmd(fmt.Sprintf("LOGIN %s %s", quote(user), quote(pass))); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return ic, nil
+}
+
+func quote(s string) string { return strconv.Quote(s) }
+
+// Close logs out and closes the connection.
+func (c *IMAPConn) Close() error {
+	c.c.SetDeadline(time.Now().Add(2 * time.Second))
+	c.Cmd("LOGOUT")
+	return c.c.Close()
+}
+
+// Cmd sends one command and reads its responses up to the tagged one,
+// which must be OK.
+func (c *IMAPConn) Cmd(cmd string) (IMAPResult, error) {
+	c.tag++
+	tag := "b" + strconv.Itoa(c.tag)
+	c.bw.WriteString(tag + " " + cmd + "\r\n")
+	if err := c.bw.Flush(); err != nil {
+		return IMAPResult{}, err
+	}
+	return c.read(tag)
+}
+
+// Append stores msg in mailbox with a synchronizing literal.
+func (c *IMAPConn) Append(mailbox string, msg []byte) error {
+	c.tag++
+	tag := "b" + strconv.Itoa(c.tag)
+	fmt.Fprintf(c.bw, "%s APPEND %s {%d}\r\n", tag, quote(mailbox), len(msg))
+	if err := c.bw.Flush(); err != nil {
+		return err
+	}
+	line, err := c.br.ReadSlice('\n')
+	if err != nil {
+		return err
+	}
+	if len(line) == 0 || line[0] != '+' {
+		return fmt.Errorf("APPEND: no continuation: %q", line)
+	}
+	c.bw.Write(msg)
+	c.bw.WriteString("\r\n")
+	if err := c.bw.Flush(); err != nil {
+		return err
+	}
+	_, err = c.read(tag)
+	return err
+}
+
+func (c *IMAPConn) read(tag string) (IMAPResult, error) {
+	var res IMAPResult
+	tagged := []byte(tag + " ")
+	for {
+		line, err := c.br.ReadSlice('\n')
+		// first keeps the start of the line (the tag), which a long line
+		// read in several pieces would otherwise lose.
+		first := append([]byte(nil), line[:min(len(line), 64)]...)
+		for err == bufio.ErrBufferFull {
+			res.Bytes += int64(len(line))
+			line, err = c.br.ReadSlice('\n')
+		}
+		if err != nil {
+			return res, err
+		}
+		res.Bytes += int64(len(line))
+		// A line ending in {n} is followed by n literal bytes and the rest
+		// of the response.
+		for {
+			n, ok := literalSize(line)
+			if !ok {
+				break
+			}
+			if _, err := c.br.Discard(int(n)); err != nil {
+				return res, err
+			}
+			res.Bytes += n
+			line, err = c.br.ReadSlice('\n')
+			if err != nil {
+				return res, err
+			}
+			res.Bytes += int64(len(line))
+		}
+		switch {
+		case len(first) > 1 && first[0] == '*':
+			res.Untagged++
+		case bytes.HasPrefix(first, tagged):
+			rest := first[len(tagged):]
+			if !bytes.HasPrefix(rest, []byte("OK")) {
+				return res, fmt.Errorf("%s", bytes.TrimSpace(first))
+			}
+			return res, nil
+		}
+	}
+}
+
+// literalSize parses a trailing "{n}\r\n" (or "~{n}\r\n").
+func literalSize(line []byte) (int64, bool) {
+	l := bytes.TrimRight(line, "\r\n")
+	if len(l) < 3 || l[len(l)-1] != '}' {
+		return 0, false
+	}
+	i := bytes.LastIndexByte(l, '{')
+	if i < 0 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(bytes.TrimSuffix(l[i+1:len(l)-1], []byte("+"))), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return n, true
+}
