@@ -1,0 +1,87 @@
+package imap
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// AppendMessage is one message for Append or AppendMulti.
+type AppendMessage struct {
+	// Body yields exactly Size octets of the message (CRLF line ends).
+	// It is streamed to the server, never held in memory.
+	Body  io.Reader
+	Size  int64
+	Flags []Flag
+	Date  time.Time // INTERNALDATE; zero → the server's clock
+	// Binary sends the message as a literal8 (RFC 3516), for bodies
+	// with NUL octets.
+	Binary bool
+}
+
+// AppendResult is the APPENDUID response code (RFC 4315). UIDs is empty
+// when the server does not support UIDPLUS.
+type AppendResult struct {
+	UIDValidity uint32
+	UIDs        []uint32
+}
+
+// Append adds a message to mailbox, streaming it from msg.Body, with a
+// non-synchronising literal when the server offers LITERAL+ (or
+// LITERAL- and the message is at most 4 KiB).
+func (c *Client) Append(ctx context.Context, mailbox string, msg AppendMessage) (*AppendResult, error) {
+	return c.AppendMulti(ctx, mailbox, []AppendMessage{msg})
+}
+
+// AppendMulti adds several messages in one command (MULTIAPPEND, RFC
+// 3502): all of them or none. Without MULTIAPPEND it is an error for
+// more than one message.
+func (c *Client) AppendMulti(ctx context.Context, mailbox string, msgs []AppendMessage) (res *AppendResult, err error) {
+	if len(msgs) == 0 {
+		return nil, errors.New("imap: no message to append")
+	}
+	end, err := c.beginCaps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer end(&err)
+	if len(msgs) > 1 && !c.has("MULTIAPPEND") {
+		return nil, errors.New("imap: server does not support MULTIAPPEND")
+	}
+	cmd, w := c.newCommand("APPEND")
+	w.sp().mailbox(mailbox)
+	for _, m := range msgs {
+		if m.Size < 0 || m.Body == nil {
+			return nil, errors.New("imap: append needs a body and its size")
+		}
+		if len(m.Flags) > 0 {
+			w.sp().flags(m.Flags)
+		}
+		if !m.Date.IsZero() {
+			w.sp().dateTime(m.Date)
+		}
+		w.sp()
+		w.literal(m.Body, m.Size, m.Binary)
+	}
+	if w.err != nil && cmd.done {
+		return nil, w.err // refused at a synchronising literal
+	}
+	if err := c.run(cmd, w); err != nil {
+		return nil, err
+	}
+	res = &AppendResult{}
+	if cmd.status.Code == CodeAppendUID {
+		f := strings.Fields(cmd.status.CodeArg)
+		if len(f) == 2 {
+			v, _ := strconv.ParseUint(f[0], 10, 32)
+			res.UIDValidity = uint32(v)
+			if set, err := ParseNumSet(f[1]); err == nil {
+				res.UIDs = expandUIDs(set)
+			}
+		}
+	}
+	return res, nil
+}

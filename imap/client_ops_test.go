@@ -1,0 +1,468 @@
+package imap
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestClient runs the client suite against every peer: our own server
+// on a memory store and, where installed (always under CI), a private
+// Dovecot. Both get the same cases.
+func TestClient(t *testing.T) {
+	cases := []struct {
+		name string
+		f    func(t *testing.T, p *ctPeer)
+	}{
+		{"Login", ctLoginAndCapabilities},
+		{"Authenticate", ctAuthenticate},
+		{"TLS", ctTLS},
+		{"Mailboxes", ctMailboxes},
+		{"Fetch", ctSelectAndFetch},
+		{"LargeLiteral", ctLargeLiteral},
+		{"Store", ctStore},
+		{"Search", ctSearch},
+		{"CopyMove", ctCopyMove},
+		{"Expunge", ctExpunge},
+		{"Updates", ctUpdates},
+		{"Idle", ctIdle},
+		{"Sync", ctSync},
+		{"Misc", ctMisc},
+	}
+	ctRunCases(t, cases)
+}
+
+func ctRunCases(t *testing.T, cases []struct {
+	name string
+	f    func(t *testing.T, p *ctPeer)
+}) {
+	for _, p := range ctPeers(t) {
+		t.Run(p.name, func(t *testing.T) {
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) { tc.f(t, p) })
+			}
+		})
+	}
+}
+
+func all() NumSet { return span(1, Star) }
+
+func one(n uint32) NumSet { return span(n, n) }
+
+func span(lo, hi uint32) NumSet { return NumSet{Ranges: []Range{{Start: lo, Stop: hi}}} }
+
+// ctLargeLiteral appends and fetches an 8 MiB message: both directions
+// stream, so the client allocates far less than the message size.
+func ctLargeLiteral(t *testing.T, p *ctPeer) {
+	ctx := ctxT(t)
+	c := p.login(t, nil)
+	const size = 8 << 20
+	head := "Subject: big\r\n\r\n"
+	body := func() io.Reader {
+		return io.MultiReader(strings.NewReader(head), io.LimitReader(&patternReader{}, size-int64(len(head))))
+	}
+	want := sha256.New()
+	io.Copy(want, body())
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := c.Append(ctx, "INBOX", AppendMessage{Body: body(), Size: size, Flags: []Flag{FlagSeen}})
+	require.NoError(t, err)
+	_, err = c.Select(ctx, "INBOX", nil)
+	require.NoError(t, err)
+	got := sha256.New()
+	var n int64
+	for m, err := range c.Fetch(ctx, one(1), &FetchOptions{RFC822Size: true, Sections: []FetchSection{{}}}) {
+		require.NoError(t, err)
+		assert.EqualValues(t, size, m.RFC822Size)
+		sb, err := m.NextBody()
+		require.NoError(t, err)
+		require.NotNil(t, sb)
+		assert.EqualValues(t, size, sb.Size)
+		n, err = io.Copy(got, sb.Reader)
+		require.NoError(t, err)
+	}
+	runtime.ReadMemStats(&after)
+	assert.EqualValues(t, size, n)
+	assert.Equal(t, want.Sum(nil), got.Sum(nil))
+	if p.name == "dovecot" { // our own server shares the process
+		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(size/4), "client allocations while moving 2×8 MiB")
+	}
+}
+
+// patternReader yields an endless CRLF-terminated text.
+type patternReader struct{ i int }
+
+func (r *patternReader) Read(p []byte) (int, error) {
+	const line = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-\r\n"
+	for i := range p {
+		p[i] = line[r.i%len(line)]
+		r.i++
+	}
+	return len(p), nil
+}
+
+func ctStore(t *testing.T, p *ctPeer) {
+	ctx := ctxT(t)
+	c := p.login(t, nil)
+	ctAppend(t, c, "INBOX", ctMessage("a", "a\r\n"), ctMessage("b", "b\r\n"), ctMessage("c", "c\r\n"))
+	condstore := c.Has(ctx, "CONDSTORE")
+	_, err := c.Select(ctx, "INBOX", &SelectOptions{CondStore: condstore})
+	require.NoError(t, err)
+
+	res, err := c.Store(ctx, span(1, 2), StoreAdd, []Flag{FlagFlagged, "$Work"}, nil)
+	require.NoError(t, err)
+	require.Len(t, res.Messages, 2)
+	for _, m := range res.Messages {
+		assert.True(t, m.HasFlag(FlagFlagged))
+		assert.True(t, m.HasFlag("$work"), "keywords compare case-insensitively")
+	}
+	res, err = c.Store(ctx, one(1), StoreRemove, []Flag{FlagFlagged}, &StoreOptions{Silent: true})
+	require.NoError(t, err)
+	for _, m := range res.Messages { // with CONDSTORE, MODSEQ still comes
+		assert.Nil(t, m.Flags, ".SILENT")
+	}
+	res, err = c.Store(ctx, one(3), StoreReplace, []Flag{FlagAnswered}, nil)
+	require.NoError(t, err)
+	require.Len(t, res.Messages, 1)
+	assert.True(t, res.Messages[0].HasFlag(FlagAnswered))
+
+	// Invalid flags never reach the wire.
+	_, err = c.Store(ctx, one(1), StoreAdd, []Flag{"bad flag"}, nil)
+	require.Error(t, err)
+	require.NoError(t, c.Noop(ctx), "a refused argument leaves the client usable")
+
+	if !condstore {
+		return
+	}
+	var modseq uint64
+	for m, err := range c.Fetch(ctx, one(2), &FetchOptions{ModSeq: true}) {
+		require.NoError(t, err)
+		modseq = m.ModSeq
+	}
+	require.NotZero(t, modseq)
+	// Change message 2, then a conditional store against the old MODSEQ
+	// must leave it alone and report it in MODIFIED.
+	_, err = c.Store(ctx, one(2), StoreAdd, []Flag{FlagSeen}, nil)
+	require.NoError(t, err)
+	res, err = c.Store(ctx, span(1, 2), StoreAdd, []Flag{FlagDraft}, &StoreOptions{UnchangedSince: modseq})
+	require.NoError(t, err)
+	assert.True(t, res.Modified.Contains(2, 3), "message 2 changed since %d: %v", modseq, res.Modified)
+	for m, err := range c.Fetch(ctx, one(2), &FetchOptions{Flags: true}) {
+		require.NoError(t, err)
+		assert.False(t, m.HasFlag(FlagDraft))
+	}
+}
+
+func ctSearch(t *testing.T, p *ctPeer) {
+	ctx := ctxT(t)
+	c := p.login(t, nil)
+	uids := ctAppend(t, c, "INBOX", ctMessage("apple pie", "sweet\r\n"), ctMessage("banana bread", "also sweet\r\n"), ctMessage("cherry", "sour\r\n"))
+	_, err := c.Select(ctx, "INBOX", nil)
+	require.NoError(t, err)
+	_, err = c.Store(ctx, one(2), StoreAdd, []Flag{FlagFlagged}, nil)
+	require.NoError(t, err)
+
+	res, err := c.Search(ctx, nil, KeyText("SUBJECT", "banana"))
+	require.NoError(t, err)
+	assert.Equal(t, []uint32{2}, res.Nums())
+
+	res, err = c.Search(ctx, nil, KeyOr(KeyFlag(FlagFlagged), KeyText("subject", "cherry")))
+	require.NoError(t, err)
+	assert.Equal(t, []uint32{2, 3}, res.Nums())
+
+	res, err = c.Search(ctx, nil, KeyNot(KeyFlag(FlagFlagged)), KeyDate("SINCE", time.Now().Add(-48*time.Hour)))
+	require.NoError(t, err)
+	assert.Equal(t, []uint32{1, 3}, res.Nums())
+
+	res, err = c.UIDSearch(ctx, nil, KeyHeader("Message-ID", "apple.pie@example.org"))
+	require.NoError(t, err)
+	if len(uids) == 3 {
+		assert.Equal(t, []uint32{uids[0]}, res.Nums())
+	}
+	assert.True(t, res.UID)
+
+	res, err = c.Search(ctx, nil, KeyText("body", "nothing like this"))
+	require.NoError(t, err)
+	assert.Empty(t, res.Nums())
+
+	// A non-ASCII string goes out as a literal with CHARSET UTF-8 (or
+	// in UTF-8 once enabled).
+	res, err = c.Search(ctx, nil, KeyText("subject", "äpfel"))
+	require.NoError(t, err)
+	assert.Empty(t, res.Nums())
+
+	if c.Has(ctx, "ESEARCH") || c.Has(ctx, "IMAP4REV2") {
+		res, err = c.Search(ctx, &SearchOptions{Min: true, Max: true, Count: true}, KeyText("body", "sweet"))
+		require.NoError(t, err)
+		assert.EqualValues(t, 1, res.Min)
+		assert.EqualValues(t, 2, res.Max)
+		assert.EqualValues(t, 2, res.Count)
+	}
+}
+
+func ctCopyMove(t *testing.T, p *ctPeer) {
+	ctx := ctxT(t)
+	c := p.login(t, nil)
+	require.NoError(t, c.Create(ctx, "Archive"))
+	ctAppend(t, c, "INBOX", ctMessage("a", "a\r\n"), ctMessage("b", "b\r\n"), ctMessage("c", "c\r\n"))
+	_, err := c.Select(ctx, "INBOX", nil)
+	require.NoError(t, err)
+
+	cp, err := c.Copy(ctx, one(1), "Archive")
+	require.NoError(t, err)
+	if c.Has(ctx, "UIDPLUS") {
+		require.NotNil(t, cp)
+		assert.Len(t, cp.Map(), 1)
+		assert.NotZero(t, cp.UIDValidity)
+	}
+	var expunged []uint32
+	c.opts.Handler = func(u Update) {
+		if u.Kind == UpdateExpunge {
+			expunged = append(expunged, u.Seq)
+		}
+	}
+	mv, err := c.Move(ctx, span(2, 3), "Archive")
+	require.NoError(t, err)
+	if c.Has(ctx, "UIDPLUS") {
+		require.NotNil(t, mv)
+		assert.Len(t, mv.Source, 2)
+		assert.Len(t, mv.Dest, 2)
+	}
+	assert.EqualValues(t, 1, c.Mailbox().Exists, "view follows the EXPUNGEs of MOVE")
+	assert.Len(t, expunged, 2)
+	st, err := c.Status(ctx, "Archive", []StatusItem{StatusMessages})
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, st.Messages)
+
+	err = func() error { _, err := c.Copy(ctx, one(1), "NoSuchBox"); return err }()
+	var ie *Error
+	require.ErrorAs(t, err, &ie)
+	assert.Equal(t, CodeTryCreate, ie.Code)
+}
+
+func ctExpunge(t *testing.T, p *ctPeer) {
+	ctx := ctxT(t)
+	c := p.login(t, nil)
+	uids := ctAppend(t, c, "INBOX", ctMessage("a", "a\r\n"), ctMessage("b", "b\r\n"), ctMessage("c", "c\r\n"), ctMessage("d", "d\r\n"))
+	_, err := c.Select(ctx, "INBOX", nil)
+	require.NoError(t, err)
+	_, err = c.Store(ctx, span(2, 3), StoreAdd, []Flag{FlagDeleted}, &StoreOptions{Silent: true})
+	require.NoError(t, err)
+	seqs, _, err := c.Expunge(ctx)
+	require.NoError(t, err)
+	assert.Len(t, seqs, 2)
+	assert.Contains(t, seqs, uint32(2))
+	assert.EqualValues(t, 2, c.Mailbox().Exists)
+
+	if len(uids) == 4 && (c.Has(ctx, "UIDPLUS") || c.Has(ctx, "IMAP4REV2")) {
+		_, err = c.Store(ctx, all(), StoreAdd, []Flag{FlagDeleted}, &StoreOptions{Silent: true})
+		require.NoError(t, err)
+		seqs, _, err = c.UIDExpunge(ctx, one(uids[3]))
+		require.NoError(t, err)
+		assert.Equal(t, []uint32{2}, seqs, "only the UID given goes")
+	}
+	require.NoError(t, c.CloseMailbox(ctx))
+	assert.Nil(t, c.Mailbox())
+	st, err := c.Status(ctx, "INBOX", []StatusItem{StatusMessages})
+	require.NoError(t, err)
+	assert.EqualValues(t, 0, st.Messages, "CLOSE expunged the last \\Deleted message")
+}
+
+// ctUpdates checks that changes made by another session reach the
+// handler and keep the view consistent.
+func ctUpdates(t *testing.T, p *ctPeer) {
+	ctx := ctxT(t)
+	u, pass := p.newUser(t)
+	var ups []Update
+	a := p.loginAs(t, u, pass, &ClientOptions{Handler: func(up Update) { ups = append(ups, up) }})
+	b := p.loginAs(t, u, pass, nil)
+	ctAppend(t, b, "INBOX", ctMessage("a", "a\r\n"), ctMessage("b", "b\r\n"))
+	_, err := a.Select(ctx, "INBOX", nil)
+	require.NoError(t, err)
+	for _, err := range a.Fetch(ctx, all(), &FetchOptions{UID: true}) {
+		require.NoError(t, err)
+	}
+	ctAppend(t, b, "INBOX", ctMessage("c", "c\r\n"))
+	_, err = b.Select(ctx, "INBOX", nil)
+	require.NoError(t, err)
+	_, err = b.Store(ctx, one(1), StoreAdd, []Flag{FlagDeleted}, nil)
+	require.NoError(t, err)
+	_, _, err = b.Expunge(ctx)
+	require.NoError(t, err)
+
+	require.NoError(t, a.Noop(ctx))
+	kinds := map[UpdateKind]int{}
+	for _, up := range ups {
+		kinds[up.Kind]++
+	}
+	assert.Positive(t, kinds[UpdateExists], "%v", ups)
+	assert.Positive(t, kinds[UpdateExpunge], "%v", ups)
+	assert.EqualValues(t, 2, a.Mailbox().Exists)
+	uid, ok := a.SeqUID(1)
+	assert.True(t, ok, "message b kept its UID, renumbered to 1")
+	assert.NotZero(t, uid)
+}
+
+func ctIdle(t *testing.T, p *ctPeer) {
+	ctx := ctxT(t)
+	u, pass := p.newUser(t)
+	a := p.loginAs(t, u, pass, nil)
+	b := p.loginAs(t, u, pass, nil)
+	_, err := a.Select(ctx, "INBOX", nil)
+	require.NoError(t, err)
+
+	idleCtx, stop := context.WithCancel(ctx)
+	var mu sync.Mutex
+	var got []Update
+	done := make(chan error, 1)
+	go func() {
+		done <- a.Idle(idleCtx, 0, func(up Update) {
+			mu.Lock()
+			got = append(got, up)
+			mu.Unlock()
+			if up.Kind == UpdateExists {
+				stop()
+			}
+		})
+	}()
+	time.Sleep(100 * time.Millisecond) // let IDLE start; the append is seen either way
+	ctAppend(t, b, "INBOX", ctMessage("new", "news\r\n"))
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("no EXISTS during IDLE")
+	}
+	mu.Lock()
+	assert.NotEmpty(t, got)
+	mu.Unlock()
+	assert.EqualValues(t, 1, a.Mailbox().Exists)
+	require.NoError(t, a.Noop(ctx), "client usable after IDLE")
+
+	// Restart: IDLE is ended and begun again at the interval, with the
+	// client still receiving updates afterwards.
+	rctx, cancel := context.WithTimeout(ctx, 700*time.Millisecond)
+	defer cancel()
+	require.NoError(t, a.Idle(rctx, 200*time.Millisecond, nil))
+	require.NoError(t, a.Noop(ctx))
+}
+
+func ctSync(t *testing.T, p *ctPeer) {
+	for _, method := range []SyncMethod{SyncQResync, SyncCondStore, SyncFull} {
+		t.Run(string(method), func(t *testing.T) {
+			ctx := ctxT(t)
+			c := p.login(t, nil)
+			// Hide the better methods to test each path.
+			c.Capability(ctx)
+			if method != SyncQResync {
+				delete(c.caps, "QRESYNC")
+			}
+			if method == SyncFull {
+				delete(c.caps, "CONDSTORE")
+			}
+			if method != SyncFull && !c.has(strings.Split(string(method), "/")[0]) {
+				t.Skipf("%s does not offer %s", p.name, method)
+			}
+			b := ctAppend(t, c, "INBOX", ctMessage("a", "a\r\n"), ctMessage("b", "b\r\n"), ctMessage("c", "c\r\n"))
+			res, err := c.Sync(ctx, "INBOX", nil)
+			require.NoError(t, err)
+			assert.Len(t, res.Added, 3)
+			assert.Empty(t, res.Vanished)
+			if len(b) == 3 {
+				assert.Equal(t, b, res.State.UIDs)
+			}
+			state := res.State
+			require.NoError(t, c.Unselect(ctx))
+
+			// Changes: one added, one flagged, one expunged.
+			ctAppend(t, c, "INBOX", ctMessage("d", "d\r\n"))
+			_, err = c.Select(ctx, "INBOX", nil)
+			require.NoError(t, err)
+			_, err = c.UIDStore(ctx, one(state.UIDs[1]), StoreAdd, []Flag{FlagFlagged}, nil)
+			require.NoError(t, err)
+			_, err = c.UIDStore(ctx, one(state.UIDs[0]), StoreAdd, []Flag{FlagDeleted}, nil)
+			require.NoError(t, err)
+			_, _, err = c.Expunge(ctx)
+			require.NoError(t, err)
+			require.NoError(t, c.Unselect(ctx))
+
+			res, err = c.Sync(ctx, "INBOX", &state)
+			require.NoError(t, err)
+			assert.Equal(t, method, res.Method)
+			assert.False(t, res.Reset)
+			require.Len(t, res.Added, 1)
+			assert.Equal(t, []uint32{state.UIDs[0]}, res.Vanished)
+			changed := map[uint32]*FetchMessage{}
+			for _, m := range res.Changed {
+				changed[m.UID] = m
+			}
+			require.Contains(t, changed, state.UIDs[1])
+			assert.True(t, changed[state.UIDs[1]].HasFlag(FlagFlagged))
+			if method != SyncFull {
+				assert.NotContains(t, changed, state.UIDs[2], "unchanged message not reported")
+			}
+			assert.Len(t, res.State.UIDs, 3)
+
+			// A different UIDVALIDITY resets.
+			res, err = c.Sync(ctx, "INBOX", &SyncState{UIDValidity: state.UIDValidity + 1, HighestModSeq: 1, UIDs: []uint32{1}})
+			require.NoError(t, err)
+			assert.True(t, res.Reset)
+			assert.Len(t, res.Added, 3)
+		})
+	}
+}
+
+func ctMisc(t *testing.T, p *ctPeer) {
+	ctx := ctxT(t)
+	c := p.login(t, nil)
+	if c.Has(ctx, "ID") {
+		id, err := c.ID(ctx, map[string]string{"name": "posthorn-test"})
+		require.NoError(t, err)
+		if p.name == "dovecot" {
+			assert.Equal(t, "Dovecot", id["name"])
+		}
+	}
+	if c.Has(ctx, "ENABLE") {
+		en, err := c.Enable(ctx, "CONDSTORE")
+		require.NoError(t, err)
+		if c.Has(ctx, "CONDSTORE") {
+			assert.Contains(t, en, "CONDSTORE")
+			assert.True(t, c.Enabled("condstore"))
+		}
+	}
+	if c.Has(ctx, "MULTIAPPEND") {
+		msgs := []AppendMessage{
+			{Body: strings.NewReader(ctMessage("m1", "1\r\n")), Size: int64(len(ctMessage("m1", "1\r\n"))), Flags: []Flag{FlagSeen}, Date: time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)},
+			{Body: bytes.NewReader([]byte(ctMessage("m2", "2\r\n"))), Size: int64(len(ctMessage("m2", "2\r\n")))},
+		}
+		res, err := c.AppendMulti(ctx, "INBOX", msgs)
+		require.NoError(t, err)
+		if c.Has(ctx, "UIDPLUS") {
+			assert.Len(t, res.UIDs, 2)
+		}
+		_, err = c.Select(ctx, "INBOX", nil)
+		require.NoError(t, err)
+		for m, err := range c.Fetch(ctx, one(1), &FetchOptions{Flags: true, InternalDate: true}) {
+			require.NoError(t, err)
+			assert.True(t, m.HasFlag(FlagSeen))
+			assert.True(t, m.InternalDate.Equal(time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)), "%v", m.InternalDate)
+		}
+	}
+	// Appending to a missing mailbox: NO [TRYCREATE], client still usable.
+	_, err := c.Append(ctx, "Missing", AppendMessage{Body: strings.NewReader("x\r\n"), Size: 3})
+	var ie *Error
+	require.ErrorAs(t, err, &ie)
+	assert.Equal(t, CodeTryCreate, ie.Code)
+	require.NoError(t, c.Noop(ctx))
+}

@@ -1,0 +1,388 @@
+package imap
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Search criteria builders. Each returns a SearchKey; several keys given
+// to Search are ANDed.
+
+// KeyAll matches every message.
+func KeyAll() SearchKey { return SearchKey{Key: "ALL"} }
+
+// KeySeq matches the messages in a sequence set.
+func KeySeq(set NumSet) SearchKey { return SearchKey{Key: "SEQSET", Set: set} }
+
+// KeyUID matches the messages in a UID set.
+func KeyUID(set NumSet) SearchKey { return SearchKey{Key: "UID", Set: set} }
+
+var flagKeys = map[Flag][2]string{
+	FlagSeen:     {"SEEN", "UNSEEN"},
+	FlagAnswered: {"ANSWERED", "UNANSWERED"},
+	FlagFlagged:  {"FLAGGED", "UNFLAGGED"},
+	FlagDeleted:  {"DELETED", "UNDELETED"},
+	FlagDraft:    {"DRAFT", "UNDRAFT"},
+}
+
+// KeyFlag matches messages with flag f (system flag or keyword).
+func KeyFlag(f Flag) SearchKey {
+	for sf, k := range flagKeys {
+		if sf.Equal(f) {
+			return SearchKey{Key: k[0]}
+		}
+	}
+	return SearchKey{Key: "KEYWORD", Flag: f}
+}
+
+// KeyNoFlag matches messages without flag f.
+func KeyNoFlag(f Flag) SearchKey {
+	for sf, k := range flagKeys {
+		if sf.Equal(f) {
+			return SearchKey{Key: k[1]}
+		}
+	}
+	return SearchKey{Key: "UNKEYWORD", Flag: f}
+}
+
+// KeyHeader matches messages whose header field contains value ("" :
+// messages having the field).
+func KeyHeader(field, value string) SearchKey {
+	return SearchKey{Key: "HEADER", Field: field, Str: value}
+}
+
+// KeyText matches one of the string keys: "FROM", "TO", "CC", "BCC",
+// "SUBJECT", "BODY" or "TEXT", against s (substring, case-insensitive).
+func KeyText(key, s string) SearchKey { return SearchKey{Key: strings.ToUpper(key), Str: s} }
+
+// KeyDate matches one of the date keys: "BEFORE", "ON", "SINCE" (internal
+// date) or "SENTBEFORE", "SENTON", "SENTSINCE" (Date header). Only the
+// date of t counts.
+func KeyDate(key string, t time.Time) SearchKey { return SearchKey{Key: strings.ToUpper(key), Date: t} }
+
+// KeyLarger matches messages larger than n octets.
+func KeyLarger(n uint64) SearchKey { return SearchKey{Key: "LARGER", Num: n} }
+
+// KeySmaller matches messages smaller than n octets.
+func KeySmaller(n uint64) SearchKey { return SearchKey{Key: "SMALLER", Num: n} }
+
+// KeyModSeq matches messages with MODSEQ >= n (CONDSTORE).
+func KeyModSeq(n uint64) SearchKey { return SearchKey{Key: "MODSEQ", Num: n} }
+
+// KeyNot negates k.
+func KeyNot(k SearchKey) SearchKey { return SearchKey{Key: "NOT", Keys: []SearchKey{k}} }
+
+// KeyOr matches either a or b.
+func KeyOr(a, b SearchKey) SearchKey { return SearchKey{Key: "OR", Keys: []SearchKey{a, b}} }
+
+// KeyAnd matches all of keys (a parenthesized list).
+func KeyAnd(keys ...SearchKey) SearchKey { return SearchKey{Key: "AND", Keys: keys} }
+
+// writeSearchKey writes one key.
+func writeSearchKey(w *cmdWriter, k SearchKey, depth int) {
+	if depth > 64 {
+		w.setErr(fmt.Errorf("imap: search criteria nested too deeply"))
+		return
+	}
+	switch k.Key {
+	case "ALL", "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "NEW", "OLD", "RECENT", "SEEN",
+		"UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNSEEN":
+		w.atom(k.Key)
+	case "SEQSET":
+		w.numSet(k.Set)
+	case "UID":
+		w.atom("UID ").numSet(k.Set)
+	case "KEYWORD", "UNKEYWORD":
+		w.atom(k.Key).sp().flag(k.Flag)
+	case "FROM", "TO", "CC", "BCC", "SUBJECT", "BODY", "TEXT":
+		w.atom(k.Key).sp().astring(k.Str)
+	case "HEADER":
+		w.atom("HEADER ").astring(k.Field).sp().str(k.Str)
+	case "BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE":
+		w.atom(k.Key).sp().date(k.Date)
+	case "LARGER", "SMALLER", "OLDER", "YOUNGER":
+		w.atom(k.Key).sp().number64(k.Num)
+	case "MODSEQ":
+		w.atom("MODSEQ ").number64(k.Num)
+	case "NOT":
+		if len(k.Keys) != 1 {
+			w.setErr(fmt.Errorf("imap: NOT takes one key"))
+			return
+		}
+		w.atom("NOT ")
+		writeSearchKey(w, k.Keys[0], depth+1)
+	case "OR":
+		if len(k.Keys) != 2 {
+			w.setErr(fmt.Errorf("imap: OR takes two keys"))
+			return
+		}
+		w.atom("OR ")
+		writeSearchKey(w, k.Keys[0], depth+1)
+		w.sp()
+		writeSearchKey(w, k.Keys[1], depth+1)
+	case "AND":
+		if len(k.Keys) == 0 {
+			w.atom("ALL")
+			return
+		}
+		w.raw("(")
+		for i, sub := range k.Keys {
+			if i > 0 {
+				w.sp()
+			}
+			writeSearchKey(w, sub, depth+1)
+		}
+		w.raw(")")
+	default:
+		w.setErr(fmt.Errorf("imap: unknown search key %q", k.Key))
+	}
+}
+
+// SearchOptions are ESEARCH return options (RFC 4731, IMAP4rev2). With
+// none set, Search sends a plain SEARCH and fills All.
+type SearchOptions struct {
+	Min, Max, Count, All bool
+	Save                 bool // RFC 5182: remember the result as "$"
+}
+
+func (o *SearchOptions) any() bool {
+	return o != nil && (o.Min || o.Max || o.Count || o.All || o.Save)
+}
+
+// SearchData is a SEARCH or ESEARCH result. Numbers are sequence numbers,
+// or UIDs for UIDSearch.
+type SearchData struct {
+	All    NumSet // matching messages
+	Min    uint32
+	Max    uint32
+	Count  uint32
+	ModSeq uint64 // CONDSTORE: highest MODSEQ of the matches
+	UID    bool
+}
+
+// Nums lists the numbers in All, ascending order as the server sent them.
+func (d *SearchData) Nums() []uint32 { return expandUIDs(d.All) }
+
+// Search finds messages; keys are ANDed. opts may be nil.
+func (c *Client) Search(ctx context.Context, opts *SearchOptions, keys ...SearchKey) (*SearchData, error) {
+	return c.search(ctx, false, opts, keys)
+}
+
+// UIDSearch is Search returning UIDs.
+func (c *Client) UIDSearch(ctx context.Context, opts *SearchOptions, keys ...SearchKey) (*SearchData, error) {
+	return c.search(ctx, true, opts, keys)
+}
+
+func (c *Client) search(ctx context.Context, uid bool, opts *SearchOptions, keys []SearchKey) (res *SearchData, err error) {
+	end, err := c.beginCaps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer end(&err)
+	cmd, w := c.newCommand(uidVerb(uid, "SEARCH"))
+	if opts.any() {
+		var ret []string
+		for _, o := range []struct {
+			on   bool
+			name string
+		}{{opts.Min, "MIN"}, {opts.Max, "MAX"}, {opts.Count, "COUNT"}, {opts.All, "ALL"}, {opts.Save, "SAVE"}} {
+			if o.on {
+				ret = append(ret, o.name)
+			}
+		}
+		w.raw(" RETURN (" + strings.Join(ret, " ") + ")")
+	}
+	if needsCharset(keys) && !c.utf8 {
+		w.raw(" CHARSET UTF-8")
+	}
+	if len(keys) == 0 {
+		keys = []SearchKey{KeyAll()}
+	}
+	for _, k := range keys {
+		w.sp()
+		writeSearchKey(w, k, 0)
+	}
+	res = &SearchData{UID: uid}
+	cmd.data = func(u *untagged) bool {
+		if u.search == nil {
+			return false
+		}
+		if u.search.tag != "" && u.search.tag != cmd.tag {
+			return false
+		}
+		s := &u.search.SearchData
+		res.All.Ranges = append(res.All.Ranges, s.All.Ranges...)
+		res.Min, res.Max, res.Count = max(res.Min, s.Min), max(res.Max, s.Max), res.Count+s.Count
+		res.ModSeq = max(res.ModSeq, s.ModSeq)
+		return true
+	}
+	if err := c.run(cmd, w); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// needsCharset reports whether any string argument is not ASCII.
+func needsCharset(keys []SearchKey) bool {
+	for _, k := range keys {
+		for i := 0; i < len(k.Str); i++ {
+			if k.Str[i] >= 0x80 {
+				return true
+			}
+		}
+		if needsCharset(k.Keys) {
+			return true
+		}
+	}
+	return false
+}
+
+// searchResult is a parsed SEARCH/SORT/ESEARCH response.
+type searchResult struct {
+	SearchData
+	tag   string   // ESEARCH (TAG "...")
+	order []uint32 // SEARCH/SORT numbers in the order sent
+}
+
+// readSearch parses "* SEARCH n n n [(MODSEQ n)]" (and SORT) after the name.
+func (c *Client) readSearch() *searchResult {
+	r := &c.rd
+	res := &searchResult{}
+	for r.sp() && !r.atEOL() {
+		if r.peek() == '(' {
+			r.list(func() bool {
+				if r.keyword() != "MODSEQ" || !r.expectSP() {
+					return r.fail("MODSEQ")
+				}
+				return r.number64(&res.ModSeq)
+			})
+			continue
+		}
+		var n uint32
+		if !r.number(&n) {
+			return nil
+		}
+		res.All.AddNum(n)
+		res.order = append(res.order, n)
+		res.Count++
+		if res.Min == 0 || n < res.Min {
+			res.Min = n
+		}
+		res.Max = max(res.Max, n)
+	}
+	if r.err != nil {
+		return nil
+	}
+	return res
+}
+
+// readESearch parses "* ESEARCH [(TAG "x")] [UID] *(name SP value)".
+func (c *Client) readESearch() *searchResult {
+	r := &c.rd
+	res := &searchResult{}
+	for r.sp() && !r.atEOL() {
+		if r.peek() == '(' {
+			r.list(func() bool {
+				k := r.keyword()
+				if !r.expectSP() {
+					return false
+				}
+				if k == "TAG" {
+					res.tag, _ = r.str()
+					return r.err == nil
+				}
+				return r.skipValue()
+			})
+			continue
+		}
+		switch name := r.keyword(); name {
+		case "UID":
+			res.UID = true
+		case "MIN", "MAX", "COUNT":
+			var n uint32
+			if !r.expectSP() || !r.number(&n) {
+				return nil
+			}
+			switch name {
+			case "MIN":
+				res.Min = n
+			case "MAX":
+				res.Max = n
+			default:
+				res.Count = n
+			}
+		case "ALL":
+			if !r.expectSP() {
+				return nil
+			}
+			res.All, _ = r.numSet()
+		case "MODSEQ":
+			if !r.expectSP() || !r.number64(&res.ModSeq) {
+				return nil
+			}
+		case "":
+			r.fail("ESEARCH item")
+			return nil
+		default:
+			if !r.expectSP() || !r.skipValue() {
+				return nil
+			}
+		}
+	}
+	if r.err != nil {
+		return nil
+	}
+	return res
+}
+
+// SortKey is a SORT criterion (RFC 5256): "ARRIVAL", "CC", "DATE",
+// "FROM", "SIZE", "SUBJECT", "TO", each optionally preceded by REVERSE.
+type SortKey struct {
+	Key     string
+	Reverse bool
+}
+
+// Sort returns the sequence numbers (UIDs with uid) of the matching
+// messages in the order given by sortKeys (RFC 5256 SORT).
+func (c *Client) Sort(ctx context.Context, uid bool, sortKeys []SortKey, keys ...SearchKey) (nums []uint32, err error) {
+	end, err := c.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer end(&err)
+	cmd, w := c.newCommand(uidVerb(uid, "SORT"))
+	w.raw(" (")
+	for i, k := range sortKeys {
+		if i > 0 {
+			w.sp()
+		}
+		if k.Reverse {
+			w.raw("REVERSE ")
+		}
+		if !isAtomString(k.Key) {
+			return nil, fmt.Errorf("imap: invalid sort key %q", k.Key)
+		}
+		w.atom(strings.ToUpper(k.Key))
+	}
+	w.raw(") UTF-8")
+	if len(keys) == 0 {
+		keys = []SearchKey{KeyAll()}
+	}
+	for _, k := range keys {
+		w.sp()
+		writeSearchKey(w, k, 0)
+	}
+	cmd.data = func(u *untagged) bool {
+		if u.name == "SORT" && u.search != nil {
+			nums = append(nums, u.search.order...)
+			return true
+		}
+		return false
+	}
+	if err := c.run(cmd, w); err != nil {
+		return nil, err
+	}
+	return nums, nil
+}
