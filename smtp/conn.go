@@ -6,7 +6,7 @@ package smtp
 // which Server.Shutdown reads, and cancel and raw, which Server.Close uses.
 //
 // Memory: an idle connection holds no buffers. While it waits for a command
-// it blocks in a read into the 64-byte conn.small array; the bytes that
+// it blocks in a read into the 256-byte conn.small array; the bytes that
 // arrive are handed to a pooled bufio.Reader through connReader.pending.
 // Replies accumulate in a pooled output buffer that is written in one
 // write when the input buffer is empty, so replies to a PIPELINING group
@@ -66,7 +66,7 @@ type conn struct {
 	info ConnInfo
 	sess Session
 
-	small   [64]byte
+	small   [256]byte
 	cr      connReader
 	br      *bufio.Reader // nil while idle
 	out     *[]byte       // pending replies; nil while idle

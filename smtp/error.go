@@ -125,7 +125,11 @@ func (e *Error) appendReply(b []byte) []byte {
 			b = append(b, ' ')
 		}
 		if enh != NoEnhancedCode {
-			b = append(b, enh.String()...)
+			b = strconv.AppendInt(b, int64(enh[0]), 10)
+			b = append(b, '.')
+			b = strconv.AppendInt(b, int64(enh[1]), 10)
+			b = append(b, '.')
+			b = strconv.AppendInt(b, int64(enh[2]), 10)
 			if line != "" {
 				b = append(b, ' ')
 			}

@@ -213,14 +213,18 @@ func isLocalPart(s string) bool {
 		}
 		return true
 	}
-	for _, atom := range strings.Split(s, ".") {
-		if atom == "" {
-			return false
-		}
-		for i := 0; i < len(atom); i++ {
-			if !isAtext(atom[i]) {
+	// Dot-string: atoms of atext separated by single dots.
+	if s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '.':
+			if s[i-1] == '.' {
 				return false
 			}
+		case !isAtext(c):
+			return false
 		}
 	}
 	return true
@@ -246,7 +250,16 @@ func isDomain(s string, allowUTF8 bool) bool {
 	if s == "" || len(s) > maxDomainLen {
 		return false
 	}
-	for _, label := range strings.Split(s, ".") {
+	for s != "" {
+		label := s
+		if i := strings.IndexByte(s, '.'); i >= 0 {
+			label, s = s[:i], s[i+1:]
+			if s == "" {
+				return false // trailing dot
+			}
+		} else {
+			s = ""
+		}
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
 			return false
 		}
