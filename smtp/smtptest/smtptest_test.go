@@ -138,3 +138,57 @@ func TestSTARTTLS(t *testing.T) {
 		t.Fatalf("got %+v", msgs)
 	}
 }
+
+func TestAuth(t *testing.T) {
+	srv := NewServer(t, &Options{Users: map[string]string{"jim": "secret"}})
+	host, _, _ := strings.Cut(srv.Addr(), ":")
+	err := netsmtp.SendMail(srv.Addr(), netsmtp.PlainAuth("", "jim", "wrong", host), "a@example.org", []string{"b@example.com"}, []byte("x\r\n"))
+	if err == nil || !strings.Contains(err.Error(), "5.7.8") {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if err := netsmtp.SendMail(srv.Addr(), netsmtp.PlainAuth("", "jim", "secret", host), "a@example.org", []string{"b@example.com"}, []byte("x\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	msgs := srv.WaitMessages(1, 5*time.Second)
+	if len(msgs) != 1 || msgs[0].Identity != "jim" {
+		t.Fatalf("got %+v", msgs)
+	}
+}
+
+func TestLMTPAndConfigure(t *testing.T) {
+	srv := NewServer(t, &Options{Mode: smtp.ModeLMTP, Configure: func(s *smtp.Server) { s.MaxRecipients = 1 }})
+	c, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	expect := func(prefix string) {
+		t.Helper()
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(line) > 3 && line[3] == '-' {
+				continue
+			}
+			if !strings.HasPrefix(line, prefix) {
+				t.Fatalf("got %q, want %q", line, prefix)
+			}
+			return
+		}
+	}
+	expect("220 ")
+	for _, step := range []struct{ cmd, want string }{
+		{"LHLO client.test", "250 "},
+		{"MAIL FROM:<a@example.org>", "250 "},
+		{"RCPT TO:<b@example.com>", "250 "},
+		{"RCPT TO:<c@example.com>", "452 4.5.3 "},
+		{"DATA", "354 "},
+		{"hi\r\n.", "250 2.0.0 <b@example.com>"},
+	} {
+		c.Write([]byte(step.cmd + "\r\n"))
+		expect(step.want)
+	}
+}
