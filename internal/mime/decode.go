@@ -17,8 +17,13 @@ var ErrUnknownEncoding = errors.New("mime: unknown content transfer encoding")
 // Decoder returns a reader that decodes body, the raw body of p, from
 // its Content-Transfer-Encoding: base64 (whitespace and junk ignored, as
 // RFC 2045 §6.8 asks) and quoted-printable; 7bit, 8bit, binary and none
-// pass through. It streams: memory use is constant.
+// pass through. Multipart and message bodies pass through whatever
+// their header says (RFC 2046 §5 allows no encoding on them; Dovecot
+// does the same). It streams: memory use is constant.
 func Decoder(p *Part, body io.Reader) (io.Reader, error) {
+	if p.Type == "multipart" || p.Type == "message" {
+		return body, nil
+	}
 	return decoderFor(p.Encoding, body)
 }
 

@@ -445,3 +445,31 @@ func TestHeaderFieldsAndLookup(t *testing.T) {
 		t.Errorf("ReadHeader %q %v", h, err)
 	}
 }
+
+func TestFindRules(t *testing.T) {
+	single, _ := Parse(strings.NewReader(simpleMsg), nil)
+	if _, err := single.Find([]int{1, 1}); err != ErrNoSection {
+		t.Error("1.1 of a single-part message exists")
+	}
+	multi, _ := Parse(strings.NewReader(nestedMsg), nil)
+	if p, err := multi.Find([]int{1, 1}); err != nil || p != &multi.Parts[0] {
+		t.Error("1.1 of a leaf part in a multipart is the part (Dovecot)")
+	}
+	if _, err := multi.Find([]int{1, 1, 1}); err != ErrNoSection {
+		t.Error("1.1.1")
+	}
+	msg := crlf("Content-Type: message/rfc822\n\nSubject: in\nContent-Type: multipart/mixed; boundary=z\n\n--z\n\nx\n--z--\n")
+	root, _ := Parse(strings.NewReader(msg), nil)
+	if got := section(t, msg, root, []int{1}, ""); !strings.HasPrefix(got, "Subject: in") {
+		t.Errorf("[1] = %q", got)
+	}
+	if got := section(t, msg, root, []int{1, 1}, ""); got != "x" {
+		t.Errorf("[1.1] = %q", got)
+	}
+	if got := section(t, msg, root, []int{1}, "MIME"); got != "Content-Type: message/rfc822\r\n\r\n" {
+		t.Errorf("[1.MIME] = %q", got)
+	}
+	if _, err := root.Find([]int{0}); err != ErrNoSection {
+		t.Error("part 0")
+	}
+}

@@ -90,10 +90,11 @@ var ErrNoSection = errors.New("mime: no such section")
 // on the message m: {} is the message itself, {1} its first part (or its
 // body if it is not multipart), {2, 1} the first part of part 2, which
 // for a message/rfc822 part 2 is the first part of the encapsulated
-// message.
+// message. As in Dovecot, n.1 of a leaf part n is part n itself.
 func (m *Part) Find(path []int) (*Part, error) {
 	cur := m
 	atMessage := true // cur is a message: numbers index its body parts
+	viaBody := false  // cur was reached as the body of a message
 	for _, n := range path {
 		if n < 1 {
 			return nil, ErrNoSection
@@ -108,8 +109,12 @@ func (m *Part) Find(path []int) (*Part, error) {
 				return nil, ErrNoSection
 			}
 			cur = &cur.Parts[n-1]
+			viaBody = false
 		case atMessage && n == 1:
 			// The body of a non-multipart message is part 1.
+			viaBody = true
+		case n == 1 && !viaBody:
+			// Like Dovecot: x.1 of a leaf part x of a multipart is x.
 		default:
 			return nil, ErrNoSection
 		}

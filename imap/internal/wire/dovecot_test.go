@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,10 +91,12 @@ x
 `),
 }
 
-// TestDovecotBodyStructure renders the corpus and compares it with what
-// Dovecot's imap process (run on a private Maildir, speaking on
-// stdin/stdout) answers to FETCH (ENVELOPE BODY BODYSTRUCTURE).
-func TestDovecotBodyStructure(t *testing.T) {
+// runDovecot runs Dovecot's imap process on a private Maildir holding
+// the corpus (PREAUTH over stdin/stdout), sends "a1 EXAMINE INBOX",
+// "a2 FETCH 1:* (items)" and LOGOUT, and returns each message's FETCH
+// items by name. Message i of the corpus is number i+1.
+func runDovecot(t *testing.T, items string) map[int]map[string]Value {
+	t.Helper()
 	testpeer.Require(t, "dovecot", "dovecot-imapd")
 	imapBin := "/usr/lib/dovecot/imap"
 	if _, err := os.Stat(imapBin); err != nil {
@@ -106,6 +109,7 @@ func TestDovecotBodyStructure(t *testing.T) {
 		}
 	}
 	for i, msg := range dovecotCorpus {
+		// Dovecot lists Maildir files in name order.
 		name := filepath.Join(dir, "mail/cur", fmt.Sprintf("%d.%d.test:2,", 1000+i, i))
 		if err := os.WriteFile(name, []byte(msg), 0o666); err != nil {
 			t.Fatal(err)
@@ -118,7 +122,7 @@ func TestDovecotBodyStructure(t *testing.T) {
 		uid, gid = 65534, 65534
 		setpriv, err := exec.LookPath("setpriv")
 		if err != nil {
-			t.Skip("running as root without setpriv")
+			t.Skip("running as root without setpriv (util-linux)")
 		}
 		prefix = []string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"}
 		filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Chmod(p, 0o777) })
@@ -139,15 +143,13 @@ first_valid_gid = 0
 	}
 	args := append(prefix, "env", "USER=test", "HOME="+dir, imapBin, "-c", confPath)
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdin = strings.NewReader("a1 EXAMINE INBOX\r\na2 FETCH 1:* (ENVELOPE BODY BODYSTRUCTURE)\r\na3 LOGOUT\r\n")
+	cmd.Stdin = strings.NewReader("a1 EXAMINE INBOX\r\na2 FETCH 1:* (" + items + ")\r\na3 LOGOUT\r\n")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("dovecot imap: %v\n%s\n%s", err, out, stderr.String())
 	}
-
-	// Dovecot lists Maildir files in name order: message i is number i+1.
 	d := NewDecoder(bufio.NewReader(bytes.NewReader(out)))
 	d.MaxLine, d.MaxLiteral, d.MaxDepth = -1, -1, -1
 	got := map[int]map[string]Value{}
@@ -169,6 +171,13 @@ first_valid_gid = 0
 	if len(got) != len(dovecotCorpus) {
 		t.Fatalf("Dovecot returned %d messages, want %d:\n%s", len(got), len(dovecotCorpus), out)
 	}
+	return got
+}
+
+// TestDovecotBodyStructure compares our ENVELOPE, BODY and BODYSTRUCTURE
+// of the corpus with Dovecot's.
+func TestDovecotBodyStructure(t *testing.T) {
+	got := runDovecot(t, "ENVELOPE BODY BODYSTRUCTURE")
 	for i, msg := range dovecotCorpus {
 		p, err := mime.Parse(strings.NewReader(msg), nil)
 		if err != nil {
@@ -194,6 +203,90 @@ first_valid_gid = 0
 			}
 		}
 	}
+}
+
+// TestDovecotSections compares the sections that mime.Part.Section,
+// mime.HeaderFields and mime.Decoder produce with Dovecot's answers.
+func TestDovecotSections(t *testing.T) {
+	sections := []string{"", "HEADER", "TEXT", "1", "1.MIME", "2", "2.MIME", "3", "3.MIME",
+		"3.HEADER", "3.TEXT", "3.1", "3.1.MIME", "3.2", "2.1", "2.2", "1.1",
+		"HEADER.FIELDS (From To Subject)", "HEADER.FIELDS.NOT (From To Subject)", "3.HEADER.FIELDS (Subject)"}
+	var items []string
+	for _, s := range sections {
+		items = append(items, "BODY.PEEK["+s+"]")
+	}
+	got := runDovecot(t, strings.Join(items, " ")+" BINARY.PEEK[1] BINARY.PEEK[2] BINARY.SIZE[2]")
+	for i, msg := range dovecotCorpus {
+		p, err := mime.Parse(strings.NewReader(msg), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range sections {
+			theirs := lookupFold(got[i+1], "BODY["+s+"]")
+			ours, ok := ourSection(t, p, msg, s)
+			switch {
+			case !ok && (theirs.Kind == KindNIL || theirs.Str == ""):
+			case !ok:
+				t.Errorf("message %d BODY[%s]: we have no such section, Dovecot has %q", i+1, s, theirs.Str)
+			case theirs.Kind != KindString || theirs.Str != ours:
+				t.Errorf("message %d BODY[%s]:\nours:    %q\ndovecot: %q", i+1, s, ours, renderValue(t, theirs))
+			}
+		}
+		for _, n := range []int{1, 2} {
+			theirs := got[i+1][fmt.Sprintf("BINARY[%d]", n)]
+			part, err := p.Find([]int{n})
+			if err != nil || part.IsMultipart() {
+				continue // Dovecot converts the parts inside; we do not
+			}
+			off, size, _ := p.Section([]int{n}, "")
+			r, err := mime.Decoder(part, strings.NewReader(msg[off:off+size]))
+			if err != nil {
+				continue
+			}
+			var b strings.Builder
+			io.Copy(&b, r)
+			if theirs.Str != b.String() {
+				t.Errorf("message %d BINARY[%d]:\nours:    %q\ndovecot: %q", i+1, n, b.String(), theirs.Str)
+			}
+			if n == 2 {
+				if sz := got[i+1]["BINARY.SIZE[2]"]; sz.Num != uint64(b.Len()) {
+					t.Errorf("message %d BINARY.SIZE[2]: ours %d, dovecot %d", i+1, b.Len(), sz.Num)
+				}
+			}
+		}
+	}
+}
+
+// ourSection returns BODY[s] as we compute it from the parse.
+func ourSection(t *testing.T, p *mime.Part, msg, s string) (string, bool) {
+	spec, fields, _ := strings.Cut(s, " ")
+	var path []int
+	for spec != "" && spec[0] >= '0' && spec[0] <= '9' {
+		num, rest, _ := strings.Cut(spec, ".")
+		n := 0
+		fmt.Sscan(num, &n)
+		path = append(path, n)
+		spec = rest
+	}
+	off, size, err := p.Section(path, spec)
+	if err != nil {
+		return "", false
+	}
+	sec := msg[off : off+size]
+	if strings.HasPrefix(spec, "HEADER.FIELDS") {
+		names := strings.Fields(strings.Trim(fields, "()"))
+		return string(mime.HeaderFields([]byte(sec), names, strings.HasSuffix(spec, ".NOT"))), true
+	}
+	return sec, true
+}
+
+func lookupFold(m map[string]Value, key string) Value {
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	return Value{}
 }
 
 func renderValue(t *testing.T, v Value) string {
