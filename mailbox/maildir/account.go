@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/posthorn/posthorn/mailbox"
@@ -573,7 +572,7 @@ func (a *account) LockMaildrop(ctx context.Context) (release func(), err error) 
 		}
 		t.dropF = f
 	}
-	if err := syscall.Flock(int(t.dropF.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := tryFlock(t.dropF); err != nil {
 		return nil, fmt.Errorf("maildir: maildrop of %q held by another process: %w", t.user, mailbox.ErrInUse)
 	}
 	t.dropHeld = true
@@ -583,7 +582,7 @@ func (a *account) LockMaildrop(ctx context.Context) (release func(), err error) 
 			t.dropMu.Lock()
 			defer t.dropMu.Unlock()
 			if t.dropF != nil {
-				syscall.Flock(int(t.dropF.Fd()), syscall.LOCK_UN)
+				funlock(t.dropF)
 			}
 			t.dropHeld = false
 		})

@@ -19,6 +19,11 @@ func flock(f *os.File) error {
 	}
 }
 
+// tryFlock takes the lock if nobody holds it, without waiting.
+func tryFlock(f *os.File) error {
+	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+}
+
 func funlock(f *os.File) error {
 	return syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 }

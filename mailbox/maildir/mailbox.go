@@ -289,6 +289,8 @@ func (m *mbox) Append(ctx context.Context, r io.Reader, opts *mailbox.AppendOpti
 	return mailbox.UID(uids[0]), nil
 }
 
+var errUIDsExhausted = errors.New("maildir: UID space of the mailbox exhausted (rename it and create it again)")
+
 // pending is a message file ready in tmp/ (or elsewhere in the tree), to be
 // renamed into the folder and given a UID.
 type pending struct {
@@ -307,8 +309,9 @@ func (f *folder) install(ps []pending) ([]uint32, error) {
 	}
 	defer f.unlock()
 	s := f.s
-	if uint64(s.uidNext)+uint64(len(ps)) >= 1<<32-1 {
-		return nil, errors.New("maildir: UID space exhausted")
+	// The last UID is 2³²-2, so that UIDNEXT still fits in 32 bits.
+	if uint64(s.uidNext)+uint64(len(ps)) > 1<<32-1 {
+		return nil, errUIDsExhausted
 	}
 	var dirty [2]bool
 	ok := make([]bool, len(ps))

@@ -202,3 +202,51 @@ func TestMaxMessageSize(t *testing.T) {
 	assert.Empty(t, tmp, "the refused message left a file in tmp/")
 	assert.EqualValues(t, 64<<20, (&Store{}).maxMessageSize())
 }
+
+func TestMetadataLimit(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	_, m := openInbox(t, s)
+	uid, err := m.Append(ctx, strings.NewReader("x"), nil)
+	require.NoError(t, err)
+	mc := m.(mailbox.MetadataCache)
+	err = mc.SetMetadata(ctx, uid, make([]byte, maxMetadata+1))
+	assert.ErrorIs(t, err, mailbox.ErrTooLarge)
+	require.NoError(t, mc.SetMetadata(ctx, uid, make([]byte, maxMetadata)))
+	got, err := mc.Metadata(ctx, uid)
+	require.NoError(t, err)
+	assert.Len(t, got, maxMetadata)
+	_, err = mc.Metadata(ctx, uid+1)
+	assert.ErrorIs(t, err, mailbox.ErrNotExist)
+	assert.ErrorIs(t, mc.SetMetadata(ctx, uid+1, []byte("x")), mailbox.ErrNotExist)
+}
+
+// TestUIDSpaceExhausted: the last UID is 2³²-2; past it Append fails with
+// a clear error instead of wrapping around.
+func TestUIDSpaceExhausted(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	a, err := s.Open(ctx, "alice")
+	require.NoError(t, err)
+	m, err := a.Mailbox(ctx, mailbox.Inbox)
+	require.NoError(t, err)
+	f := m.(*mbox).f
+	f.mu.Lock()
+	st := newState()
+	st.uidValidity, st.uidNext, st.highest = f.s.uidValidity, 1<<32-2, 1
+	require.NoError(t, f.writeSnapshot(st))
+	f.s = st
+	f.mu.Unlock()
+	uid, err := m.Append(ctx, strings.NewReader("last"), nil)
+	require.NoError(t, err)
+	assert.EqualValues(t, uint32(1<<32-2), uid)
+	_, err = m.Append(ctx, strings.NewReader("one too many"), nil)
+	assert.ErrorIs(t, err, errUIDsExhausted)
+	m.Close()
+	a.Close()
+	// The index with the highest UID loads again.
+	_, m2 := openInbox(t, s)
+	info := listAll(t, m2)
+	require.Len(t, info, 1)
+	assert.EqualValues(t, uint32(1<<32-2), info[0].UID)
+}
