@@ -2,6 +2,8 @@ package smtp
 
 import (
 	"context"
+	"errors"
+	"os"
 	"net"
 	"strings"
 	"sync"
@@ -304,4 +306,31 @@ func TestContextHooks(t *testing.T) {
 	addr := startServer(t, srv)
 	greeted(t, addr)
 	assert.Equal(t, "base+conn", <-got)
+}
+
+func TestAuthFailureDelay(t *testing.T) {
+	addr := startServer(t, &Server{Backend: authBackend(&testBackend{}), AllowInsecureAuth: true, AuthFailureDelay: 150 * time.Millisecond})
+	cl := ehlo(t, addr)
+	start := time.Now()
+	cl.cmd("AUTH PLAIN "+b64("\x00jim\x00wrong"), "535 ")
+	assert.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond)
+}
+
+// TestWriteTimeout: a client that sends commands but never reads the
+// replies is dropped once the server's writes stall.
+func TestWriteTimeout(t *testing.T) {
+	addr := startServer(t, &Server{Backend: &testBackend{}, WriteTimeout: 100 * time.Millisecond, MaxBadCommands: -1})
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(4096)
+	c.SetWriteDeadline(time.Now().Add(20 * time.Second))
+	chunk := []byte(strings.Repeat("HELP\r\n", 1000))
+	var werr error
+	for i := 0; i < 2000 && werr == nil; i++ {
+		_, werr = c.Write(chunk)
+	}
+	// The server gave up: our writes fail once it closed the connection.
+	require.Error(t, werr)
+	assert.False(t, errors.Is(werr, os.ErrDeadlineExceeded), "server never closed: %v", werr)
 }
