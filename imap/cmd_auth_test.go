@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/posthorn/posthorn/internal/testcert"
+	"github.com/posthorn/posthorn/mailbox/memstore"
 )
 
 func TestLoginDisabledWithoutTLS(t *testing.T) {
@@ -176,7 +177,7 @@ func (c *client) saslLogin(tag string, mc sasl.Client) string {
 
 func TestAuthenticateMechanisms(t *testing.T) {
 	e := newTestEnv(t)
-	require.NoError(t, e.store.SetToken("sara", "tok3n"))
+	require.NoError(t, e.store.(*memstore.Store).SetToken("sara", "tok3n"))
 	for _, tc := range []struct {
 		name string
 		mc   sasl.Client

@@ -12,7 +12,11 @@ import (
 // flags, expunges and appends; the phone, in IDLE, receives exactly the
 // right untagged responses, each change promptly.
 func TestIdleTwoSessions(t *testing.T) {
-	e := newTestEnv(t)
+	storeKinds(t, testIdleTwoSessions)
+}
+
+func testIdleTwoSessions(t *testing.T, newEnv func(*testing.T, ...func(*Server)) *testEnv) {
+	e := newEnv(t)
 	for _, s := range []string{"1", "2", "3"} {
 		e.appendMsg("INBOX", msg(s, "x\r\n"))
 	}

@@ -23,8 +23,12 @@ func (e *testEnv) hostPort() (string, string) {
 }
 
 func TestInteropPythonImaplib(t *testing.T) {
+	storeKinds(t, testInteropPythonImaplib)
+}
+
+func testInteropPythonImaplib(t *testing.T, newEnv func(*testing.T, ...func(*Server)) *testEnv) {
 	py := testpeer.Require(t, "python3", "python3")
-	e := newTestEnv(t)
+	e := newEnv(t)
 	e.appendMsg("INBOX", msg("first", "first body\r\n"))
 	e.appendMsg("INBOX", msg("second", "second body\r\n"))
 	host, port := e.hostPort()
@@ -54,8 +58,12 @@ func TestInteropCurl(t *testing.T) {
 }
 
 func TestInteropMbsync(t *testing.T) {
+	storeKinds(t, testInteropMbsync)
+}
+
+func testInteropMbsync(t *testing.T, newEnv func(*testing.T, ...func(*Server)) *testEnv) {
 	mbsync := testpeer.Require(t, "mbsync", "isync")
-	e := newTestEnv(t)
+	e := newEnv(t)
 	ctx := context.Background()
 	acct, err := e.store.Open(ctx, "sara")
 	require.NoError(t, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/posthorn/posthorn/mailbox"
+	"github.com/posthorn/posthorn/mailbox/maildir"
 	"github.com/posthorn/posthorn/mailbox/memstore"
 )
 
@@ -23,7 +24,7 @@ import (
 type testEnv struct {
 	t     *testing.T
 	srv   *Server
-	store *memstore.Store
+	store mailbox.Store
 	addr  string
 	done  chan error
 }
@@ -32,6 +33,25 @@ func newTestEnv(t *testing.T, configure ...func(*Server)) *testEnv {
 	t.Helper()
 	st := memstore.New()
 	require.NoError(t, st.AddUser("sara", "secret", "sara@example.org"))
+	return newTestEnvStore(t, st, configure...)
+}
+
+// newMaildirEnv is newTestEnv on a Maildir store in a temporary directory.
+func newMaildirEnv(t *testing.T, configure ...func(*Server)) *testEnv {
+	t.Helper()
+	users := new(maildir.Users)
+	require.NoError(t, users.Add("sara", "secret", "sara@example.org"))
+	st := &maildir.Store{Root: t.TempDir(), Users: users, PollInterval: -1, Logger: slog.New(slog.DiscardHandler)}
+	return newTestEnvStore(t, st, configure...)
+}
+
+// storeKinds runs f once per store implementation.
+func storeKinds(t *testing.T, f func(t *testing.T, newEnv func(*testing.T, ...func(*Server)) *testEnv)) {
+	t.Run("memstore", func(t *testing.T) { f(t, newTestEnv) })
+	t.Run("maildir", func(t *testing.T) { f(t, newMaildirEnv) })
+}
+
+func newTestEnvStore(t *testing.T, st mailbox.Store, configure ...func(*Server)) *testEnv {
 	srv := &Server{
 		Store:             st,
 		AllowInsecureAuth: true,
