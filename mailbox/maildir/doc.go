@@ -60,8 +60,9 @@
 // rescans when something changed, giving new files UIDs and publishing
 // MessagesAdded, FlagsChanged and MessagesExpunged events. Because an
 // mtime has a coarse tick, a directory whose mtime is less than two seconds
-// older than the scan that read it is rescanned (at most once a second)
-// until it has settled. While an account is watched (IMAP IDLE), the
+// older than the scan that read it is rescanned until it has settled, at
+// most once a second and at most a tenth of the time (a rescan of an
+// unchanged 100,000-message folder reads 100,000 names: about 0.1 s). While an account is watched (IMAP IDLE), the
 // folders open in the process and INBOX are polled every
 // Store.PollInterval (2 s by default). So an outside delivery is announced
 // within PollInterval to a watcher, or at the next access otherwise.
@@ -81,8 +82,19 @@
 // within PollInterval while watching). Account changes (create, delete,
 // rename, subscriptions) hold a per-user flock. The POP3 maildrop lock is
 // a non-blocking flock, so it excludes other processes too. Not supported:
-// network file systems without working flock(2), and Windows (the package
-// builds on Unix only).
+// network file systems without working flock(2), and sharing a tree
+// between processes on systems other than Unix (the package builds there,
+// for one process).
+//
+// # Limits
+//
+// Store.MaxMessageSize (64 MiB by default) caps Append with
+// mailbox.ErrTooLarge while the message is read; user names are at most
+// MaxUserLength bytes; mailbox names of up to mailbox.MaxNameLength bytes
+// work (past 255 bytes of directory name they live in posthorn-long/);
+// cached metadata is at most 16 MiB per message; the last UID of a
+// mailbox is 2³²-2, after which Append fails (rename the mailbox and
+// create it again for a new UIDVALIDITY).
 //
 // # Safety
 //
