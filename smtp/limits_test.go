@@ -3,8 +3,8 @@ package smtp
 import (
 	"context"
 	"errors"
-	"os"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
