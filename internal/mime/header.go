@@ -128,7 +128,7 @@ func (l *lexer) skipCFWS() {
 			depth++
 		case c == ')' && depth > 0:
 			depth--
-		case c == '\\' && depth > 0:
+		case c == '\\' && depth > 0 && l.i+1 < len(l.s):
 			l.i++
 		case c == ' ' || c == '\t' || c == '\r' || c == '\n' || depth > 0:
 		default:

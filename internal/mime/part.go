@@ -115,6 +115,7 @@ func (m *Part) Find(path []int) (*Part, error) {
 			viaBody = true
 		case n == 1 && !viaBody:
 			// Like Dovecot: x.1 of a leaf part x of a multipart is x.
+			viaBody = true
 		default:
 			return nil, ErrNoSection
 		}
