@@ -27,7 +27,9 @@
 // Folder names are UTF-8 in the API and modified UTF-7 (RFC 3501 §5.1.3)
 // on disk, "/" becoming the Maildir++ separator ".". A "." inside a level is
 // written "&AC4-", the modified UTF-7 encoding of U+002E, so it
-// round-trips and other tools decode it to ".". Message files are named
+// round-trips and other tools decode it to ".". Directories whose names
+// are not modified UTF-7 (raw UTF-8 from some tools) are not listed: no
+// name could address them without aliasing another. Message files are named
 // "<time>.M<usec>P<pid>Q<n>R<rand>.<host>,S=<size>[:2,<flags>]". The info
 // letters are D (\Draft), F (\Flagged), P ($Forwarded), R (\Answered),
 // S (\Seen) and T (\Deleted), kept in ASCII order; letters we do not know
