@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/posthorn/posthorn/mailbox"
 )
 
 func TestShutdownSaysBye(t *testing.T) {
@@ -161,4 +163,72 @@ func TestConnStateHook(t *testing.T) {
 	defer mu.Unlock()
 	assert.Equal(t, []ConnState{StateNew, StateIdle, StateActive, StateClosed}, states)
 	assert.Equal(t, "idle", StateIdle.String())
+}
+
+// blockingStore makes Mailbox.Status wait until release is closed.
+type blockingStore struct {
+	mailbox.Store
+	entered chan struct{}
+	release chan struct{}
+}
+
+type blockingAccount struct {
+	mailbox.Account
+	s *blockingStore
+}
+
+type blockingMailbox struct {
+	mailbox.Mailbox
+	s *blockingStore
+}
+
+func (s *blockingStore) Open(ctx context.Context, user string) (mailbox.Account, error) {
+	a, err := s.Store.Open(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	return blockingAccount{a, s}, nil
+}
+
+func (s *blockingStore) Authenticate(ctx context.Context, u, p string) (string, error) {
+	return s.Store.(mailbox.Authenticator).Authenticate(ctx, u, p)
+}
+
+func (a blockingAccount) Mailbox(ctx context.Context, name string) (mailbox.Mailbox, error) {
+	m, err := a.Account.Mailbox(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return blockingMailbox{m, a.s}, nil
+}
+
+func (m blockingMailbox) Status(ctx context.Context) (mailbox.Status, error) {
+	if m.Name() == "Slow" {
+		close(m.s.entered)
+		<-m.s.release
+	}
+	return m.Mailbox.Status(ctx)
+}
+
+func TestShutdownLetsBusyCommandFinish(t *testing.T) {
+	bs := &blockingStore{entered: make(chan struct{}), release: make(chan struct{})}
+	e := newTestEnv(t, func(s *Server) { bs.Store, s.Store = s.Store, bs })
+	c := e.login()
+	c.run("C: a CREATE Slow", "S: a OK *", "C: b STATUS Slow (MESSAGES)")
+	<-bs.entered
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		shut <- e.srv.Shutdown(ctx)
+	}()
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned while a command was running: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(bs.release)
+	c.expect("* STATUS Slow (MESSAGES 0)", "b OK *", "* BYE *shutting down")
+	c.expectClosed()
+	require.NoError(t, <-shut)
 }
