@@ -248,8 +248,10 @@ func (c *conn) serve(ctx context.Context) {
 	}()
 	c.trace = c.srv.logger().Enabled(c.ctx, LevelTrace)
 	if e := c.srv.overLimit(c); e != nil {
-		c.reply(e)
-		c.flush()
+		if !c.implicitTLS { // a TLS client could not read a plaintext reply
+			c.reply(e)
+			c.flush()
+		}
 		return
 	}
 	if c.implicitTLS && !c.handshake() {

@@ -21,7 +21,8 @@ import (
 // each message, durably, to every recipient's INBOX before answering 250.
 //
 //   - RCPT looks the address up through Recipients; an unknown address is
-//     refused there with 550 5.1.1, never after the data.
+//     refused there with 550 5.1.1, never after the data. A bare
+//     <postmaster> is looked up as postmaster@Hostname (RFC 5321 §4.5.1).
 //   - The message gets a Return-Path and a Received header (RFC 5321 §4.4),
 //     then streams into the store: with one recipient straight from the
 //     connection, with several through a temporary file, never in memory.
@@ -71,6 +72,7 @@ type receiverSession struct {
 	res   mailbox.RecipientResolver
 	info  *ConnInfo
 	from  string
+	utf8  bool
 	rcpts []receiverRcpt
 }
 
@@ -83,12 +85,19 @@ var _ LMTPSession = (*receiverSession)(nil)
 
 func (s *receiverSession) Mail(ctx context.Context, from string, opts *MailOptions) error {
 	s.from = from
+	s.utf8 = opts.UTF8
 	s.rcpts = s.rcpts[:0]
 	return nil
 }
 
 func (s *receiverSession) Rcpt(ctx context.Context, to string, opts *RcptOptions) error {
-	user, err := s.res.LookupRecipient(ctx, to)
+	addr := to
+	if strings.EqualFold(to, "postmaster") {
+		// RFC 5321 §4.5.1: <postmaster> without a domain must be accepted;
+		// it reaches postmaster@Hostname.
+		addr = "postmaster@" + s.r.hostname()
+	}
+	user, err := s.res.LookupRecipient(ctx, addr)
 	if err != nil {
 		return s.r.mapError(ctx, err, "recipient lookup")
 	}
@@ -196,19 +205,16 @@ func (s *receiverSession) Close() error { return nil }
 // traceHeader returns the Return-Path and Received lines (RFC 5321 §4.4,
 // protocol names from RFC 3848).
 func (s *receiverSession) traceHeader(forAddr string) string {
-	host := s.r.Hostname
-	if host == "" {
-		host, _ = os.Hostname()
-		if host == "" {
-			host = "localhost"
-		}
-	}
+	host := s.r.hostname()
 	proto := "SMTP"
 	if s.info.ESMTP {
 		proto = "ESMTP"
 	}
 	if s.info.Mode == ModeLMTP {
 		proto = "LMTP"
+	}
+	if s.utf8 {
+		proto = "UTF8" + proto // RFC 6531 §3.7.3
 	}
 	if s.info.TLS != nil {
 		proto += "S"
@@ -244,6 +250,16 @@ func sanitizeHeader(s string) string {
 		}
 		return r
 	}, s)
+}
+
+func (r *Receiver) hostname() string {
+	if r.Hostname != "" {
+		return r.Hostname
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "localhost"
 }
 
 // mapError turns a store error into the reply (STYLE.md §2.6).

@@ -129,4 +129,24 @@ func TestReceivedHeader(t *testing.T) {
 	s.info.ESMTP = false
 	s.info.Identity = ""
 	assert.Contains(t, s.traceHeader(""), " with SMTP id ")
+	s.info.ESMTP, s.utf8 = true, true
+	assert.Contains(t, s.traceHeader(""), " with UTF8ESMTP id ")
+}
+
+func TestReceiverPostmaster(t *testing.T) {
+	store := newTestStore(t)
+	require.NoError(t, store.AddUser("admin", "pw", "postmaster@mx.example.com"))
+	addr := startServer(t, &Server{Backend: &Receiver{Store: store, Hostname: "mx.example.com"}})
+	cl := ehlo(t, addr)
+	cl.cmd("MAIL FROM:<bob@example.org>", "250 ")
+	cl.cmd("RCPT TO:<Postmaster>", "250 ")
+	cl.cmd("DATA", "354 ")
+	cl.send("hi\r\n.\r\n")
+	cl.expect("250 ")
+	require.Len(t, inbox(t, store, "admin"), 1)
+	// Without such a user, even postmaster is refused.
+	addr2 := startServer(t, &Server{Backend: &Receiver{Store: newTestStore(t), Hostname: "mx.example.com"}})
+	cl2 := ehlo(t, addr2)
+	cl2.cmd("MAIL FROM:<bob@example.org>", "250 ")
+	cl2.cmd("RCPT TO:<postmaster>", "550 5.1.1 ")
 }
