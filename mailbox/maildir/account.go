@@ -216,6 +216,14 @@ func (t *tree) makeFolder(name, dir string, use mailbox.Attr) error {
 	// must get a new UIDVALIDITY.
 	t.root.Remove(dir + "/" + indexFile)
 	t.root.Remove(dir + "/" + metaFile)
+	if err := syncDir(t.root, dir); err != nil {
+		return err
+	}
+	if strings.HasPrefix(dir, longDir+"/") {
+		if err := syncDir(t.root, longDir); err != nil {
+			return err
+		}
+	}
 	return syncDir(t.root, ".")
 }
 

@@ -250,3 +250,23 @@ func TestUIDSpaceExhausted(t *testing.T) {
 	require.Len(t, info, 1)
 	assert.EqualValues(t, uint32(1<<32-2), info[0].UID)
 }
+
+// TestMaildropLockAcrossProcesses: a maildrop lock held through another
+// open file description (as another process holds it) refuses LockMaildrop.
+func TestMaildropLockAcrossProcesses(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	a, _ := openInbox(t, s)
+	other, err := os.OpenFile(filepath.Join(s.Root, "alice", maildropLockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	require.NoError(t, err)
+	defer other.Close()
+	require.NoError(t, tryFlock(other))
+	_, err = a.LockMaildrop(ctx)
+	assert.ErrorIs(t, err, mailbox.ErrInUse)
+	require.NoError(t, funlock(other))
+	release, err := a.LockMaildrop(ctx)
+	require.NoError(t, err)
+	assert.Error(t, tryFlock(other), "the lock is not visible to other processes")
+	release()
+	assert.NoError(t, tryFlock(other))
+}

@@ -207,12 +207,24 @@ func (s *Store) createTree(dir string) error {
 			return err
 		}
 	}
-	d, err := os.Open(s.root)
+	for _, d := range []string{dir, s.root} {
+		if err := fsyncPath(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fsyncPath(p string) error {
+	d, err := os.Open(p)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	return d.Sync()
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Authenticate verifies a login through Users (mailbox.Authenticator).
