@@ -2,7 +2,10 @@ package smtp
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -149,4 +152,28 @@ func TestReceiverPostmaster(t *testing.T) {
 	cl2 := ehlo(t, addr2)
 	cl2.cmd("MAIL FROM:<bob@example.org>", "250 ")
 	cl2.cmd("RCPT TO:<postmaster>", "550 5.1.1 ")
+}
+
+func TestReceiverErrorMapping(t *testing.T) {
+	r := &Receiver{Logger: slog.New(slog.DiscardHandler)}
+	ctx := context.Background()
+	custom := &Error{Code: 550, EnhancedCode: EnhancedCode{5, 7, 1}, Message: "policy"}
+	for _, tc := range []struct {
+		err  error
+		want *Error
+	}{
+		{fmt.Errorf("x: %w", mailbox.ErrNotExist), ErrNoSuchUser},
+		{fmt.Errorf("x: %w", mailbox.ErrTooLarge), ErrDataTooLarge},
+		{fmt.Errorf("x: %w", custom), custom},
+		{errors.New("disk exploded"), errInternal},
+	} {
+		got := asError(r.mapError(ctx, tc.err, "test"))
+		require.NotNil(t, got, "%v", tc.err)
+		assert.Equal(t, tc.want.Code, got.Code, "%v", tc.err)
+		assert.Equal(t, tc.want.EnhancedCode, got.EnhancedCode, "%v", tc.err)
+	}
+	over := asError(r.mapError(ctx, mailbox.ErrOverQuota, "test"))
+	assert.Equal(t, EnhancedCode{4, 2, 2}, over.EnhancedCode)
+	busy := asError(r.mapError(ctx, mailbox.ErrInUse, "test"))
+	assert.Equal(t, EnhancedCode{4, 2, 0}, busy.EnhancedCode)
 }

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
+	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/posthorn/posthorn/internal/testcert"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -197,4 +201,54 @@ func TestModeAndStateStrings(t *testing.T) {
 	assert.Equal(t, "Mode(9)", Mode(9).String())
 	assert.Equal(t, "idle", StateIdle.String())
 	assert.Equal(t, "ConnState(9)", ConnState(9).String())
+}
+
+// flakyListener fails Accept with temporary errors before handing out conns.
+type flakyListener struct {
+	net.Listener
+	fails atomic.Int32
+}
+
+type tempErr struct{}
+
+func (tempErr) Error() string   { return "temporary" }
+func (tempErr) Timeout() bool   { return true }
+func (tempErr) Temporary() bool { return true }
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.fails.Add(-1) >= 0 {
+		return nil, tempErr{}
+	}
+	return l.Listener.Accept()
+}
+
+func TestServeRetriesTemporaryAcceptErrors(t *testing.T) {
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	l := &flakyListener{Listener: raw}
+	l.fails.Store(3)
+	srv := &Server{Backend: &testBackend{}, Hostname: "mx.test", Logger: slog.New(slog.DiscardHandler)}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	t.Cleanup(func() { srv.Close(); <-done })
+	greeted(t, raw.Addr().String())
+}
+
+func TestListenAndServe(t *testing.T) {
+	for _, tlsMode := range []bool{false, true} {
+		srv := &Server{Addr: "127.0.0.1:0", Backend: &testBackend{}, TLSConfig: testcert.ServerTLS(), Logger: slog.New(slog.DiscardHandler)}
+		done := make(chan error, 1)
+		go func() {
+			if tlsMode {
+				done <- srv.ListenAndServeTLS()
+			} else {
+				done <- srv.ListenAndServe()
+			}
+		}()
+		// Wait until the listener is registered, then shut down.
+		waitFor(t, func() bool { srv.mu.Lock(); defer srv.mu.Unlock(); return len(srv.listeners) == 1 })
+		require.NoError(t, srv.Shutdown(context.Background()))
+		require.ErrorIs(t, <-done, ErrServerClosed)
+		require.ErrorIs(t, srv.ListenAndServeTLS(), ErrServerClosed)
+	}
 }
