@@ -236,10 +236,25 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	key := c.RemoteAddr().String()
 	l.s.mu.Lock()
-	l.s.conns[c.RemoteAddr().String()] = c
+	l.s.conns[key] = c
 	l.s.mu.Unlock()
-	return c, nil
+	return &trackedConn{Conn: c, s: l.s, key: key}, nil
+}
+
+// trackedConn forgets itself when closed.
+type trackedConn struct {
+	net.Conn
+	s   *Server
+	key string
+}
+
+func (c *trackedConn) Close() error {
+	c.s.mu.Lock()
+	delete(c.s.conns, c.key)
+	c.s.mu.Unlock()
+	return c.Conn.Close()
 }
 
 func (s *Server) newSession(ctx context.Context, info *smtp.ConnInfo) (smtp.Session, error) {
