@@ -103,12 +103,14 @@ func (c *Client) authExchange(m SASLClient) error {
 			c.flushRead()
 			return fmt.Errorf("pop3: AUTH: %w", err)
 		}
-		c.send(encodeResponse(resp), true)
+		// RFC 5034 §4: only the initial response spells empty as "=";
+		// later an empty response is an empty line.
+		c.send(base64.StdEncoding.EncodeToString(resp), true)
 	}
 }
 
-// encodeResponse encodes a SASL response; an empty one is "=" only on the
-// AUTH line, and an empty line afterwards (RFC 5034 §4).
+// encodeResponse encodes the initial response of the AUTH line, where an
+// empty one is "=" (RFC 5034 §4).
 func encodeResponse(b []byte) string {
 	if len(b) == 0 {
 		return "="

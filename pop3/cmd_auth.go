@@ -225,8 +225,8 @@ func (c *conn) cmdAuth(arg string) {
 			c.reply(false, "", "authentication cancelled")
 			return
 		}
-		var ok bool
-		if resp, ok = decodeResponse(text); !ok {
+		// RFC 5034 §4: "=" stands for empty only in the initial response.
+		if resp, err = base64.StdEncoding.Strict().DecodeString(text); err != nil {
 			c.bad("invalid base64 in SASL response")
 			return
 		}

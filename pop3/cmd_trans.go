@@ -249,6 +249,9 @@ func (c *conn) update() {
 			return
 		}
 	}
+	// Release the maildrop before answering, so that a client that
+	// reconnects at once does not find it locked.
+	c.closeMaildrop()
 	n, _ := c.live()
 	c.reply(true, "", fmt.Sprintf("bye (%d messages left)", n))
 }

@@ -198,6 +198,8 @@ func (c *conn) serve() {
 		}
 		c.setState(StateIdle)
 		if !c.waitIdle() {
+			c.reply(false, CodeSysTemp, "server shutting down")
+			c.bw.Flush()
 			return
 		}
 		line, _, err := textwire.ReadLine(c.br, intOr(c.srv.MaxAuthLineLength, DefaultMaxAuthLineLength))
