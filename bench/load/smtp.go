@@ -5,6 +5,7 @@ package load
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -127,8 +128,12 @@ func (l SMTP) conn(ctx context.Context, wire []byte, bodyLen int, left, sent *at
 	if err := bw.Flush(); err != nil {
 		return err
 	}
-	if code, err := readReply(br); err != nil || code != 250 {
+	code, text, err := readReplyText(br)
+	if err != nil || code != 250 {
 		return fmt.Errorf("%s: %d %v", hello, code, err)
+	}
+	if l.BDAT && !strings.Contains(strings.ToUpper(text), "\nCHUNKING") {
+		return ErrNoChunking
 	}
 	var cmds strings.Builder
 	cmds.WriteString("MAIL FROM:<load@example.org>\r\n")
@@ -202,22 +207,40 @@ func (l SMTP) conn(ctx context.Context, wire []byte, bodyLen int, left, sent *at
 	return nil
 }
 
+// ErrNoChunking is returned for a BDAT load against a server without
+// CHUNKING.
+var ErrNoChunking = errors.New("load: server does not offer CHUNKING")
+
 // readReply reads one (possibly multi-line) SMTP reply and returns its code.
 func readReply(br *bufio.Reader) (int, error) {
+	code, _, err := readReplyText(br)
+	return code, err
+}
+
+// readReplyText reads one reply and returns its code and its lines' texts,
+// each after a newline.
+func readReplyText(br *bufio.Reader) (int, string, error) {
+	var text strings.Builder
 	for {
 		line, err := br.ReadSlice('\n')
 		if err != nil {
-			return 0, err
+			return 0, "", err
 		}
 		if len(line) < 4 {
-			return 0, fmt.Errorf("short reply line %q", line)
+			if len(line) >= 3 { // "250\r\n" style
+				code, err := strconv.Atoi(string(line[:3]))
+				return code, text.String(), err
+			}
+			return 0, "", fmt.Errorf("short reply line %q", line)
 		}
 		code, err := strconv.Atoi(string(line[:3]))
 		if err != nil {
-			return 0, fmt.Errorf("bad reply line %q", line)
+			return 0, "", fmt.Errorf("bad reply line %q", line)
 		}
+		text.WriteByte('\n')
+		text.Write(bytes.TrimRight(line[4:], "\r\n"))
 		if line[3] != '-' {
-			return code, nil
+			return code, text.String(), nil
 		}
 	}
 }

@@ -1,0 +1,397 @@
+// Command compare runs Posthorn's servers side by side with the systems
+// users would otherwise pick — github.com/emersion/go-smtp,
+// github.com/emersion/go-imap/v2's memory server, Dovecot and Postfix's
+// smtp-sink — under the same raw-socket load, in one run on one machine,
+// and prints a Markdown table of medians with Posthorn's ratio to each.
+//
+//	go run ./cmd/compare [-runs 3] [-out results.md] [-suites smtp,imap,pop3,mem] [-quick]
+//
+// Run it from the bench/ directory, as root for Dovecot (it drops to
+// nobody). Every load is bounded in count and time; the whole matrix takes
+// a few minutes.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/posthorn/posthorn/bench/load"
+	"github.com/posthorn/posthorn/bench/targets"
+)
+
+type row struct {
+	suite, scenario, unit string
+	higherBetter         bool
+	values               map[string]float64 // target → median
+}
+
+type startFunc func(dir string, msgs [][]byte) (addr string, stop func(), err error)
+
+var smtpTargets = []struct {
+	name  string
+	start func() (string, func(), error)
+}{
+	{"posthorn", targets.PosthornSMTP},
+	{"go-smtp", targets.GoSMTP},
+	{"postfix-smtp-sink", targets.PostfixSink},
+	{"raw-responder", targets.RawSMTP},
+}
+
+var imapTargets = []struct {
+	name  string
+	start startFunc
+}{
+	{"posthorn", targets.PosthornIMAP},
+	{"go-imap-mem", func(_ string, msgs [][]byte) (string, func(), error) { return targets.GoIMAPMem(msgs) }},
+	{"dovecot", func(dir string, msgs [][]byte) (string, func(), error) {
+		a, _, s, err := targets.Dovecot(dir, msgs)
+		return a, s, err
+	}},
+}
+
+var pop3Targets = []struct {
+	name  string
+	start startFunc
+}{
+	{"posthorn", targets.PosthornPOP3},
+	{"dovecot", func(dir string, msgs [][]byte) (string, func(), error) {
+		_, a, s, err := targets.Dovecot(dir, msgs)
+		return a, s, err
+	}},
+}
+
+func main() {
+	runs := flag.Int("runs", 3, "runs per measurement (the median is reported)")
+	out := flag.String("out", "", "also write the Markdown table to this file")
+	suites := flag.String("suites", "smtp,imap,pop3,mem", "suites to run")
+	quick := flag.Bool("quick", false, "smaller loads (a smoke test of the tool)")
+	serve := flag.String("serve", "", "internal: serve one target in this process for the memory suite")
+	flag.Parse()
+	if *serve != "" {
+		if err := serveTarget(*serve); err != nil {
+			fmt.Fprintln(os.Stderr, "error:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	c := &compare{runs: *runs, quick: *quick}
+	for _, s := range strings.Split(*suites, ",") {
+		switch s {
+		case "smtp":
+			c.smtp()
+		case "imap":
+			c.imap()
+		case "pop3":
+			c.pop3()
+		case "mem":
+			c.mem()
+		default:
+			fmt.Fprintln(os.Stderr, "error: unknown suite", s)
+			os.Exit(2)
+		}
+	}
+	table := c.markdown()
+	fmt.Print(table)
+	if *out != "" {
+		if err := os.WriteFile(*out, []byte(table), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "error:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+type compare struct {
+	runs  int
+	quick bool
+	rows  []*row
+	notes []string
+}
+
+func (c *compare) note(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	c.notes = append(c.notes, msg)
+	fmt.Fprintln(os.Stderr, "note:", msg)
+}
+
+func (c *compare) row(suite, scenario, unit string, higherBetter bool) *row {
+	r := &row{suite: suite, scenario: scenario, unit: unit, higherBetter: higherBetter, values: map[string]float64{}}
+	c.rows = append(c.rows, r)
+	return r
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func (c *compare) smtp() {
+	type scen struct {
+		name           string
+		conns, size, n int
+		pipe, bdat     bool
+		mbps           bool
+	}
+	scens := []scen{
+		{"1 conn × 1 KiB, pipelined", 1, 1 << 10, 20000, true, false, false},
+		{"1 conn × 1 KiB, no pipelining", 1, 1 << 10, 10000, false, false, false},
+		{"50 conns × 100 KiB, DATA", 50, 100 << 10, 5000, true, false, true},
+		{"50 conns × 100 KiB, BDAT", 50, 100 << 10, 5000, true, true, true},
+		{"10 conns × 1 MiB, DATA", 10, 1 << 20, 1000, true, false, true},
+	}
+	for _, s := range scens {
+		unit := "msgs/s"
+		if s.mbps {
+			unit = "MB/s"
+		}
+		r := c.row("SMTP server", s.name, unit, true)
+		n := s.n
+		if c.quick {
+			n /= 20
+		}
+		for _, tg := range smtpTargets {
+			var vals []float64
+			for i := 0; i < c.runs; i++ {
+				addr, stop, err := tg.start()
+				if err != nil {
+					c.note("%s: %v", tg.name, err)
+					break
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				st, err := load.SMTP{Addr: addr, Conns: s.conns, Messages: n, Size: s.size, Pipelining: s.pipe, BDAT: s.bdat}.Run(ctx)
+				cancel()
+				stop()
+				if errors.Is(err, load.ErrNoChunking) {
+					break
+				}
+				if err != nil {
+					c.note("%s %s: %v", tg.name, s.name, err)
+					break
+				}
+				if s.mbps {
+					vals = append(vals, st.MBPerSec())
+				} else {
+					vals = append(vals, st.MsgsPerSec())
+				}
+			}
+			if len(vals) > 0 {
+				r.values[tg.name] = median(vals)
+			}
+		}
+	}
+}
+
+var imapOps = []struct{ name, cmd string }{
+	{"SELECT", "SELECT INBOX"},
+	{"UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)", "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)"},
+	{"UID FETCH 1:* (BODYSTRUCTURE)", "UID FETCH 1:* (BODYSTRUCTURE)"},
+	{"FETCH 1:* BODY.PEEK[]", "FETCH 1:* BODY.PEEK[]"},
+	{"UID SEARCH TEXT", "UID SEARCH TEXT posthornneedle"},
+	{"UID STORE 1:* +FLAGS (\\Seen)", "UID STORE 1:* +FLAGS.SILENT (\\Seen)"},
+}
+
+func (c *compare) imap() {
+	n := 10000
+	if c.quick {
+		n = 500
+	}
+	msgs := load.Corpus(n, 1)
+	rows := make([]*row, len(imapOps))
+	for i, op := range imapOps {
+		rows[i] = c.row(fmt.Sprintf("IMAP server, %d messages", n), op.name, "msgs/s", true)
+	}
+	app := c.row(fmt.Sprintf("IMAP server, %d messages", n), "APPEND (1 conn, 200 msgs)", "msgs/s", true)
+	for _, tg := range imapTargets {
+		vals := make([][]float64, len(imapOps))
+		var appVals []float64
+		for run := 0; run < c.runs; run++ {
+			dir, _ := os.MkdirTemp("/tmp", "phc-")
+			addr, stop, err := tg.start(dir, msgs)
+			if err != nil {
+				c.note("%s: %v", tg.name, err)
+				os.RemoveAll(dir)
+				break
+			}
+			err = func() error {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+				defer cancel()
+				conn, err := load.DialIMAP(ctx, addr, targets.IMAPUser, targets.IMAPPass)
+				if err != nil {
+					return err
+				}
+				defer conn.Close()
+				if _, err := conn.Cmd("SELECT INBOX"); err != nil { // warm-up: indexes, caches
+					return err
+				}
+				if _, err := conn.Cmd("UID FETCH 1:* (ENVELOPE BODYSTRUCTURE)"); err != nil {
+					return err
+				}
+				for i, op := range imapOps {
+					start := time.Now()
+					if _, err := conn.Cmd(op.cmd); err != nil {
+						return fmt.Errorf("%s: %w", op.cmd, err)
+					}
+					vals[i] = append(vals[i], float64(n)/time.Since(start).Seconds())
+					if strings.HasPrefix(op.cmd, "UID STORE") {
+						conn.Cmd("UID STORE 1:* -FLAGS.SILENT (\\Seen)")
+					}
+				}
+				start := time.Now()
+				for i := 0; i < 200; i++ {
+					if err := conn.Append("INBOX", msgs[i%len(msgs)]); err != nil {
+						return err
+					}
+				}
+				appVals = append(appVals, 200/time.Since(start).Seconds())
+				return nil
+			}()
+			stop()
+			os.RemoveAll(dir)
+			if err != nil {
+				c.note("%s: %v", tg.name, err)
+				break
+			}
+		}
+		for i := range imapOps {
+			if len(vals[i]) > 0 {
+				rows[i].values[tg.name] = median(vals[i])
+			}
+		}
+		if len(appVals) > 0 {
+			app.values[tg.name] = median(appVals)
+		}
+	}
+}
+
+func (c *compare) pop3() {
+	n := 10000
+	if c.quick {
+		n = 500
+	}
+	msgs := load.Corpus(n, 2)
+	login := c.row(fmt.Sprintf("POP3 server, %d messages", n), "login + STAT + UIDL", "ms", false)
+	retr := c.row(fmt.Sprintf("POP3 server, %d messages", n), "RETR all (pipelined)", "MB/s", true)
+	for _, tg := range pop3Targets {
+		var lv, rv []float64
+		for run := 0; run < c.runs; run++ {
+			dir, _ := os.MkdirTemp("/tmp", "phc-")
+			addr, stop, err := tg.start(dir, msgs)
+			if err != nil {
+				c.note("%s: %v", tg.name, err)
+				os.RemoveAll(dir)
+				break
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			load.POP3Session(ctx, addr, targets.IMAPUser, targets.IMAPPass, 0) // warm-up: first scan, index
+			start := time.Now()
+			res, err := load.POP3Session(ctx, addr, targets.IMAPUser, targets.IMAPPass, -1)
+			total := time.Since(start)
+			cancel()
+			stop()
+			os.RemoveAll(dir)
+			if err != nil {
+				c.note("%s: %v", tg.name, err)
+				break
+			}
+			lv = append(lv, float64(res.LoginStatUIDL.Microseconds())/1000)
+			rv = append(rv, float64(res.Bytes)/1e6/(total-res.LoginStatUIDL).Seconds())
+		}
+		if len(lv) > 0 {
+			login.values[tg.name] = median(lv)
+			retr.values[tg.name] = median(rv)
+		}
+	}
+}
+
+// markdown renders the rows, one table per suite, with Posthorn's ratio to
+// every other target (>1 means Posthorn is better).
+func (c *compare) markdown() string {
+	var b strings.Builder
+	host, _ := os.Hostname()
+	fmt.Fprintf(&b, "# Posthorn comparison\n\n%s, %s/%s, %d CPUs, %s, host %s; medians of %d runs.\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), host, c.runs)
+	suite := ""
+	var names []string
+	for _, r := range c.rows {
+		if r.suite != suite {
+			suite = r.suite
+			names = targetNames(c.rows, suite)
+			fmt.Fprintf(&b, "\n## %s\n\n| scenario | unit | %s |", suite, strings.Join(names, " | "))
+			for _, n := range names[1:] {
+				fmt.Fprintf(&b, " posthorn ÷ %s |", n)
+			}
+			b.WriteString("\n|---|---|")
+			b.WriteString(strings.Repeat("---:|", 2*len(names)-1))
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "| %s | %s |", r.scenario, r.unit)
+		for _, n := range names {
+			if v, ok := r.values[n]; ok {
+				fmt.Fprintf(&b, " %s |", format(v))
+			} else {
+				b.WriteString(" – |")
+			}
+		}
+		p, ok := r.values["posthorn"]
+		for _, n := range names[1:] {
+			v, ok2 := r.values[n]
+			if !ok || !ok2 || v == 0 || p == 0 {
+				b.WriteString(" – |")
+				continue
+			}
+			ratio := p / v
+			if !r.higherBetter {
+				ratio = v / p
+			}
+			fmt.Fprintf(&b, " %.2f× |", ratio)
+		}
+		b.WriteString("\n")
+	}
+	if len(c.notes) > 0 {
+		b.WriteString("\nNotes:\n")
+		for _, n := range c.notes {
+			fmt.Fprintf(&b, "- %s\n", n)
+		}
+	}
+	return b.String()
+}
+
+// targetNames lists the targets measured in suite, posthorn first.
+func targetNames(rows []*row, suite string) []string {
+	seen := map[string]bool{"posthorn": true}
+	names := []string{"posthorn"}
+	for _, r := range rows {
+		if r.suite != suite {
+			continue
+		}
+		for n := range r.values {
+			if !seen[n] {
+				seen[n] = true
+				names = append(names, n)
+			}
+		}
+	}
+	slices.Sort(names[1:])
+	return names
+}
+
+func format(v float64) string {
+	switch {
+	case v >= 1000:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
