@@ -28,8 +28,8 @@ import (
 
 type row struct {
 	suite, scenario, unit string
-	higherBetter         bool
-	values               map[string]float64 // target → median
+	higherBetter          bool
+	values                map[string]float64 // target → median
 }
 
 type startFunc func(dir string, msgs [][]byte) (addr string, stop func(), err error)
