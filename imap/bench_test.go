@@ -127,6 +127,14 @@ func BenchmarkFetchFlagsEtc(b *testing.B) {
 	runBench(b, []string{"SELECT INBOX"}, "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)")
 }
 
+func BenchmarkFetchEnvelope(b *testing.B) {
+	runBench(b, []string{"SELECT INBOX"}, "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)")
+}
+
+func BenchmarkFetchBodyStructure(b *testing.B) {
+	runBench(b, []string{"SELECT INBOX"}, "UID FETCH 1:* (BODYSTRUCTURE)")
+}
+
 func BenchmarkFetchBodyPeek(b *testing.B) {
 	runBench(b, []string{"SELECT INBOX"}, "FETCH 1:* BODY.PEEK[]")
 }

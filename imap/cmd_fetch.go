@@ -303,24 +303,46 @@ func (s *msgSource) loadHeader() error {
 		return err
 	}
 	defer rc.Close()
-	br := bufio.NewReaderSize(io.LimitReader(rc, min(s.info.Size, maxHeaderBytes)), 4096)
-	var hdr []byte
+	sc := s.c.getScratch()
+	br := sc.br
+	br.Reset(io.LimitReader(rc, min(s.info.Size, maxHeaderBytes)))
+	hdr := sc.hdr[:0]
+	partial := false // the last chunk ended inside a long line
 	for {
 		line, err := br.ReadSlice('\n')
+		hdr = append(hdr, line...)
 		if err == bufio.ErrBufferFull {
-			hdr = append(hdr, line...)
+			partial = true
 			continue
 		}
-		hdr = append(hdr, line...)
 		if err != nil {
 			break // EOF: a message that is all header
 		}
-		if len(line) == 1 || (len(line) == 2 && line[0] == '\r') {
+		if !partial && (len(line) == 1 || (len(line) == 2 && line[0] == '\r')) {
 			break
 		}
+		partial = false
 	}
+	br.Reset(nil)
+	// The buffer is reused for the next message: s.header is valid while
+	// this message is being answered.
+	sc.hdr = hdr
 	s.header, s.done = hdr, true
 	return nil
+}
+
+// scratch holds buffers reused across the messages of one command. It is
+// dropped after the command so that idle connections hold none.
+type scratch struct {
+	br  *bufio.Reader
+	hdr []byte
+}
+
+func (c *conn) getScratch() *scratch {
+	if c.scratch == nil {
+		c.scratch = &scratch{br: bufio.NewReaderSize(nil, 4096)}
+	}
+	return c.scratch
 }
 
 // writeSection writes the literal of a top-level section, with partial.

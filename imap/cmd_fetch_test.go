@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -104,5 +105,19 @@ func TestFetchStructureAndParts(t *testing.T) {
 		"C: f FETCH 1 (FLAGS)",
 		"S: * 1 FETCH (FLAGS ())",
 		"S: f OK *",
+	)
+}
+
+// A header line that fills the read buffer exactly must not be taken for
+// the end of the header.
+func TestFetchLongHeaderLine(t *testing.T) {
+	e := newTestEnv(t)
+	long := "X-Long: " + strings.Repeat("a", 4096-len("X-Long: "))
+	e.appendMsg("INBOX", long+"\r\nSubject: s\r\n\r\nbody\r\n")
+	c := e.selectInbox()
+	c.run(
+		"C: a FETCH 1 (BODY.PEEK[TEXT] BODY.PEEK[HEADER.FIELDS (SUBJECT)])",
+		"S: * 1 FETCH (BODY[TEXT] {6}body\r\n BODY[HEADER.FIELDS (SUBJECT)] {14}Subject: s\r\n\r\n)",
+		"S: a OK *",
 	)
 }

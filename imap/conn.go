@@ -84,6 +84,7 @@ type conn struct {
 	mbox        mailbox.Mailbox
 	view        *view
 	searchRes   []mailbox.UID // SEARCHRES "$" (RFC 5182), UIDs
+	scratch     *scratch      // per-command buffers; nil between commands
 }
 
 // command is one command being run.
@@ -350,6 +351,7 @@ func (c *conn) readCommand() bool {
 		return c.flush() == nil
 	}
 	err := spec.fn(c, cmd)
+	c.scratch = nil
 	if c.state == stateLogout {
 		return false
 	}

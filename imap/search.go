@@ -319,8 +319,21 @@ func (s *searchCtx) loadBodyText() error {
 			return err
 		}
 	}
-	s.body = bytes.ToLower(buf.Bytes())
+	s.body = lowerInPlace(buf.Bytes())
 	return nil
+}
+
+// lowerInPlace lower-cases b, in place when it is ASCII.
+func lowerInPlace(b []byte) []byte {
+	for i, c := range b {
+		if c >= 0x80 {
+			return bytes.ToLower(b)
+		}
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return b
 }
 
 // containsFold reports whether s contains substr, ignoring case (Unicode
