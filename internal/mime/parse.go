@@ -65,9 +65,10 @@ type parser struct {
 	br                            *bufio.Reader
 	maxDepth, maxParts, maxHeader int
 
-	off     int64 // offset of the first unconsumed byte
-	lfs     int64 // LFs before off
-	prevEOL int   // EOL length of the last consumed line
+	off       int64 // offset of the first unconsumed byte
+	lfs       int64 // LFs before off
+	prevEOL   int   // EOL length of the last consumed line
+	prevDelim bool  // the last consumed line was a multipart delimiter
 
 	// the current line, valid while have is set
 	have    bool
@@ -143,6 +144,24 @@ func (p *parser) consume() {
 		p.lfs++
 	}
 	p.prevEOL = p.lnEOL
+	p.prevDelim = false
+}
+
+// consumeDelimiter moves past a delimiter line. The line's end is its
+// own: a body that ends right after it keeps it, as Dovecot counts.
+func (p *parser) consumeDelimiter() {
+	p.consume()
+	p.prevDelim = true
+}
+
+// strip returns how many bytes before the current line belong to a
+// delimiter that starts it (RFC 2046 §5.1.1: the CRLF before "--"), or
+// 0 when the previous line was itself a delimiter.
+func (p *parser) strip() int64 {
+	if p.prevDelim {
+		return 0
+	}
+	return int64(p.prevEOL)
 }
 
 // boundary reports whether the current line is a delimiter of an active
@@ -150,7 +169,7 @@ func (p *parser) consume() {
 // is a close delimiter.
 func (p *parser) boundary() (int, bool) {
 	h := p.lnHead
-	if len(p.bounds) == 0 || len(h) < 3 || h[0] != '-' || h[1] != '-' || !p.lnFull {
+	if len(p.bounds) == 0 || len(h) < 3 || h[0] != '-' || h[1] != '-' {
 		return -1, false
 	}
 	for i := len(p.bounds) - 1; i >= 0; i-- {
@@ -158,14 +177,11 @@ func (p *parser) boundary() (int, bool) {
 		if len(h) < 2+len(b) || string(h[2:2+len(b)]) != b {
 			continue
 		}
+		// RFC 2046 §5.1.1: the boundary need only start the line;
+		// what follows it (transport padding, junk) is ignored, as
+		// Dovecot ignores it.
 		rest := h[2+len(b):]
-		closing := len(rest) >= 2 && rest[0] == '-' && rest[1] == '-'
-		if closing {
-			rest = rest[2:]
-		}
-		if len(bytes.Trim(rest, " \t")) == 0 {
-			return i, closing
-		}
+		return i, len(rest) >= 2 && rest[0] == '-' && rest[1] == '-'
 	}
 	return -1, false
 }
@@ -226,8 +242,8 @@ func (p *parser) finish(part *Part, startLFs int64, atBoundary bool) {
 		last := &part.Parts[n-1]
 		minEnd = last.BodyOffset + last.BodySize
 	}
-	if atBoundary && p.prevEOL > 0 && end-int64(p.prevEOL) >= minEnd {
-		end -= int64(p.prevEOL)
+	if n := p.strip(); atBoundary && n > 0 && end-n >= minEnd {
+		end -= n
 		lfs--
 	}
 	part.BodySize = end - part.BodyOffset
@@ -242,7 +258,11 @@ func (p *parser) entity(part *Part, depth int, digest, isMessage bool) (int, boo
 	part.HeaderOffset = p.off
 	bi, closing, ended := p.header()
 	part.HeaderSize = p.off - part.HeaderOffset
-	part.BodyOffset = p.off
+	if n := p.strip(); ended && bi >= 0 && n > 0 && part.HeaderSize >= n {
+		// A header cut short by a delimiter leaves it its CRLF.
+		part.HeaderSize -= n
+	}
+	part.BodyOffset = part.HeaderOffset + part.HeaderSize
 	p.interpret(part, digest, isMessage)
 	startLFs := p.lfs
 	if ended {
@@ -278,7 +298,7 @@ func (p *parser) multipart(part *Part, boundary string, depth int) (int, bool) {
 
 	bi, closing := p.skipBody() // preamble
 	for bi == ours && !closing {
-		p.consume() // the delimiter line
+		p.consumeDelimiter()
 		if p.parts >= p.maxParts {
 			part.Opaque = true
 			p.bounds = p.bounds[:ours] // our delimiters no longer split
@@ -295,8 +315,8 @@ func (p *parser) multipart(part *Part, boundary string, depth int) (int, bool) {
 	if bi != ours {
 		return bi, closing // EOF or an outer delimiter: not closed
 	}
-	p.consume()         // the close delimiter
-	return p.skipBody() // epilogue
+	p.consumeDelimiter() // the close delimiter
+	return p.skipBody()  // epilogue
 }
 
 // header reads a header block; it reports a delimiter or EOF met before
@@ -317,8 +337,11 @@ func (p *parser) header() (bi int, closing, ended bool) {
 		if p.fieldSz < p.maxHeader {
 			p.fieldSz += len(h)
 			if (h[0] == ' ' || h[0] == '\t') && cur >= 0 {
+				// Unfold: the line break and the whitespace run
+				// around it become one space (as Dovecot unfolds).
 				if f := &p.fields[cur]; len(f.value) < maxField {
-					f.value = append(f.value, h...)
+					f.value = append(bytes.TrimRight(f.value, " \t"), ' ')
+					f.value = append(f.value, bytes.TrimLeft(h, " \t")...)
 				}
 			} else {
 				cur = p.startField(h)

@@ -151,7 +151,7 @@ func TestParseNested(t *testing.T) {
 		t.Errorf("decoded %q", b)
 	}
 	msg := &p.Parts[2]
-	if !msg.IsMessage() || msg.Parts[0].Envelope.Subject != "inner" || msg.BodyLines != 12 {
+	if !msg.IsMessage() || msg.Parts[0].Envelope.Subject != "inner" || msg.BodyLines != 13 {
 		t.Fatalf("message part %+v", msg)
 	}
 	if got := section(t, nestedMsg, p, []int{3}, "HEADER"); !strings.HasPrefix(got, "From: inner@") || !strings.HasSuffix(got, "inner\r\n\r\n") {
@@ -163,7 +163,7 @@ func TestParseNested(t *testing.T) {
 	if got := section(t, nestedMsg, p, []int{3, 1}, "MIME"); got != "Content-Type: text/plain\r\n\r\n" {
 		t.Errorf("[3.1.MIME] = %q", got)
 	}
-	if got := section(t, nestedMsg, p, []int{3}, "TEXT"); !strings.HasPrefix(got, "--inner\r\n") || !strings.HasSuffix(got, "--inner--") {
+	if got := section(t, nestedMsg, p, []int{3}, "TEXT"); !strings.HasPrefix(got, "--inner\r\n") || !strings.HasSuffix(got, "--inner--\r\n") {
 		t.Errorf("[3.TEXT] = %q", got)
 	}
 	if _, _, err := p.Section([]int{1}, "HEADER"); err != ErrNoSection {
@@ -253,7 +253,7 @@ func TestLimitDepth(t *testing.T) {
 	var b strings.Builder
 	depth := 150
 	for i := 0; i < depth; i++ {
-		b.WriteString("Content-Type: multipart/mixed; boundary=b" + itoa(i) + "\r\n\r\n--b" + itoa(i) + "\r\n")
+		b.WriteString("Content-Type: multipart/mixed; boundary=b" + itoa(i) + "x\r\n\r\n--b" + itoa(i) + "x\r\n")
 	}
 	b.WriteString("\r\nleaf\r\n")
 	msg := b.String()

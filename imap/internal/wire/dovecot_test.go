@@ -79,6 +79,11 @@ two
 	crlf("Content-Type: TEXT/Plain; CHARSET=UTF-8; Format=Flowed\nContent-Transfer-Encoding: Quoted-Printable\nContent-Disposition: ATTACHMENT; FileName=x\n\nx\n"),
 	crlf("Content-Type: text/plain; name=\"=?utf-8?q?caf=C3=A9?=\"\n\nx\n"),
 	crlf("From: a@b\nTo: user\nCc: \"\" <x@y>\nSubject:\nMessage-ID:\n\nx"),
+	crlf("Content-Type: multipart/mixed; boundary=b\n\n--bb\nnot a delimiter\n--b \t\n\nfirst\n--b--  \nepilogue"),
+	crlf("Content-Type: multipart/mixed; boundary=outer\n\n--outer\nContent-Type: multipart/mixed; boundary=inner\n\n--inner\n\nin\n--outer\n\nafter\n--outer--\n"),
+	crlf("Subject: Gr\xc3\xbc\xc3\x9fe raw UTF-8\nFrom: J\xc3\xb6rg <j@x>\nContent-Type: text/plain (plain text); charset=utf-8 (yes)\n\nx\n"),
+	crlf("Subject: folded\n  over\n\tlines\nTo: a@b,\n c@d\n\nx\n"),
+	crlf("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: message/rfc822\n\nFrom: in@x\nContent-Type: multipart/alternative; boundary=c\n\n--c\n\none\n--c\nContent-Type: text/html\n\n<b>two</b>\n--c--\n--b--\n"),
 	crlf(`Content-Type: message/rfc822
 
 Subject: inside
