@@ -469,12 +469,16 @@ func (f *folder) commit(e *enc, durable bool) error {
 	return nil
 }
 
+// compactSlack is how far past twice a snapshot's size the log may grow
+// before it is compacted (a variable so the crash test can compact often).
+var compactSlack int64 = 1 << 20
+
 // maybeCompact rewrites the index as a snapshot once the log is more than
 // twice as large as one.
 func (f *folder) maybeCompact() {
 	s := f.s
 	est := int64(len(s.msgs))*(frameHead+48) + int64(len(s.names)-s.garbage) + int64(len(s.tombs))*12
-	if f.logOff < 2*est+1<<20 {
+	if f.logOff < 2*est+compactSlack {
 		s.compactNames()
 		return
 	}
