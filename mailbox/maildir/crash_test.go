@@ -44,7 +44,7 @@ func TestHelperProcess(t *testing.T) {
 		t.Skip("helper for TestCrashRecovery")
 	}
 	run, _ := strconv.Atoi(os.Getenv("POSTHORN_MAILDIR_CRASH_RUN"))
-	compactSlack = 4 << 10 // compact every few dozen records: kills land in compactions too
+	compactSlack = 4 << 10                                              // compact every few dozen records: kills land in compactions too
 	limit, _ := strconv.Atoi(os.Getenv("POSTHORN_MAILDIR_CRASH_COUNT")) // 0: until killed
 	s := &Store{Root: root, PollInterval: -1}
 	ctx := context.Background()
