@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func FuzzParseCommand(f *testing.F) {
@@ -62,6 +63,7 @@ func FuzzParseParams(f *testing.F) {
 	for _, s := range []string{
 		"BODY=8BITMIME SIZE=100", "SMTPUTF8 REQUIRETLS RET=FULL ENVID=x+2By AUTH=<>",
 		"NOTIFY=SUCCESS,DELAY ORCPT=rfc822;a+40b", "XFOO=1 XBAR", "SIZE=1 SIZE=1",
+		"ORCPT=utf-8;j\\x{F6}rg@example.com", "ORCPT=UTF-8;jörg@example.com",
 	} {
 		f.Add(s)
 	}
@@ -98,6 +100,12 @@ func FuzzXtext(f *testing.F) {
 		dec, err := decodeXtext(enc)
 		if err != nil || dec != s {
 			t.Fatalf("xtext round trip %q → %q → %q (%v)", s, enc, dec, err)
+		}
+		if utf8.ValidString(s) && s != "" {
+			u := encodeUTF8AddrXtext(s)
+			if d, err := decodeUTF8AddrXtext(u); err != nil || d != s {
+				t.Fatalf("utf-8-addr-xtext round trip %q → %q → %q (%v)", s, u, d, err)
+			}
 		}
 		if d, err := decodeXtext(s); err == nil {
 			if d2, err := decodeXtext(encodeXtext(d)); err != nil || d2 != d {

@@ -448,7 +448,13 @@ func parseRcptParams(s string) (*RcptOptions, error) {
 			if !ok || !isAtomText(typ) {
 				return nil, errBadParam("Malformed ORCPT")
 			}
-			a, err := decodeXtext(x)
+			var a string
+			var err error
+			if strings.EqualFold(typ, "utf-8") {
+				a, err = decodeUTF8AddrXtext(x) // RFC 6533 §3
+			} else {
+				a, err = decodeXtext(x)
+			}
 			if err != nil || a == "" {
 				return nil, errBadParam("Malformed ORCPT")
 			}
@@ -559,8 +565,12 @@ func formatRcptParams(o *RcptOptions) string {
 			b.WriteString(string(n))
 		}
 	}
-	if o.OriginalRecipient != nil {
-		b.WriteString(" ORCPT=" + o.OriginalRecipient.Type + ";" + encodeXtext(o.OriginalRecipient.Address))
+	if or := o.OriginalRecipient; or != nil {
+		enc := encodeXtext
+		if strings.EqualFold(or.Type, "utf-8") {
+			enc = encodeUTF8AddrXtext
+		}
+		b.WriteString(" ORCPT=" + or.Type + ";" + enc(or.Address))
 	}
 	writeExtra(&b, o.Extra)
 	return b.String()
@@ -647,4 +657,72 @@ func unhex(c byte) (byte, bool) {
 		return c - 'a' + 10, true
 	}
 	return 0, false
+}
+
+// isQChar reports whether c is QCHAR of RFC 6533 §3: printable ASCII but
+// "+", "=" and "\\".
+func isQChar(c byte) bool {
+	return c >= 0x21 && c <= 0x7e && c != '+' && c != '=' && c != '\\'
+}
+
+// encodeUTF8AddrXtext encodes s as utf-8-addr-xtext (RFC 6533 §3): QCHARs
+// as they are, every other character as "\\x{HEX}". The result is ASCII.
+// Invalid UTF-8 becomes U+FFFD.
+func encodeUTF8AddrXtext(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < 0x80 && isQChar(byte(r)) {
+			b.WriteByte(byte(r))
+			continue
+		}
+		b.WriteString("\\x{")
+		b.WriteString(strings.ToUpper(strconv.FormatInt(int64(r), 16)))
+		b.WriteString("}")
+	}
+	return b.String()
+}
+
+// decodeUTF8AddrXtext decodes utf-8-addr-xtext or utf-8-addr-unitext (RFC
+// 6533 §3): QCHARs, raw UTF-8 and "\\x{HEX}" escapes of 1 to 6 digits
+// naming a Unicode scalar value.
+func decodeUTF8AddrXtext(s string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\':
+			rest, ok := strings.CutPrefix(s[i:], "\\x{")
+			end := strings.IndexByte(rest, '}')
+			if !ok || end < 1 || end > 6 {
+				return "", errBadParam("Malformed utf-8-addr-xtext")
+			}
+			var r rune
+			for _, h := range []byte(rest[:end]) {
+				v, ok := unhex(h)
+				if !ok {
+					return "", errBadParam("Malformed utf-8-addr-xtext")
+				}
+				r = r<<4 | rune(v)
+			}
+			if !utf8.ValidRune(r) {
+				return "", errBadParam("Malformed utf-8-addr-xtext")
+			}
+			b.WriteRune(r)
+			i += 3 + end + 1
+		case c < 0x80:
+			if !isQChar(c) {
+				return "", errBadParam("Malformed utf-8-addr-xtext")
+			}
+			b.WriteByte(c)
+			i++
+		default:
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n <= 1 {
+				return "", errBadParam("Malformed utf-8-addr-xtext")
+			}
+			b.WriteString(s[i : i+n])
+			i += n
+		}
+	}
+	return b.String(), nil
 }

@@ -146,7 +146,12 @@ func TestParseRcptParams(t *testing.T) {
 	assert.Equal(t, []DSNNotify{DSNNotifySuccess, DSNNotifyFailure}, opts.Notify)
 	assert.Equal(t, &OriginalRecipient{Type: "rfc822", Address: "joe@example.com"}, opts.OriginalRecipient)
 
-	for _, bad := range []string{"NOTIFY=NEVER,SUCCESS", "NOTIFY=SOMETIMES", "NOTIFY=DELAY,DELAY", "ORCPT=joe", "ORCPT=;x", "ORCPT=rfc822;", "NOTIFY=NEVER NOTIFY=NEVER"} {
+	opts, err = parseRcptParams("ORCPT=UTF-8;j\\x{F6}rg@b\xc3\xbccher.example")
+	require.NoError(t, err)
+	assert.Equal(t, &OriginalRecipient{Type: "UTF-8", Address: "jörg@bücher.example"}, opts.OriginalRecipient)
+	assert.Equal(t, " ORCPT=UTF-8;j\\x{F6}rg@b\\x{FC}cher.example", formatRcptParams(opts))
+
+	for _, bad := range []string{"ORCPT=utf-8;a\\x{}b", "ORCPT=utf-8;a\\x{D800}", "ORCPT=utf-8;a+b", "ORCPT=utf-8;\xff", "ORCPT=utf-8;a\\x{1234567}", "NOTIFY=NEVER,SUCCESS", "NOTIFY=SOMETIMES", "NOTIFY=DELAY,DELAY", "ORCPT=joe", "ORCPT=;x", "ORCPT=rfc822;", "NOTIFY=NEVER NOTIFY=NEVER"} {
 		_, err := parseRcptParams(bad)
 		assert.Error(t, err, bad)
 	}
