@@ -204,7 +204,9 @@ func TestRelayDataRejectedTemporarilyTriesNextHost(t *testing.T) {
 	// Both MX hosts of a domain; the better one fails the data with 451.
 	w := newWorld(t)
 	w.dns.SetZone(zone + "\nmulti.example. 300 IN MX 10 mx.jim.example.\nmulti.example. 300 IN MX 20 mx.sara.example.\n")
-	w.mx2.data = func() error { return &smtp.Error{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "disk full"} }
+	w.mx2.data = func() error {
+		return &smtp.Error{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "disk full"}
+	}
 	send(t, w.q, "bob@bob.example", msg, "u@multi.example")
 	waitEmpty(t, w.q)
 	assert.Empty(t, w.mx2.messages("u@multi.example"))
