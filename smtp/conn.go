@@ -467,6 +467,9 @@ func (c *conn) openSession() bool {
 		return false
 	}
 	c.sess = sess
+	if c.srv.Mode == ModeSubmission && len(c.authMechanisms()) == 0 {
+		c.logger().LogAttrs(c.ctx, slog.LevelWarn, "smtp: submission session implements no AUTH interface; every MAIL will be refused")
+	}
 	return true
 }
 
