@@ -110,3 +110,15 @@ func TestInteropSwaks(t *testing.T) {
 	assert.Contains(t, jim[3], "with ESMTPSA id")
 	require.Len(t, inbox(t, store, "sara"), 1)
 }
+
+// TestInteropSMTPSourceLMTP: smtp-source speaking LMTP (-L) into the
+// Receiver in LMTP mode.
+func TestInteropSMTPSourceLMTP(t *testing.T) {
+	bin := testpeer.Require(t, "smtp-source", "postfix")
+	store := newTestStore(t)
+	addr := startServer(t, &Server{Backend: &Receiver{Store: store, Hostname: "lmtp.example.com"}, Mode: ModeLMTP})
+	runPeer(t, 60*time.Second, bin, "-L", "-s", "5", "-m", "500", "-f", "sender@example.org", "-t", "sara@example.com", addr)
+	got := inbox(t, store, "sara")
+	require.Len(t, got, 500)
+	assert.Contains(t, got[0], " with LMTP id ")
+}
