@@ -40,6 +40,34 @@ func BenchmarkAppend(b *testing.B) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 }
 
+// BenchmarkAppendParallel appends from many goroutines at once into one
+// mailbox: group commit shares the fsyncs among them.
+func BenchmarkAppendParallel(b *testing.B) {
+	s := newTestStore(b)
+	ctx := context.Background()
+	a, err := s.Open(ctx, "alice")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	m, err := a.Mailbox(ctx, mailbox.Inbox)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	b.SetParallelism(8)
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := m.Append(ctx, strings.NewReader(benchBody), nil); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}
+
 // fillFolder writes n message files straight into the INBOX of user in
 // root (no fsync: setup only), indexes them once and backdates new/ and
 // cur/ as a folder untouched for a while looks.

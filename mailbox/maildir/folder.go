@@ -42,6 +42,10 @@ type folder struct {
 	scanCost time.Duration // how long it took
 	deleted  atomic.Bool
 	meta     *metaStore
+
+	qmu        sync.Mutex // guards the group-commit queue of appends
+	queue      []*appendReq
+	committing bool
 }
 
 // Timing of outside-change detection: a directory whose mtime is less than

@@ -278,15 +278,61 @@ func (m *mbox) Append(ctx context.Context, r io.Reader, opts *mailbox.AppendOpti
 		name = withFlags(name, bits)
 		rec.flags |= inCur
 	}
-	uids, err := f.install([]pending{{tmp: tmpName, name: name, rec: rec, kws: kws}})
-	if err == nil && uids[0] == 0 {
-		err = errors.New("maildir: message not installed")
-	}
+	uid, err := f.installGrouped(pending{tmp: tmpName, name: name, rec: rec, kws: kws})
 	if err != nil {
 		f.root.Remove(tmpName)
 		return 0, fmt.Errorf("maildir: append to %q: %w", f.Name(), err)
 	}
-	return mailbox.UID(uids[0]), nil
+	return mailbox.UID(uid), nil
+}
+
+// appendReq is one message waiting for a group commit.
+type appendReq struct {
+	p    pending
+	uid  uint32
+	err  error
+	done chan struct{}
+}
+
+// installGrouped installs one message, sharing the directory and index
+// fsyncs with the appends that arrive meanwhile (group commit): the first
+// caller commits everything queued, batch after batch, while the others
+// wait for their UID.
+func (f *folder) installGrouped(p pending) (uint32, error) {
+	req := &appendReq{p: p, done: make(chan struct{})}
+	f.qmu.Lock()
+	f.queue = append(f.queue, req)
+	if f.committing {
+		f.qmu.Unlock()
+		<-req.done
+		return req.uid, req.err
+	}
+	f.committing = true
+	for len(f.queue) > 0 {
+		batch := f.queue
+		f.queue = nil
+		f.qmu.Unlock()
+		ps := make([]pending, len(batch))
+		for i, r := range batch {
+			ps[i] = r.p
+		}
+		uids, err := f.install(ps)
+		for i, r := range batch {
+			switch {
+			case uids != nil && uids[i] != 0:
+				r.uid = uids[i]
+			case err != nil:
+				r.err = err
+			default:
+				r.err = errors.New("maildir: message not installed")
+			}
+			close(r.done)
+		}
+		f.qmu.Lock()
+	}
+	f.committing = false
+	f.qmu.Unlock()
+	return req.uid, req.err
 }
 
 var errUIDsExhausted = errors.New("maildir: UID space of the mailbox exhausted (rename it and create it again)")
