@@ -270,3 +270,45 @@ func TestClientServerContextDeadline(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.True(t, errors.Is(c.Noop(context.Background()), context.DeadlineExceeded), "broken")
 }
+
+func TestClientServerLMTPUnixSocket(t *testing.T) {
+	tb := &testBackend{}
+	srv := &Server{Backend: tb, Mode: ModeLMTP, Hostname: "lmtp.test", Logger: slog.New(slog.DiscardHandler)}
+	path := t.TempDir() + "/lmtp.sock"
+	l, err := net.Listen("unix", path)
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	t.Cleanup(func() { srv.Close(); <-done })
+
+	ctx := context.Background()
+	c, err := DialLMTP(ctx, "unix", path)
+	require.NoError(t, err)
+	defer c.Close()
+	w, _, err := c.Transaction(ctx, "", nil, []Recipient{{Address: "b@example.com"}})
+	require.NoError(t, err)
+	io.WriteString(w, "x\r\n")
+	require.NoError(t, w.Close())
+	require.NoError(t, c.Quit(ctx))
+	msgs := tb.messages()
+	require.Len(t, msgs, 1)
+	assert.Equal(t, "", msgs[0].From, "null reverse-path")
+}
+
+func TestClientServerSendMailPartial(t *testing.T) {
+	be := &testBackend{rcpt: func(to string) error {
+		if strings.HasPrefix(to, "nobody@") {
+			return ErrNoSuchUser
+		}
+		return nil
+	}}
+	addr := startServer(t, &Server{Backend: be})
+	err := quietDialer(Plain).SendMail(context.Background(), addr, nil, "a@example.org",
+		[]string{"b@example.com", "nobody@example.com"}, strings.NewReader("x\r\n"))
+	var re *RecipientError
+	require.ErrorAs(t, err, &re, "a refused recipient is reported")
+	assert.Equal(t, "nobody@example.com", re.Address)
+	assert.Contains(t, err.Error(), "smtp: recipient <nobody@example.com>: 550 5.1.1")
+	require.Len(t, be.messages(), 1, "the message went to the others")
+	assert.Equal(t, []string{"b@example.com"}, be.messages()[0].To)
+}

@@ -186,11 +186,26 @@ func parseReplyLine(line []byte) (code int, more bool, text string, err error) {
 // "5.1.1" alone) from text if its class matches the reply code's.
 func cutEnhancedCode(text string, code int) (EnhancedCode, string, bool) {
 	word, rest, _ := strings.Cut(text, " ")
-	if len(word) < 5 || word[0] != byte('0'+code/100) {
+	class := code / 100
+	if len(word) < 5 || word[0] != byte('0'+class) || (class != 2 && class != 4 && class != 5) {
 		return EnhancedCode{}, text, false
 	}
-	enh, err := ParseEnhancedCode(word)
-	if err != nil {
+	// The grammar of ParseEnhancedCode, without its allocations: this runs
+	// for every reply.
+	var enh EnhancedCode
+	part, digits := 0, 0
+	for i := 0; i < len(word); i++ {
+		switch c := word[i]; {
+		case c == '.' && digits > 0 && part < 2:
+			part, digits = part+1, 0
+		case c >= '0' && c <= '9' && digits < 3 && !(digits == 1 && (part == 0 || enh[part] == 0)):
+			enh[part] = enh[part]*10 + int(c-'0')
+			digits++
+		default:
+			return EnhancedCode{}, text, false
+		}
+	}
+	if part != 2 || digits == 0 {
 		return EnhancedCode{}, text, false
 	}
 	return enh, rest, true

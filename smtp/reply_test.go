@@ -139,3 +139,24 @@ func FuzzReadReply(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCutEnhancedCode checks the reply reader's fast enhanced-code parser
+// against ParseEnhancedCode.
+func FuzzCutEnhancedCode(f *testing.F) {
+	for _, s := range []string{"2.0.0 ok", "5.1.10", "4.7.999 x", "2.01.0", "20.1.1", "3.0.0", "5.1.1000", "5..1", "5.1.", "2.0.0.0"} {
+		f.Add(s, 250)
+		f.Add(s, 550)
+	}
+	f.Fuzz(func(t *testing.T, text string, code int) {
+		if code < 200 || code > 599 {
+			return
+		}
+		enh, rest, ok := cutEnhancedCode(text, code)
+		word, wantRest, _ := strings.Cut(text, " ")
+		want, err := ParseEnhancedCode(word)
+		wantOK := err == nil && want[0] == code/100
+		if ok != wantOK || (ok && (enh != want || rest != wantRest)) {
+			t.Fatalf("cutEnhancedCode(%q, %d) = %v %q %v; ParseEnhancedCode = %v %v", text, code, enh, rest, ok, want, err)
+		}
+	})
+}
