@@ -391,3 +391,21 @@ func BenchmarkQueueThroughput(b *testing.B) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestQueueSuccessNotice(t *testing.T) {
+	net := newFakeNet(nil)
+	q := newQueue(t, net, "")
+	env := &Envelope{From: "bob@bob.example", Mail: smtp.MailOptions{EnvelopeID: "track-1"}, Recipients: []Recipient{
+		{Address: "jim@jim.example", Options: smtp.RcptOptions{Notify: []smtp.DSNNotify{smtp.DSNNotifySuccess}}},
+		{Address: "sara@sara.example"},
+	}}
+	_, err := q.Enqueue(context.Background(), env, strings.NewReader(msg))
+	require.NoError(t, err)
+	waitEmpty(t, q)
+	notices := net.got("bob@bob.example")
+	require.Len(t, notices, 1, "NOTIFY=SUCCESS asks for one delivery report")
+	assert.Contains(t, notices[0], "Action: delivered")
+	assert.Contains(t, notices[0], "Final-Recipient: rfc822; jim@jim.example")
+	assert.Contains(t, notices[0], "Original-Envelope-Id: track-1")
+	assert.NotContains(t, notices[0], "sara@sara.example", "only recipients that asked are reported")
+}
