@@ -359,6 +359,12 @@ func (c *conn) login(account string) {
 	}
 	acct, err := c.srv.Store.Open(c.ctx, account)
 	if err != nil {
+		if isNotExist(err) {
+			// Authenticated, but there is no mail store for the user.
+			c.log.LogAttrs(c.ctx, slog.LevelWarn, "pop3: no account for authenticated user", slog.String("user", account), slog.Any("err", err))
+			c.reply(false, CodeSysPerm, "no mailbox for this user")
+			return
+		}
 		c.internalError("opening account", err)
 		return
 	}
