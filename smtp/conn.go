@@ -478,10 +478,17 @@ func (c *conn) closeSession() {
 	if c.sess == nil {
 		return
 	}
-	if err := c.sess.Close(); err != nil {
+	defer func() {
+		if r := recover(); r != nil {
+			c.logger().LogAttrs(c.ctx, slog.LevelError, "smtp: panic in Session.Close",
+				slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
+		}
+	}()
+	sess := c.sess
+	c.sess = nil
+	if err := sess.Close(); err != nil {
 		c.logger().LogAttrs(c.ctx, slog.LevelWarn, "smtp: session Close failed", slog.String("err", err.Error()))
 	}
-	c.sess = nil
 }
 
 // resetTx forgets the transaction and tells the session.

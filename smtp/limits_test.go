@@ -256,6 +256,13 @@ func (s *panicSession) Mail(ctx context.Context, from string, o *MailOptions) er
 	return nil
 }
 
+func (s *panicSession) Close() error {
+	if s.info.Hello == "panic-on-close" {
+		panic("boom in Close")
+	}
+	return nil
+}
+
 func TestPanicRecovered(t *testing.T) {
 	be := BackendFunc(func(ctx context.Context, c *ConnInfo) (Session, error) {
 		return &panicSession{testSession{b: &testBackend{}, info: c}}, nil
@@ -266,6 +273,12 @@ func TestPanicRecovered(t *testing.T) {
 	cl.cmd("MAIL FROM:<panic@example.org>", "421 4.3.0 ")
 	cl.closed()
 	other.cmd("MAIL FROM:<fine@example.org>", "250 ")
+	// A panic in Close, after the conversation, does not take the server down.
+	pc := greeted(t, addr)
+	pc.cmd("EHLO panic-on-close", "250 ")
+	pc.cmd("QUIT", "221 ")
+	pc.closed()
+	other.cmd("RSET", "250 ")
 }
 
 func TestConnStateHook(t *testing.T) {
