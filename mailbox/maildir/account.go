@@ -21,6 +21,7 @@ type account struct {
 	t       *tree
 	bus     mailbox.Bus
 	maxSize int64 // of an appended message; -1 unlimited
+	parse   bool  // Store.ParseOnDelivery
 	closed  atomic.Bool
 
 	mu       sync.Mutex
@@ -542,7 +543,7 @@ func (a *account) Mailbox(ctx context.Context, name string) (mailbox.Mailbox, er
 		return nil, err
 	}
 	a.t.retain()
-	return &mbox{f: f, tree: a.t, maxSize: a.maxSize}, nil
+	return &mbox{f: f, tree: a.t, maxSize: a.maxSize, parse: a.parse}, nil
 }
 
 func (a *account) Watch(fn func(mailbox.Event)) (cancel func()) {

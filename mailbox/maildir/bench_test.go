@@ -18,7 +18,13 @@ var benchBody = strings.Repeat("Subject: benchmark\r\n\r\n"+strings.Repeat("x", 
 
 // BenchmarkAppend appends 1 KiB messages, each durable (three fsyncs).
 func BenchmarkAppend(b *testing.B) {
+	b.Run("plain", func(b *testing.B) { benchAppend(b, false) })
+	b.Run("parse-on-delivery", func(b *testing.B) { benchAppend(b, true) })
+}
+
+func benchAppend(b *testing.B, parse bool) {
 	s := newTestStore(b)
+	s.ParseOnDelivery = parse
 	ctx := context.Background()
 	a, err := s.Open(ctx, "alice")
 	if err != nil {

@@ -1,6 +1,7 @@
 package maildir
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -16,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/posthorn/posthorn/internal/mime"
 	"github.com/posthorn/posthorn/mailbox"
 )
 
@@ -24,6 +26,7 @@ type mbox struct {
 	f       *folder
 	tree    *tree // released at Close, when set
 	maxSize int64 // of an appended message; -1 unlimited
+	parse   bool  // cache the MIME structure at Append
 	closed  atomic.Bool
 	once    sync.Once
 }
@@ -278,7 +281,11 @@ func (m *mbox) Append(ctx context.Context, r io.Reader, opts *mailbox.AppendOpti
 		name = withFlags(name, bits)
 		rec.flags |= inCur
 	}
-	uid, err := f.installGrouped(pending{tmp: tmpName, name: name, rec: rec, kws: kws})
+	var meta []byte
+	if m.parse {
+		meta = f.parseTmp(tmpName)
+	}
+	uid, err := f.installGrouped(pending{tmp: tmpName, name: name, rec: rec, kws: kws, meta: meta})
 	if err != nil {
 		f.root.Remove(tmpName)
 		return 0, fmt.Errorf("maildir: append to %q: %w", f.Name(), err)
@@ -345,6 +352,22 @@ type pending struct {
 	name string
 	rec  msgRec
 	kws  []string
+	meta []byte // for the metadata cache, if parsed at delivery
+}
+
+// parseTmp returns the marshalled MIME structure of a message in tmp/, as
+// the IMAP server caches it, or nil when it cannot be read.
+func (f *folder) parseTmp(tmpName string) []byte {
+	fh, err := f.root.Open(tmpName)
+	if err != nil {
+		return nil
+	}
+	defer fh.Close()
+	p, err := mime.Parse(bufio.NewReaderSize(fh, 64<<10), nil)
+	if err != nil {
+		return nil
+	}
+	return mime.Marshal(p)
 }
 
 // install renames the files into new/ or cur/, fsyncs the directories and
@@ -407,12 +430,33 @@ func (f *folder) install(ps []pending) ([]uint32, error) {
 	if cerr := f.commit(&e, true); cerr != nil {
 		return nil, cerr
 	}
+	f.cacheParsed(ps, uids)
 	for i, sub := range []string{"new", "cur"} {
 		if dirty[i] {
 			f.touched(sub)
 		}
 	}
 	return uids, err
+}
+
+// cacheParsed stores the structures parsed at delivery (lock held). The
+// cache is best effort: a failure costs a parse at the first FETCH.
+func (f *folder) cacheParsed(ps []pending, uids []uint32) {
+	var ms *metaStore
+	for i, p := range ps {
+		if p.meta == nil || uids[i] == 0 || len(p.meta) > maxMetadata {
+			continue
+		}
+		if ms == nil {
+			var err error
+			if ms, err = f.metaLoad(); err != nil {
+				return
+			}
+		}
+		if ms.set(uids[i], p.meta) != nil {
+			return
+		}
+	}
 }
 
 func boolInt(b bool) int {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/posthorn/posthorn/internal/mime"
 	"github.com/posthorn/posthorn/mailbox"
 )
 
@@ -320,4 +321,30 @@ func TestCompaction(t *testing.T) {
 	_, m2 := openInbox(t, s2)
 	st2, _ := m2.Status(ctx)
 	assert.Equal(t, st, st2)
+}
+
+// TestParseOnDelivery: with Store.ParseOnDelivery the MIME structure is in
+// the metadata cache as soon as Append returns, exactly as the IMAP
+// server would have cached it.
+func TestParseOnDelivery(t *testing.T) {
+	msg := "From: a@example.org\r\nSubject: parts\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b--\r\n"
+	ctx := context.Background()
+	for _, parse := range []bool{false, true} {
+		s := newTestStore(t)
+		s.ParseOnDelivery = parse
+		_, m := openInbox(t, s)
+		uid, err := m.Append(ctx, strings.NewReader(msg), nil)
+		require.NoError(t, err)
+		data, err := m.(mailbox.MetadataCache).Metadata(ctx, uid)
+		if !parse {
+			assert.ErrorIs(t, err, mailbox.ErrNotExist)
+			continue
+		}
+		require.NoError(t, err)
+		p, err := mime.Parse(strings.NewReader(msg), nil)
+		require.NoError(t, err)
+		assert.Equal(t, mime.Marshal(p), data)
+		_, err = mime.Unmarshal(data)
+		assert.NoError(t, err)
+	}
 }

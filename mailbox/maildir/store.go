@@ -61,6 +61,14 @@ type Store struct {
 	// negative no limit.
 	MaxMessageSize int64
 
+	// ParseOnDelivery makes Append parse each message's MIME structure,
+	// as the IMAP server does for FETCH ENVELOPE or BODYSTRUCTURE, and
+	// keep it in the metadata cache (mailbox.MetadataCache), so that no
+	// FETCH over a large mailbox reads the message files. It costs each
+	// append one read of the message from the page cache. false: the
+	// structure is cached at the first FETCH that needs it.
+	ParseOnDelivery bool
+
 	once sync.Once
 	bus  mailbox.Bus
 	root string // absolute Root
@@ -172,7 +180,7 @@ func (s *Store) Open(ctx context.Context, user string) (mailbox.Account, error) 
 		}
 		return nil, err
 	}
-	return &account{t: t, bus: s.bus, maxSize: s.maxMessageSize()}, nil
+	return &account{t: t, bus: s.bus, maxSize: s.maxMessageSize(), parse: s.ParseOnDelivery}, nil
 }
 
 // CreateUser makes the Maildir++ tree of user (an empty INBOX), if it does
