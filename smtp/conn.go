@@ -225,10 +225,12 @@ func (c *conn) flush() error {
 
 // replyErr sends the reply for an error a session returned.
 func (c *conn) replyErr(err error, what string) {
-	if se := asError(err); se != nil {
+	if se := asError(err); se != nil && se.Code >= 400 && se.Code <= 599 {
 		c.reply(se)
 		return
 	}
+	// Not an *Error, or one with a positive code: a refusal must be
+	// negative, so this is a bug to log, not a reply to send.
 	c.logger().LogAttrs(c.ctx, slog.LevelError, "smtp: session error", slog.String("in", what), slog.String("err", err.Error()))
 	c.reply(errInternal)
 }

@@ -70,7 +70,8 @@ type Error struct {
 	// (derived from Code), NoEnhancedCode means none.
 	EnhancedCode EnhancedCode
 	// Message is the reply text. A message with several lines (separated
-	// by "\n") becomes a multi-line reply. It must not contain CR.
+	// by "\n") becomes a multi-line reply; other control characters are
+	// sent as spaces.
 	Message string
 }
 
@@ -134,7 +135,16 @@ func (e *Error) appendReply(b []byte) []byte {
 				b = append(b, ' ')
 			}
 		}
-		b = append(b, strings.TrimRight(line, "\r")...)
+		for i := 0; i < len(line); i++ {
+			if c := line[i]; c < ' ' || c == 0x7f {
+				if c == '\r' && i == len(line)-1 {
+					continue // a CRLF-separated message
+				}
+				b = append(b, ' ') // never let reply text break the framing
+			} else {
+				b = append(b, c)
+			}
+		}
 		b = append(b, '\r', '\n')
 		if !more {
 			return b

@@ -207,6 +207,8 @@ func TestErrorReply(t *testing.T) {
 	assert.Equal(t, "451-4.0.0 try\r\n451 4.0.0 later\r\n", string(e.appendReply(nil)))
 	assert.True(t, e.Temporary())
 
+	e = &Error{Code: 550, EnhancedCode: EnhancedCode{5, 1, 1}, Message: "bad\r\n250 injected\x00\r"}
+	assert.Equal(t, "550-5.1.1 bad\r\n550 5.1.1 250 injected \r\n", string(e.appendReply(nil)))
 	e = &Error{Code: 354, Message: "go ahead"}
 	assert.Equal(t, "354 go ahead\r\n", string(e.appendReply(nil)))
 	e = &Error{Code: 220, EnhancedCode: NoEnhancedCode, Message: "mx ESMTP"}

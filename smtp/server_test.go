@@ -117,6 +117,8 @@ func TestSessionErrors(t *testing.T) {
 				return &Error{Code: 550, EnhancedCode: EnhancedCode{5, 7, 1}, Message: "Go away"}
 			case "broken@example.org":
 				return errors.New("database password is hunter2")
+			case "positive@example.org":
+				return &Error{Code: 250, Message: "a refusal with a positive code"}
 			}
 			return nil
 		},
@@ -139,6 +141,7 @@ func TestSessionErrors(t *testing.T) {
 	assert.Equal(t, "550 5.7.1 Go away", cl.cmd("MAIL FROM:<spammer@example.org>", "550 "))
 	r := cl.cmd("MAIL FROM:<broken@example.org>", "451 4.3.0 ")
 	assert.NotContains(t, r, "hunter2")
+	cl.cmd("MAIL FROM:<positive@example.org>", "451 4.3.0 ")
 	cl.cmd("MAIL FROM:<alice@example.org>", "250 ")
 	cl.cmd("RCPT TO:<nobody@example.com>", "550 5.1.1 ")
 	cl.cmd("DATA", "503 5.5.1 ")
