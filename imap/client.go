@@ -32,6 +32,7 @@ import (
 // returns the same error and only Close is left.
 type Client struct {
 	conn net.Conn
+	out  *countWriter // counts what reached conn
 	bw   *bufio.Writer
 	rd   respReader
 	opts ClientOptions
@@ -184,8 +185,9 @@ func NewClient(ctx context.Context, conn net.Conn, opts *ClientOptions) (*Client
 
 func (c *Client) setConn(conn net.Conn) {
 	c.conn = conn
-	c.bw = bufio.NewWriterSize(conn, 32<<10)
-	c.rd = respReader{br: bufio.NewReaderSize(conn, 64<<10), maxLiteral: clientMaxLiteral}
+	c.out = &countWriter{w: conn}
+	c.bw = bufio.NewWriterSize(c.out, 32<<10)
+	c.rd = newRespReader(bufio.NewReaderSize(conn, 64<<10))
 }
 
 func (c *Client) readGreeting() error {
@@ -198,6 +200,9 @@ func (c *Client) readGreeting() error {
 		return r.err
 	}
 	c.greeting = st
+	if st.Code == CodeCapability {
+		c.setCaps(strings.Fields(st.CodeArg))
+	}
 	switch st.Type {
 	case StatusOK:
 	case StatusPREAUTH:
@@ -281,8 +286,11 @@ func (c *Client) begin(ctx context.Context) (end func(*error), err error) {
 	}
 	done := ctxconn.Bind(ctx, c.conn)
 	return func(errp *error) {
-		if derr := done(); derr != nil {
+		if derr := done(); derr != nil && ctx.Err() != nil {
+			// The context ended the command: that is the reason the
+			// client is broken, whatever I/O error it caused.
 			c.fail(derr)
+			c.broken = derr
 			*errp = derr
 			return
 		}
@@ -316,7 +324,7 @@ func (c *Client) fail(err error) {
 func (c *Client) newCommand(name string) (*clientCmd, *cmdWriter) {
 	c.tagNum++
 	cmd := &clientCmd{tag: "T" + strconv.FormatUint(c.tagNum, 10), name: name}
-	w := &cmdWriter{c: c, cmd: cmd}
+	w := newCmdWriter(c, cmd)
 	w.atom(cmd.tag).sp().atom(name)
 	return cmd, w
 }
@@ -324,21 +332,22 @@ func (c *Client) newCommand(name string) (*clientCmd, *cmdWriter) {
 // send finishes and flushes the command line, leaving it in flight.
 func (c *Client) send(cmd *clientCmd, w *cmdWriter) error {
 	w.crlf()
-	if w.err == nil {
-		w.err = c.bw.Flush()
+	err := w.error()
+	if err == nil {
+		err = c.bw.Flush()
 	}
-	if w.err != nil {
+	if err != nil {
 		if cmd.done { // refused at a synchronising literal
 			return nil
 		}
-		if !w.sent {
+		if !w.sent() {
 			// An argument was refused before anything went out: drop
 			// the partial line; the client stays usable.
-			c.bw.Reset(c.conn)
-			return w.err
+			c.bw.Reset(c.out)
+			return err
 		}
-		c.fail(w.err)
-		return w.err
+		c.fail(err)
+		return err
 	}
 	if !cmd.done && !w.queued {
 		c.inflight = append(c.inflight, cmd)

@@ -3,11 +3,12 @@ package imap
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"iter"
 	"strings"
 	"time"
+
+	"github.com/posthorn/posthorn/imap/internal/wire"
 )
 
 // FetchOptions says which data items FETCH asks for. Body sections are
@@ -197,7 +198,7 @@ func (fs *fetchState) finish() {
 
 // readFetch reads a whole FETCH response after "* n FETCH ", sections
 // into memory.
-func (c *Client) readFetch(seq uint32, _ *fetchState) (*FetchMessage, bool) {
+func (c *Client) readFetch(seq uint32) (*FetchMessage, bool) {
 	r := &c.rd
 	m := &FetchMessage{Seq: seq}
 	if !r.expect('(') {
@@ -221,27 +222,15 @@ func (c *Client) readFetchItem(m *FetchMessage, stream bool) (*SectionBody, bool
 		m.done = true
 		return nil, r.crlf()
 	}
-	name := r.scan(&fetchItemStop)
-	if name == "" {
-		return nil, r.fail("fetch item")
+	var att wire.FetchItem
+	if !r.decode("fetch item", func(d *wire.Decoder) bool { return d.FetchRespAtt(&att) }) {
+		return nil, false
 	}
-	name = strings.ToUpper(name)
-	var sec *Section
+	name, sec := att.Name, att.Section
 	var origin uint32
-	var partial bool
-	if r.peek() == '[' {
-		r.br.Discard(1)
-		s, ok := parseSectionSpec(r.bracketed())
-		if !ok {
-			return nil, r.fail("section")
-		}
-		sec = &s
-		if r.accept('<') {
-			if !r.number(&origin) || !r.expect('>') {
-				return nil, false
-			}
-			partial = true
-		}
+	partial := att.Partial != nil
+	if partial {
+		origin = att.Partial.Offset
 	}
 	if !r.expectSP() {
 		return nil, false
@@ -279,9 +268,14 @@ func (c *Client) readFetchItem(m *FetchMessage, stream bool) (*SectionBody, bool
 		ok = r.number64(&n)
 		m.RFC822Size = int64(n)
 	case name == "ENVELOPE":
-		m.Envelope, ok = r.readEnvelope()
+		ok = true
+		if !r.nilAtom() {
+			m.Envelope = new(Envelope)
+			ok = r.decode("envelope", func(d *wire.Decoder) bool { return d.Envelope(m.Envelope) })
+		}
 	case name == "BODYSTRUCTURE" || name == "BODY":
-		m.BodyStructure, ok = r.readBodyStructure()
+		m.BodyStructure = new(BodyStructure)
+		ok = r.decode("body structure", func(d *wire.Decoder) bool { return d.BodyStructure(m.BodyStructure) })
 	case name == "MODSEQ":
 		ok = r.list(func() bool { return r.number64(&m.ModSeq) })
 	default:
@@ -342,60 +336,6 @@ func (s *sectionReader) Read(p []byte) (int, error) {
 		s.r.setErr(err)
 	}
 	return n, err
-}
-
-var fetchItemStop [256]bool
-
-func init() {
-	for _, c := range []byte(" ()[]<{\"\r\n") {
-		fetchItemStop[c] = true
-	}
-}
-
-// parseSectionSpec parses the text between the brackets of BODY[...].
-func parseSectionSpec(spec string) (Section, bool) {
-	var s Section
-	rest := spec
-	for rest != "" && rest[0] >= '0' && rest[0] <= '9' {
-		num, tail, _ := strings.Cut(rest, ".")
-		n := 0
-		for _, ch := range []byte(num) {
-			if ch < '0' || ch > '9' || n > 1<<20 {
-				return s, false
-			}
-			n = n*10 + int(ch-'0')
-		}
-		if n == 0 {
-			return s, false
-		}
-		s.Path = append(s.Path, n)
-		rest = tail
-	}
-	if rest == "" {
-		return s, true
-	}
-	word, fields, hasFields := strings.Cut(rest, " ")
-	switch strings.ToUpper(word) {
-	case "HEADER":
-		s.Specifier = PartHeader
-	case "HEADER.FIELDS":
-		s.Specifier = PartHeaderFields
-	case "HEADER.FIELDS.NOT":
-		s.Specifier = PartHeaderFieldsNot
-	case "TEXT":
-		s.Specifier = PartText
-	case "MIME":
-		s.Specifier = PartMIME
-	default:
-		return s, false
-	}
-	if hasFields {
-		fields = strings.Trim(strings.TrimSpace(fields), "()")
-		for _, f := range strings.Fields(fields) {
-			s.Fields = append(s.Fields, strings.Trim(f, `"`))
-		}
-	}
-	return s, true
 }
 
 // Fetch sends FETCH for the messages in set (sequence numbers) and
@@ -504,19 +444,16 @@ func writeFetch(w *cmdWriter, set NumSet, opts *FetchOptions) {
 		item("BODYSTRUCTURE")
 	}
 	for _, s := range opts.Sections {
-		name := "BODY"
+		it := wire.FetchItem{Name: "BODY", Peek: !s.Seen, Section: &s.Section}
 		if s.Binary {
-			name = "BINARY"
+			it.Name = "BINARY"
 		}
-		if !s.Seen {
-			name += ".PEEK"
-		}
-		item(name)
-		w.raw("[")
-		writeSection(w, s.Section)
-		w.raw("]")
 		if s.Count > 0 {
-			w.raw("<").number(s.Offset).raw(".").number(s.Count).raw(">")
+			it.Partial = &wire.Partial{Offset: s.Offset, Count: s.Count}
+		}
+		item("")
+		if w.err == nil {
+			w.enc.FetchItem(it)
 		}
 	}
 	if n == 0 {
@@ -530,15 +467,4 @@ func writeFetch(w *cmdWriter, set NumSet, opts *FetchOptions) {
 		}
 		w.raw(")")
 	}
-}
-
-// writeSection writes a section spec; header field names must be atoms.
-func writeSection(w *cmdWriter, s Section) {
-	for _, f := range s.Fields {
-		if !isAtomString(f) || strings.ContainsAny(f, "]") {
-			w.setErr(fmt.Errorf("imap: invalid header field name %q", f))
-			return
-		}
-	}
-	w.raw(s.String())
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/posthorn/posthorn/imap/internal/wire"
 )
 
 // The client's response reader. It is separate from imap/internal/wire
@@ -41,6 +43,31 @@ type respReader struct {
 	maxLiteral int64 // literals read into memory; larger ones are an error
 	depth      int
 	pending    *io.LimitedReader // streamed literal not yet consumed
+	dec        *wire.Decoder     // the codec, on the same stream
+}
+
+// newRespReader returns a reader of br.
+func newRespReader(br *bufio.Reader) respReader {
+	dec := wire.NewDecoder(br)
+	dec.MaxLine = 1 << 20 // bounds one token (a server's line may be longer)
+	dec.MaxLiteral = 1 << 20
+	dec.UTF8 = true // names are decoded by the client
+	return respReader{br: br, maxLiteral: clientMaxLiteral, dec: dec}
+}
+
+// decode runs a rule of the codec at the current position.
+func (r *respReader) decode(what string, rule func(d *wire.Decoder) bool) bool {
+	if r.peek(); r.err != nil {
+		return false
+	}
+	r.dec.ClearErr()
+	if rule(r.dec) {
+		return true
+	}
+	if err := r.dec.Err(); err != nil {
+		return r.setErr(err)
+	}
+	return r.fail(what)
 }
 
 const (
@@ -191,14 +218,6 @@ func (r *respReader) scan(stop *[256]bool) string {
 }
 
 func (r *respReader) atom() string { return r.scan(&atomStop) }
-
-func (r *respReader) expectAtom() (string, bool) {
-	s := r.atom()
-	if s == "" {
-		return "", r.fail("atom")
-	}
-	return s, true
-}
 
 // keyword reads an atom in upper case.
 func (r *respReader) keyword() string { return strings.ToUpper(r.atom()) }
@@ -486,61 +505,30 @@ func (r *respReader) discardLine() bool {
 	return false
 }
 
-// flagList reads "(" flags ")".
+// flagList reads "(" flags ")"; an empty list is non-nil.
 func (r *respReader) flagList() ([]Flag, bool) {
 	flags := []Flag{}
-	ok := r.list(func() bool {
-		f := r.flag()
-		if f == "" {
-			return r.fail("flag")
-		}
-		flags = append(flags, f)
-		return true
-	})
+	ok := r.decode("flag list", func(d *wire.Decoder) bool { return d.FlagList(&flags) })
 	return flags, ok
 }
 
 // flag reads a flag, "\*" included.
 func (r *respReader) flag() Flag {
-	if r.accept('\\') {
-		if r.accept('*') {
-			return FlagWildcard
-		}
-		return Flag(`\` + r.atom())
-	}
-	return Flag(r.atom())
+	var f Flag
+	r.decode("flag", func(d *wire.Decoder) bool { return d.Flag(&f) })
+	return f
 }
 
 // numSet reads a sequence set.
 func (r *respReader) numSet() (NumSet, bool) {
-	s := r.atom()
-	set, err := ParseNumSet(s)
-	if err != nil {
-		return NumSet{}, r.fail("sequence set")
-	}
-	return set, true
+	var set NumSet
+	ok := r.decode("sequence set", func(d *wire.Decoder) bool { return d.NumSet(&set) })
+	return set, ok
 }
 
-// dateTime reads an INTERNALDATE value, leniently: a quoted
-// "dd-Mon-yyyy hh:mm:ss +zzzz" with a space-padded or 1-digit day.
+// dateTime reads an INTERNALDATE value.
 func (r *respReader) dateTime() (time.Time, bool) {
-	s, ok := r.str()
-	if !ok {
-		return time.Time{}, false
-	}
-	t, err := parseDateTime(s)
-	if err != nil {
-		return time.Time{}, r.fail("date-time")
-	}
-	return t, true
-}
-
-func parseDateTime(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	for _, layout := range []string{"2-Jan-2006 15:04:05 -0700", "_2-Jan-2006 15:04:05 -0700"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("imap: bad date-time %q", s)
+	var t time.Time
+	ok := r.decode("date-time", func(d *wire.Decoder) bool { return d.DateTime(&t) })
+	return t, ok
 }

@@ -165,7 +165,7 @@ func (c *Client) readUntagged() {
 				c.fetching.onFetch(n)
 				return
 			}
-			m, ok := c.readFetch(n, nil)
+			m, ok := c.readFetch(n)
 			if !ok {
 				return
 			}

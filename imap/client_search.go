@@ -80,64 +80,20 @@ func KeyOr(a, b SearchKey) SearchKey { return SearchKey{Key: "OR", Keys: []Searc
 // KeyAnd matches all of keys (a parenthesized list).
 func KeyAnd(keys ...SearchKey) SearchKey { return SearchKey{Key: "AND", Keys: keys} }
 
-// writeSearchKey writes one key.
-func writeSearchKey(w *cmdWriter, k SearchKey, depth int) {
-	if depth > 64 {
-		w.setErr(fmt.Errorf("imap: search criteria nested too deeply"))
-		return
+// searchKeys writes keys, ANDed (ALL when there are none).
+func (w *cmdWriter) searchKeys(keys []SearchKey) *cmdWriter {
+	if w.err != nil {
+		return w
 	}
-	switch k.Key {
-	case "ALL", "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "NEW", "OLD", "RECENT", "SEEN",
-		"UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNSEEN":
-		w.atom(k.Key)
-	case "SEQSET":
-		w.numSet(k.Set)
-	case "UID":
-		w.atom("UID ").numSet(k.Set)
-	case "KEYWORD", "UNKEYWORD":
-		w.atom(k.Key).sp().flag(k.Flag)
-	case "FROM", "TO", "CC", "BCC", "SUBJECT", "BODY", "TEXT":
-		w.atom(k.Key).sp().astring(k.Str)
-	case "HEADER":
-		w.atom("HEADER ").astring(k.Field).sp().str(k.Str)
-	case "BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE":
-		w.atom(k.Key).sp().date(k.Date)
-	case "LARGER", "SMALLER", "OLDER", "YOUNGER":
-		w.atom(k.Key).sp().number64(k.Num)
-	case "MODSEQ":
-		w.atom("MODSEQ ").number64(k.Num)
-	case "NOT":
-		if len(k.Keys) != 1 {
-			w.setErr(fmt.Errorf("imap: NOT takes one key"))
-			return
-		}
-		w.atom("NOT ")
-		writeSearchKey(w, k.Keys[0], depth+1)
-	case "OR":
-		if len(k.Keys) != 2 {
-			w.setErr(fmt.Errorf("imap: OR takes two keys"))
-			return
-		}
-		w.atom("OR ")
-		writeSearchKey(w, k.Keys[0], depth+1)
-		w.sp()
-		writeSearchKey(w, k.Keys[1], depth+1)
-	case "AND":
-		if len(k.Keys) == 0 {
-			w.atom("ALL")
-			return
-		}
-		w.raw("(")
-		for i, sub := range k.Keys {
-			if i > 0 {
-				w.sp()
-			}
-			writeSearchKey(w, sub, depth+1)
-		}
-		w.raw(")")
+	switch len(keys) {
+	case 0:
+		w.enc.SearchKey(KeyAll())
+	case 1:
+		w.enc.SearchKey(keys[0])
 	default:
-		w.setErr(fmt.Errorf("imap: unknown search key %q", k.Key))
+		w.enc.SearchKey(KeyAnd(keys...)) // top-level AND: keys side by side
 	}
+	return w
 }
 
 // SearchOptions are ESEARCH return options (RFC 4731, IMAP4rev2). With
@@ -197,13 +153,7 @@ func (c *Client) search(ctx context.Context, uid bool, opts *SearchOptions, keys
 	if needsCharset(keys) && !c.utf8 {
 		w.raw(" CHARSET UTF-8")
 	}
-	if len(keys) == 0 {
-		keys = []SearchKey{KeyAll()}
-	}
-	for _, k := range keys {
-		w.sp()
-		writeSearchKey(w, k, 0)
-	}
+	w.sp().searchKeys(keys)
 	res = &SearchData{UID: uid}
 	cmd.data = func(u *untagged) bool {
 		if u.search == nil {
@@ -367,13 +317,7 @@ func (c *Client) Sort(ctx context.Context, uid bool, sortKeys []SortKey, keys ..
 		w.atom(strings.ToUpper(k.Key))
 	}
 	w.raw(") UTF-8")
-	if len(keys) == 0 {
-		keys = []SearchKey{KeyAll()}
-	}
-	for _, k := range keys {
-		w.sp()
-		writeSearchKey(w, k, 0)
-	}
+	w.sp().searchKeys(keys)
 	cmd.data = func(u *untagged) bool {
 		if u.name == "SORT" && u.search != nil {
 			nums = append(nums, u.search.order...)

@@ -10,33 +10,63 @@ import (
 	"unicode/utf8"
 
 	"github.com/posthorn/posthorn/imap/internal/utf7"
+	"github.com/posthorn/posthorn/imap/internal/wire"
 )
 
-// cmdWriter writes one command line, strictly: strings are quoted or
-// sent as literals as their content requires, mailbox names are encoded
-// in modified UTF-7 unless UTF-8 is enabled, and nothing with CR or LF
-// reaches the wire outside a literal. The first error sticks.
+// cmdWriter writes one command line through the codec's encoder,
+// strictly: strings are quoted or sent as literals as their content
+// requires, mailbox names are encoded in modified UTF-7 unless UTF-8 is
+// enabled, flags must be atoms, and nothing with CR or LF reaches the
+// wire outside a literal. Synchronising literals wait for the server's
+// continuation request. The first error sticks.
 type cmdWriter struct {
 	c      *Client
 	cmd    *clientCmd
-	err    error
-	queued bool // cmd is already in c.inflight (a literal waited on it)
-	sent   bool // part of the command was flushed (before a literal)
+	enc    *wire.Encoder
+	err    error // refused by the client before the encoder saw it
+	queued bool  // cmd is already in c.inflight (a literal waited on it)
+	start  int64 // c.out.n when the command began
 }
 
-func (w *cmdWriter) raw(s string) *cmdWriter {
-	if w.err == nil {
-		if len(s) > w.c.bw.Available() {
-			w.sent = true // the buffer flushes part of the line
+func newCmdWriter(c *Client, cmd *clientCmd) *cmdWriter {
+	w := &cmdWriter{c: c, cmd: cmd, enc: wire.NewEncoder(c.bw), start: c.out.n}
+	w.enc.UTF8 = c.utf8
+	// LITERAL+ makes every literal non-synchronising; LITERAL- (and
+	// IMAP4rev2, which includes it) those up to 4096 octets (RFC 7888).
+	w.enc.NonSync = c.has("LITERAL+") || c.has("LITERAL-") || c.has("IMAP4REV2")
+	w.enc.LiteralMinus = !c.has("LITERAL+")
+	w.enc.OnSyncLiteral = func() error {
+		if !w.queued {
+			c.inflight = append(c.inflight, w.cmd)
+			w.queued = true
 		}
-		_, w.err = w.c.bw.WriteString(s)
+		return c.waitContinuation(w.cmd)
 	}
 	return w
 }
 
+// error returns the first error of the writer or its encoder.
+func (w *cmdWriter) error() error {
+	if w.err != nil {
+		return w.err
+	}
+	return w.enc.Err()
+}
+
+// sent reports whether part of the command already went out (a
+// synchronising literal, or a full buffer).
+func (w *cmdWriter) sent() bool { return w.c.out.n != w.start }
+
 func (w *cmdWriter) setErr(err error) *cmdWriter {
 	if w.err == nil {
 		w.err = err
+	}
+	return w
+}
+
+func (w *cmdWriter) raw(s string) *cmdWriter {
+	if w.err == nil {
+		w.enc.Atom(s)
 	}
 	return w
 }
@@ -51,9 +81,10 @@ func (w *cmdWriter) number(n uint32) *cmdWriter { return w.raw(strconv.FormatUin
 
 func (w *cmdWriter) number64(n uint64) *cmdWriter { return w.raw(strconv.FormatUint(n, 10)) }
 
-// isAtomString reports whether s can be sent as an atom (astring-char).
+// isAtomString reports whether s can be sent as an atom (astring-char,
+// no list wildcards).
 func isAtomString(s string) bool {
-	if s == "" || len(s) > 1024 || strings.EqualFold(s, "NIL") {
+	if s == "" || len(s) > wire.MaxQuoted || strings.EqualFold(s, "NIL") {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -65,73 +96,32 @@ func isAtomString(s string) bool {
 	return true
 }
 
-// needsLiteral reports whether s cannot be a quoted string.
-func (w *cmdWriter) needsLiteral(s string) bool {
-	if len(s) > 1024 {
-		return true
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\r' || c == '\n' || c == 0:
-			return true
-		case c >= 0x80:
-			if !w.c.utf8 || !utf8.ValidString(s) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// quoted writes s as a quoted string; s has no CR, LF or NUL.
-func (w *cmdWriter) quoted(s string) *cmdWriter {
-	if !strings.ContainsAny(s, `"\`) {
-		return w.raw(`"`).raw(s).raw(`"`)
-	}
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		if s[i] == '"' || s[i] == '\\' {
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
-	b.WriteByte('"')
-	return w.raw(b.String())
-}
-
 // str writes s as a quoted string or a literal.
 func (w *cmdWriter) str(s string) *cmdWriter {
-	if w.needsLiteral(s) {
-		return w.literal(strings.NewReader(s), int64(len(s)), strings.IndexByte(s, 0) >= 0)
+	if w.err == nil {
+		w.enc.String(s)
 	}
-	return w.quoted(s)
+	return w
 }
 
 // astring writes s as an atom when it can, else as str does.
 func (w *cmdWriter) astring(s string) *cmdWriter {
-	if isAtomString(s) {
-		return w.raw(s)
+	if w.err == nil {
+		w.enc.AString(s)
 	}
-	return w.str(s)
+	return w
 }
 
 // mailbox writes a mailbox name: INBOX canonical, modified UTF-7 unless
 // UTF-8 is enabled (RFC 3501 §5.1.3, RFC 6855 §3).
 func (w *cmdWriter) mailbox(name string) *cmdWriter {
-	if err := checkName(name); err != nil {
-		return w.setErr(err)
+	if !w.c.utf8 && !utf8.ValidString(name) {
+		return w.setErr(fmt.Errorf("imap: mailbox name %q is not UTF-8", name))
 	}
-	if strings.EqualFold(name, "INBOX") {
-		return w.raw("INBOX")
+	if w.err == nil {
+		w.enc.Mailbox(name)
 	}
-	if !w.c.utf8 {
-		if !utf8.ValidString(name) {
-			return w.setErr(fmt.Errorf("imap: mailbox name %q is not UTF-8", name))
-		}
-		name = utf7.Encode(name)
-	}
-	return w.astring(name)
+	return w
 }
 
 // listPattern writes a LIST pattern: like mailbox, but "%" and "*" may be
@@ -149,91 +139,55 @@ func (w *cmdWriter) listPattern(p string) *cmdWriter {
 	return w.str(p)
 }
 
-// literal writes a literal of size octets from r. With LITERAL+ (or
-// LITERAL-/IMAP4rev2 for up to 4096 octets) it is non-synchronising;
-// otherwise the header is flushed and the server's continuation request
-// awaited. If the server refuses the command instead, the command is
-// complete and w.err is set to its *Error.
+// literal writes a literal of size octets from r (see newCmdWriter for
+// when it is synchronising). If the server refuses the command at a
+// synchronising literal, the command is complete and the error is its
+// *Error.
 func (w *cmdWriter) literal(r io.Reader, size int64, binary bool) *cmdWriter {
-	if w.err != nil {
-		return w
-	}
-	c := w.c
-	nonSync := c.has("LITERAL+") || (c.has("LITERAL-") || c.has("IMAP4REV2")) && size <= 4096
-	var hdr []byte
-	if binary {
-		hdr = append(hdr, '~')
-	}
-	hdr = append(hdr, '{')
-	hdr = strconv.AppendInt(hdr, size, 10)
-	if nonSync {
-		hdr = append(hdr, '+')
-	}
-	hdr = append(hdr, "}\r\n"...)
-	w.raw(string(hdr))
-	if !nonSync {
-		if w.err == nil {
-			w.err = c.bw.Flush()
-			w.sent = true
-		}
-		if w.err != nil {
-			return w
-		}
-		if !w.queued {
-			c.inflight = append(c.inflight, w.cmd)
-			w.queued = true
-		}
-		if err := c.waitContinuation(w.cmd); err != nil {
-			return w.setErr(err)
-		}
-	}
-	w.sent = true
-	n, err := io.CopyN(c.bw, r, size)
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			err = fmt.Errorf("imap: literal shorter than its size: %d < %d octets", n, size)
-		}
-		return w.setErr(err)
+	if w.err == nil {
+		w.enc.Literal(r, size, binary)
 	}
 	return w
 }
 
 // numSet writes a sequence set.
 func (w *cmdWriter) numSet(s NumSet) *cmdWriter {
-	if s.IsEmpty() {
-		return w.setErr(errors.New("imap: empty sequence set"))
+	if w.err == nil {
+		w.enc.NumSet(s)
 	}
-	return w.raw(s.String())
+	return w
 }
 
-// flag writes a flag, refusing what is not an atom.
-func (w *cmdWriter) flag(f Flag) *cmdWriter {
-	name := strings.TrimPrefix(string(f), `\`)
-	if !isAtomString(name) || strings.ContainsAny(name, "]") {
-		return w.setErr(fmt.Errorf("imap: invalid flag %q", f))
-	}
-	return w.raw(string(f))
-}
-
-// flags writes a parenthesized flag list.
+// flags writes a parenthesized flag list; flags that are not atoms are
+// refused.
 func (w *cmdWriter) flags(fs []Flag) *cmdWriter {
-	w.raw("(")
-	for i, f := range fs {
-		if i > 0 {
-			w.sp()
-		}
-		w.flag(f)
+	if w.err == nil {
+		w.enc.FlagList(fs)
 	}
-	return w.raw(")")
+	return w
 }
 
 // dateTime writes a quoted date-time (APPEND).
 func (w *cmdWriter) dateTime(t time.Time) *cmdWriter {
-	return w.raw(t.Format(`"02-Jan-2006 15:04:05 -0700"`))
+	if w.err == nil {
+		w.enc.DateTime(t)
+	}
+	return w
 }
 
-// date writes a date (SEARCH).
-func (w *cmdWriter) date(t time.Time) *cmdWriter { return w.raw(t.Format("2-Jan-2006")) }
+// countWriter counts the bytes written to the connection, so that a
+// command refused before any of it went out can be dropped from the
+// buffer.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (cw *countWriter) Write(p []byte) (int, error) {
+	n, err := cw.w.Write(p)
+	cw.n += int64(n)
+	return n, err
+}
 
 // waitContinuation reads responses until the server asks for the rest
 // of cmd ("+") or completes it (a refusal, returned as its error).
