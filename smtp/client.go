@@ -312,7 +312,10 @@ func (c *Client) handshake(ctx context.Context) error {
 	if cfg.ServerName == "" {
 		cfg.ServerName = c.host
 	}
-	tc := tls.Client(c.conn, cfg)
+	tc, ok := c.conn.(*tls.Conn) // handed to NewClient before its handshake
+	if !ok {
+		tc = tls.Client(c.conn, cfg)
+	}
 	err := tc.HandshakeContext(ctx)
 	if err != nil {
 		err = fmt.Errorf("smtp: TLS handshake: %w", err)

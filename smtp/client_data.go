@@ -270,15 +270,20 @@ func (w *DataWriter) finish() error {
 		return w.err
 	}
 	if w.bdat {
-		if w.chunkErr == nil {
-			if !w.binary {
-				if w.cr {
-					w.cr = false
-					w.put(lf)
-				} else if !w.lineStart {
-					w.put(crlf)
-				}
+		if w.chunkErr == nil && !w.binary {
+			// End the last line as the DATA path does.
+			var tail []byte
+			if w.cr {
+				tail = lf
+			} else if !w.lineStart {
+				tail = crlf
 			}
+			w.cr = false
+			if err := w.put(tail); err != nil && err != w.chunkErr {
+				return err
+			}
+		}
+		if w.chunkErr == nil {
 			if err := w.sendChunk(true); err != nil {
 				return err
 			}
@@ -322,8 +327,8 @@ func (w *DataWriter) finish() error {
 }
 
 // Reply returns the server's final reply to the body (for example
-// "250 2.0.0 Ok: queued as 4XyZ"), or nil before a successful Close. In
-// LMTP mode it is the last recipient's reply.
+// "250 2.0.0 Ok: queued as 4XyZ", or the refusal), or nil when Close read
+// none. In LMTP mode it is the last recipient's reply.
 func (w *DataWriter) Reply() *Reply { return w.reply }
 
 // Results returns the outcome per recipient. In LMTP mode, after Close,

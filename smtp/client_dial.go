@@ -156,11 +156,13 @@ func NewClient(ctx context.Context, conn net.Conn, host string) (*Client, error)
 	return (&Dialer{}).NewClient(ctx, conn, host)
 }
 
-// NewClient runs SMTP over conn with the Dialer's settings. On error the
-// caller still owns conn and must close it.
+// NewClient runs SMTP over conn with the Dialer's settings. conn may be a
+// *tls.Conn already (then no STARTTLS is attempted). On error the caller
+// still owns conn and must close it.
 func (d *Dialer) NewClient(ctx context.Context, conn net.Conn, host string) (*Client, error) {
 	c := newClient(d, conn, host)
-	if d.Security == ImplicitTLS {
+	_, isTLS := conn.(*tls.Conn)
+	if (isTLS || d.Security == ImplicitTLS) && c.tls == nil {
 		if err := c.handshake(ctx); err != nil {
 			return nil, err
 		}
@@ -173,6 +175,9 @@ func (d *Dialer) NewClient(ctx context.Context, conn net.Conn, host string) (*Cl
 	}
 	switch d.Security {
 	case StartTLSRequired, StartTLSOpportunistic:
+		if c.tls != nil {
+			break // conn was a TLS connection already
+		}
 		if !c.caps.StartTLS {
 			if d.Security == StartTLSRequired {
 				c.Quit(ctx)

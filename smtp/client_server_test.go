@@ -146,6 +146,21 @@ func TestClientServerImplicitTLS(t *testing.T) {
 	defer c.Close()
 	require.NotNil(t, c.TLSConnectionState())
 	require.NoError(t, c.Noop(context.Background()))
+
+	// A connection that is TLS already needs no STARTTLS, whatever the
+	// Dialer's Security, with or without its handshake done.
+	for _, handshake := range []bool{true, false} {
+		raw, err := net.Dial("tcp", l.Addr().String())
+		require.NoError(t, err)
+		tc := tls.Client(raw, testcert.ClientTLS())
+		if handshake {
+			require.NoError(t, tc.Handshake())
+		}
+		c, err := quietDialer(StartTLSRequired).NewClient(context.Background(), tc, "localhost")
+		require.NoError(t, err, "handshake done before: %v", handshake)
+		require.NotNil(t, c.TLSConnectionState())
+		require.NoError(t, c.Quit(context.Background()))
+	}
 }
 
 func TestClientServerLMTP(t *testing.T) {

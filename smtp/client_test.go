@@ -877,3 +877,33 @@ func TestDialStartTLSRequiredButMissing(t *testing.T) {
 	_, err := (&Dialer{Logger: slog.New(slog.DiscardHandler)}).Dial(context.Background(), addr)
 	require.ErrorIs(t, err, ErrStartTLSUnavailable)
 }
+
+func TestClientGreetingAndDataEndTimeouts(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	addr := startFake(t, func(f *fakeConn) { <-release }) // no greeting
+	d := plainDialer()
+	d.GreetingTimeout = 50 * time.Millisecond
+	_, err := d.Dial(context.Background(), addr)
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+
+	d = plainDialer()
+	d.DataEndTimeout = 50 * time.Millisecond
+	c := dialFake(t, d, func(f *fakeConn) {
+		if !greetFake(f, "PIPELINING") {
+			return
+		}
+		f.expect("MAIL FROM:<a@example.org>")
+		f.expect("RCPT TO:<b@example.com>")
+		f.expect("DATA")
+		f.send("250 ok", "250 ok", "354 go")
+		f.readData()
+		<-release // never confirm the message
+	})
+	w, _, err := c.Transaction(context.Background(), "a@example.org", nil, []Recipient{{Address: "b@example.com"}})
+	require.NoError(t, err)
+	io.WriteString(w, "x\r\n")
+	err = w.Close()
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	require.ErrorIs(t, c.Noop(context.Background()), os.ErrDeadlineExceeded, "broken: the message's fate is unknown")
+}
