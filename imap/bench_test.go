@@ -55,7 +55,7 @@ func benchEnv(b *testing.B) *testEnv {
 // benchClient sends a command and reads until its tagged response,
 // skipping literal data; it returns the bytes read.
 type benchClient struct {
-	nc net.Conn
+	w  io.Writer
 	br *bufio.Reader
 	n  int
 }
@@ -66,7 +66,7 @@ func dialBench(b *testing.B, addr string, cmds ...string) *benchClient {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { nc.Close() })
-	c := &benchClient{nc: nc, br: bufio.NewReaderSize(nc, 64<<10)}
+	c := &benchClient{w: nc, br: bufio.NewReaderSize(nc, 64<<10)}
 	if _, err := c.br.ReadString('\n'); err != nil {
 		b.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func dialBench(b *testing.B, addr string, cmds ...string) *benchClient {
 func (c *benchClient) do(b *testing.B, cmd string) int64 {
 	c.n++
 	tag := fmt.Sprintf("t%d", c.n)
-	if _, err := io.WriteString(c.nc, tag+" "+cmd+"\r\n"); err != nil {
+	if _, err := io.WriteString(c.w, tag+" "+cmd+"\r\n"); err != nil {
 		b.Fatal(err)
 	}
 	var total int64

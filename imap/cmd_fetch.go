@@ -2,12 +2,14 @@ package imap
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"github.com/posthorn/posthorn/imap/internal/wire"
 	"github.com/posthorn/posthorn/internal/mime"
 	"io"
 	"log/slog"
+	"slices"
 
 	"github.com/posthorn/posthorn/mailbox"
 )
@@ -202,6 +204,45 @@ type msgSource struct {
 	header []byte // header block incl. the empty line; nil until read
 	done   bool
 	part   *mime.Part // MIME structure; nil until needed
+	raw    []byte     // the whole message when preloaded (SEARCH), else nil
+}
+
+// maxPreload bounds a message SEARCH reads into memory in one go to serve
+// its header, structure and text parts from a single Open.
+const maxPreload = 1 << 20
+
+// open returns the message's bytes: from memory when preloaded, else
+// from the store.
+func (s *msgSource) open() (io.ReadCloser, error) {
+	if s.raw != nil {
+		return nopCloser{bytes.NewReader(s.raw)}, nil
+	}
+	return s.c.mbox.Open(s.c.ctx, s.info.UID)
+}
+
+type nopCloser struct{ *bytes.Reader }
+
+func (nopCloser) Close() error { return nil }
+
+// preload reads a message of at most maxPreload octets into the command's
+// scratch buffer, so that every later read is served from memory.
+func (s *msgSource) preload() error {
+	if s.raw != nil || s.info.Size > maxPreload {
+		return nil
+	}
+	rc, err := s.c.mbox.Open(s.c.ctx, s.info.UID)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	sc := s.c.getScratch()
+	buf := slices.Grow(sc.raw[:0], int(s.info.Size))[:s.info.Size]
+	if _, err := io.ReadFull(rc, buf); err != nil {
+		return err
+	}
+	sc.raw = buf
+	s.raw = buf
+	return nil
 }
 
 // structure returns the message's MIME structure: from the store's
@@ -220,7 +261,7 @@ func (s *msgSource) structure() (*mime.Part, error) {
 			}
 		}
 	}
-	rc, err := s.c.mbox.Open(ctx, uid)
+	rc, err := s.open()
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +317,7 @@ func (s *msgSource) writeNestedSection(sec Section, p *wire.Partial) error {
 // readRange reads a (small) range of the message into memory.
 func (s *msgSource) readRange(off, size int64) ([]byte, error) {
 	size = min(size, maxHeaderBytes)
-	rc, err := s.c.mbox.Open(s.c.ctx, s.info.UID)
+	rc, err := s.open()
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +339,7 @@ func (s *msgSource) loadHeader() error {
 	if s.done {
 		return nil
 	}
-	rc, err := s.c.mbox.Open(s.c.ctx, s.info.UID)
+	rc, err := s.open()
 	if err != nil {
 		return err
 	}
@@ -336,6 +377,7 @@ func (s *msgSource) loadHeader() error {
 type scratch struct {
 	br  *bufio.Reader
 	hdr []byte
+	raw []byte
 }
 
 func (c *conn) getScratch() *scratch {
@@ -405,7 +447,7 @@ func (s *msgSource) writeRange(off, size int64) error {
 	if size == 0 {
 		return nil
 	}
-	rc, err := c.mbox.Open(c.ctx, s.info.UID)
+	rc, err := s.open()
 	if err != nil {
 		return c.brokenLiteral(err)
 	}

@@ -41,7 +41,7 @@ func (s *msgSource) binaryPart(sec *Section) (*mime.Part, error) {
 
 // binaryReader opens the decoded content of p (nil: the whole message).
 func (s *msgSource) binaryReader(p *mime.Part) (io.Reader, io.Closer, error) {
-	rc, err := s.c.mbox.Open(s.c.ctx, s.info.UID)
+	rc, err := s.open()
 	if err != nil {
 		return nil, nil, err
 	}

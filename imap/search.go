@@ -194,6 +194,9 @@ var wordDecoder = stdmime.WordDecoder{CharsetReader: func(charset string, r io.R
 // headerValues returns the decoded values of a header field.
 func (s *searchCtx) headerValues(name string) ([]string, error) {
 	if s.hdrMap == nil {
+		if err := s.src.preload(); err != nil {
+			return nil, err
+		}
 		if err := s.src.loadHeader(); err != nil {
 			return nil, err
 		}
@@ -285,6 +288,9 @@ func (s *searchCtx) bodyContains(needle string) (bool, error) {
 }
 
 func (s *searchCtx) loadBodyText() error {
+	if err := s.src.preload(); err != nil {
+		return err
+	}
 	root, err := s.src.structure()
 	if err != nil {
 		return err
@@ -301,7 +307,7 @@ func (s *searchCtx) loadBodyText() error {
 		if int64(buf.Len()) >= maxSearchBody {
 			break
 		}
-		rc, err := s.c.mbox.Open(s.c.ctx, s.m.UID)
+		rc, err := s.src.open()
 		if err != nil {
 			return err
 		}

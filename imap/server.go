@@ -443,7 +443,7 @@ func (s *Server) closeConns() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
-		c.nc.Close()
+		c.raw.Close() // raw, never replaced: safe from another goroutine
 	}
 }
 

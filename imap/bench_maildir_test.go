@@ -1,0 +1,164 @@
+package imap
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/posthorn/posthorn/internal/testpeer"
+	"github.com/posthorn/posthorn/mailbox"
+	"github.com/posthorn/posthorn/mailbox/maildir"
+)
+
+// The issue's benchmarks on a 10,000-message Maildir folder, for our
+// server and, in the same run, Dovecot's imap binary on a copy of the
+// same folder (PREAUTH over pipes), so the two can be compared.
+
+func benchMessage(i int) string {
+	return fmt.Sprintf("From: Bob <bob@example.org>\r\nTo: Sara <sara@example.org>\r\nSubject: message %d about things\r\n"+
+		"Date: Tue, 5 Mar 2024 10:00:00 +0000\r\nMessage-ID: <%d@example.org>\r\nMIME-Version: 1.0\r\n"+
+		"Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"+
+		"Hello Sara, this is message %d.\r\n%s\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>Hello</p>\r\n--b--\r\n",
+		i, i, i, strings.Repeat("Some filler text for the body of the message. ", 20))
+}
+
+// maildirBench builds a Maildir store with sara's INBOX of benchMessages
+// messages and serves it.
+func maildirBench(b *testing.B) (addr, userDir string) {
+	b.Helper()
+	root := b.TempDir()
+	users := new(maildir.Users)
+	users.Add("sara", "secret")
+	st := &maildir.Store{Root: root, Users: users, PollInterval: -1, Logger: slog.New(slog.DiscardHandler)}
+	ctx := context.Background()
+	acct, err := st.Open(ctx, "sara")
+	if err != nil {
+		b.Fatal(err)
+	}
+	mb, err := acct.Mailbox(ctx, "INBOX")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range benchMessages {
+		if _, err := mb.Append(ctx, strings.NewReader(benchMessage(i)), &mailbox.AppendOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	mb.Close()
+	acct.Close()
+	srv := &Server{Store: st, AllowInsecureAuth: true, Logger: slog.New(slog.DiscardHandler)}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { srv.Serve(l); close(done) }()
+	b.Cleanup(func() { srv.Close(); <-done })
+	return l.Addr().String(), filepath.Join(root, "sara")
+}
+
+var maildirCommands = []struct{ name, cmd string }{
+	{"Select", "SELECT INBOX"},
+	{"FetchEnvelope", "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)"},
+	{"FetchBodyStructure", "UID FETCH 1:* (BODYSTRUCTURE)"},
+	{"FetchBodyPeek", "FETCH 1:* BODY.PEEK[]"},
+	{"SearchText", "UID SEARCH TEXT nothere"},
+	{"StoreSeen", `UID STORE 1:* +FLAGS.SILENT (\Seen)`},
+}
+
+// BenchmarkMaildir runs each command on the Maildir folder, on our server
+// and on Dovecot (when installed).
+func BenchmarkMaildir(b *testing.B) {
+	addr, userDir := maildirBench(b)
+	for _, mc := range maildirCommands {
+		b.Run("posthorn/"+mc.name, func(b *testing.B) {
+			c := dialBench(b, addr, "LOGIN sara secret", "SELECT INBOX")
+			c.do(b, mc.cmd)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				c.do(b, mc.cmd)
+			}
+		})
+	}
+	dove := startDovecot(b, userDir)
+	if dove == nil {
+		return
+	}
+	for _, mc := range maildirCommands {
+		b.Run("dovecot/"+mc.name, func(b *testing.B) {
+			dove.do(b, "SELECT INBOX")
+			dove.do(b, mc.cmd)
+			b.ResetTimer()
+			for b.Loop() {
+				dove.do(b, mc.cmd)
+			}
+		})
+	}
+}
+
+// startDovecot runs Dovecot's imap binary in PREAUTH mode on a copy of the
+// Maildir at src and returns a client on its stdin/stdout, or nil when
+// Dovecot is not installed.
+func startDovecot(b *testing.B, src string) *benchClient {
+	bin := "/usr/lib/dovecot/imap"
+	if _, err := os.Stat(bin); err != nil {
+		testpeer.Require(b, "dovecot", "dovecot-imapd")
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "posthorn-dovecot")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o777)
+	mail := filepath.Join(dir, "mail")
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		os.MkdirAll(filepath.Join(mail, sub), 0o777)
+		ents, _ := os.ReadDir(filepath.Join(src, sub))
+		for _, e := range ents {
+			data, err := os.ReadFile(filepath.Join(src, sub, e.Name()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(mail, sub, e.Name()), data, 0o666)
+		}
+	}
+	os.MkdirAll(filepath.Join(dir, "run"), 0o777)
+	uid, gid := os.Getuid(), os.Getgid()
+	var prefix []string
+	if uid == 0 {
+		// Dovecot refuses to access mail as root.
+		uid, gid = 65534, 65534
+		setpriv, err := exec.LookPath("setpriv")
+		if err != nil {
+			b.Skip("running as root without setpriv")
+		}
+		prefix = []string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"}
+		filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Chmod(p, 0o777) })
+	}
+	conf := fmt.Sprintf("base_dir = %[1]s/run\nstate_dir = %[1]s/run\nlog_path = %[1]s/log\nmail_location = maildir:%[1]s/mail\n"+
+		"mail_uid = %[2]d\nmail_gid = %[3]d\nfirst_valid_uid = 0\nfirst_valid_gid = 0\n", dir, uid, gid)
+	confPath := filepath.Join(dir, "dovecot.conf")
+	os.WriteFile(confPath, []byte(conf), 0o666)
+	args := append(prefix, "env", "USER=sara", "HOME="+dir, bin, "-c", confPath)
+	cmd := exec.Command(args[0], args[1:]...)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { stdin.Close(); cmd.Wait() })
+	c := &benchClient{w: stdin, br: bufio.NewReaderSize(stdout, 64<<10)}
+	if _, err := c.br.ReadString('\n'); err != nil { // PREAUTH greeting
+		b.Fatal(err)
+	}
+	return c
+}
