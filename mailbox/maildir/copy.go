@@ -27,6 +27,7 @@ type source struct {
 	name string
 	rec  msgRec
 	kws  []string
+	meta []byte // cached metadata, carried to the copy
 }
 
 func (f *folder) sources(uids []uint32) ([]source, error) {
@@ -35,6 +36,10 @@ func (f *folder) sources(uids []uint32) ([]source, error) {
 	}
 	defer f.mu.Unlock()
 	s := f.s
+	var ms *metaStore
+	if _, err := f.root.Stat(metaFile); err == nil {
+		ms, _ = f.metaLoad()
+	}
 	var out []source
 	for _, uid := range uids {
 		i := s.find(uid)
@@ -42,7 +47,11 @@ func (f *folder) sources(uids []uint32) ([]source, error) {
 			continue
 		}
 		m := &s.msgs[i]
-		out = append(out, source{uid: uid, path: f.treePath(s.path(m)), name: s.name(m), rec: *m, kws: s.keywords(m)})
+		src := source{uid: uid, path: f.treePath(s.path(m)), name: s.name(m), rec: *m, kws: s.keywords(m)}
+		if ms != nil {
+			src.meta, _ = ms.get(uid, s)
+		}
+		out = append(out, src)
 	}
 	return out, nil
 }
@@ -103,7 +112,7 @@ func (m *mbox) CopyTo(ctx context.Context, uids []mailbox.UID, dest string) (mai
 		if rec.flags&inCur != 0 {
 			name = withFlags(base, rec.flags&flagMask)
 		}
-		ps = append(ps, pending{tmp: tmp, name: name, rec: rec, kws: src.kws})
+		ps = append(ps, pending{tmp: tmp, name: name, rec: rec, kws: src.kws, meta: src.meta})
 		from = append(from, src.uid)
 	}
 	out, err := df.install(ps)
@@ -152,7 +161,7 @@ func (m *mbox) MoveTo(ctx context.Context, uids []mailbox.UID, dest string) (mai
 	for i, src := range srcs {
 		rec := src.rec
 		rec.sdate = now
-		ps[i] = pending{src: src.path, name: src.name, rec: rec, kws: src.kws}
+		ps[i] = pending{src: src.path, name: src.name, rec: rec, kws: src.kws, meta: src.meta}
 	}
 	out, err := df.install(ps)
 	var moved []uint32

@@ -348,3 +348,34 @@ func TestParseOnDelivery(t *testing.T) {
 		assert.NoError(t, err)
 	}
 }
+
+// TestMetadataFollowsCopies: copies and moves carry the cached metadata.
+func TestMetadataFollowsCopies(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	a, m := openInbox(t, s)
+	require.NoError(t, a.Create(ctx, "Dst", nil))
+	u1, err := m.Append(ctx, strings.NewReader("one"), nil)
+	require.NoError(t, err)
+	u2, err := m.Append(ctx, strings.NewReader("two"), nil)
+	require.NoError(t, err)
+	mc := m.(mailbox.MetadataCache)
+	require.NoError(t, mc.SetMetadata(ctx, u1, []byte("meta one")))
+	require.NoError(t, mc.SetMetadata(ctx, u2, []byte("meta two")))
+	cres, err := m.(mailbox.Copier).CopyTo(ctx, []mailbox.UID{u1}, "Dst")
+	require.NoError(t, err)
+	mres, err := m.(mailbox.Mover).MoveTo(ctx, []mailbox.UID{u2}, "Dst")
+	require.NoError(t, err)
+	dst, err := a.Mailbox(ctx, "Dst")
+	require.NoError(t, err)
+	defer dst.Close()
+	dc := dst.(mailbox.MetadataCache)
+	got, err := dc.Metadata(ctx, cres.Dest[0])
+	require.NoError(t, err)
+	assert.Equal(t, "meta one", string(got))
+	got, err = dc.Metadata(ctx, mres.Dest[0])
+	require.NoError(t, err)
+	assert.Equal(t, "meta two", string(got))
+	_, err = mc.Metadata(ctx, u2)
+	assert.ErrorIs(t, err, mailbox.ErrNotExist, "the moved message's metadata stayed in the source")
+}
