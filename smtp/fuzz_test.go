@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -126,6 +127,37 @@ func FuzzParseEnhancedCode(f *testing.F) {
 		}
 		if c.String() != s {
 			t.Fatalf("%q parsed as %v, formats as %q", s, c, c.String())
+		}
+	})
+}
+
+// FuzzErrorReply: whatever text a session puts in an *Error, the reply
+// keeps its framing: one CRLF line per message line, each with the code.
+func FuzzErrorReply(f *testing.F) {
+	f.Add(550, "No such user")
+	f.Add(451, "a\nb\r\n250 injected\r")
+	f.Add(354, "")
+	f.Fuzz(func(t *testing.T, code int, msg string) {
+		code = 200 + (code%400+400)%400
+		wire := string((&Error{Code: code, Message: msg}).appendReply(nil))
+		lines := strings.SplitAfter(wire, "\r\n")
+		if lines[len(lines)-1] != "" {
+			t.Fatalf("reply %q does not end in CRLF", wire)
+		}
+		lines = lines[:len(lines)-1]
+		if want := strings.Count(msg, "\n") + 1; len(lines) != want {
+			t.Fatalf("%d lines for %d message lines: %q", len(lines), want, wire)
+		}
+		prefix := strconv.Itoa(code)
+		for i, l := range lines {
+			body := l[:len(l)-2]
+			sep := byte('-')
+			if i == len(lines)-1 {
+				sep = ' '
+			}
+			if !strings.HasPrefix(body, prefix) || len(body) < 4 || body[3] != sep || strings.ContainsAny(body, "\r\n") {
+				t.Fatalf("bad reply line %q in %q", l, wire)
+			}
 		}
 	})
 }
