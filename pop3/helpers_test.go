@@ -155,3 +155,5 @@ func deliver(t testing.TB, st mailbox.Store, msg string) {
 		t.Fatal(err)
 	}
 }
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

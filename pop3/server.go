@@ -405,7 +405,9 @@ func (s *Server) Close() error {
 	defer s.mu.Unlock()
 	err := s.closeListenersLocked()
 	for c := range s.conns {
+		c.mu.Lock()
 		c.rwc.Close()
+		c.mu.Unlock()
 	}
 	return err
 }
