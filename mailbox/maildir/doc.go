@@ -41,8 +41,9 @@
 //
 // Append writes the message into tmp/, fsyncs it, renames it into new/ (or
 // cur/), fsyncs that directory, appends the index record and fsyncs the
-// index before it returns the UID. A crash before the index record leaves a
-// file without a UID, which the next scan adopts with a fresh UID; a crash
+// index before it returns the UID. Appends that arrive together share the
+// directory and index fsyncs (group commit). A crash before the index
+// record leaves a file without a UID, which the next scan adopts with a fresh UID; a crash
 // inside the record leaves a torn last record, cut off at the next load.
 // The index is an append-only log (see index.go for the record format),
 // compacted by writing a snapshot to a new file, fsyncing it and renaming
@@ -107,6 +108,15 @@
 // cannot lead outside it; folder directories, cur/ and new/ that are
 // symbolic links are not used, message files are opened with O_NOFOLLOW,
 // and only regular files are taken as messages.
+//
+// # Parsed metadata
+//
+// Every Mailbox is a mailbox.MetadataCache: the IMAP server keeps each
+// message's parsed MIME structure there after the first FETCH that needs
+// it, in posthorn-meta (offsets in memory, data read through a read-ahead
+// window: all 100,000 entries of a folder in about 0.1 s). With
+// Store.ParseOnDelivery, Append parses and caches it at once. Copies and
+// moves carry it; expunges drop it.
 //
 // # Memory
 //
