@@ -198,6 +198,7 @@ type SyntaxError struct {
 	Msg          string
 }
 
+// Error formats the syntax error.
 func (e *SyntaxError) Error() string { return "smtp: syntax error: " + e.Msg }
 
 func (e *SyntaxError) reply() *Error {
