@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/posthorn/posthorn/internal/testcert"
+	"github.com/posthorn/posthorn/mailbox"
 )
 
 func TestSTLS(t *testing.T) {
@@ -88,3 +89,49 @@ func TestMaxConnections(t *testing.T) {
 	w2 := dialWire(t, addr)
 	w2.run("S: -ERR [SYS/TEMP] too many connections*", "S: <eof>")
 }
+
+func TestServeTLSWithFiles(t *testing.T) {
+	certFile, keyFile := testcert.WriteFiles(t)
+	srv := &Server{Store: newStore(t, msg1), AuthFailureDelay: -1}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.ServeTLS(ln, certFile, keyFile) }()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := <-done; err != ErrServerClosed {
+			t.Errorf("ServeTLS: %v", err)
+		}
+	})
+	c, err := DialTLS(testCtx(t), ln.Addr().String(), testcert.ClientTLS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(testCtx(t), "sara", "secret"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestServeRequiresStore(t *testing.T) {
+	for _, srv := range []*Server{{}, {Store: storeOnly{newStore(t)}}} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Serve(ln); err == nil || err == ErrServerClosed {
+			t.Fatalf("Serve without store or authenticator: %v", err)
+		}
+	}
+	srv := &Server{Store: newStore(t)}
+	srv.Close()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	if err := srv.Serve(ln); err != ErrServerClosed {
+		t.Fatalf("Serve after Close: %v", err)
+	}
+}
+
+// storeOnly hides the store's Authenticator.
+type storeOnly struct{ mailbox.Store }

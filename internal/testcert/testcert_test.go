@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/posthorn/posthorn/internal/testpeer"
 )
 
 func TestHandshake(t *testing.T) {
@@ -63,10 +65,7 @@ func TestSameCertificateEveryCall(t *testing.T) {
 // TestOpenSSLTrusts checks the certificate against OpenSSL's strict
 // verification, the path python3, curl and Dovecot take.
 func TestOpenSSLTrusts(t *testing.T) {
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl not installed")
-	}
+	openssl := testpeer.Require(t, "openssl", "openssl")
 	certFile, _ := WriteFiles(t)
 	out, err := exec.Command(openssl, "verify", "-x509_strict", "-CAfile", certFile, "-purpose", "sslserver", certFile).CombinedOutput()
 	if err != nil {
