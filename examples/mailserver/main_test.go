@@ -7,19 +7,25 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/posthorn/posthorn/internal/testpeer"
+	"github.com/posthorn/posthorn/mx/mxtest"
 	"github.com/posthorn/posthorn/pop3"
 	"github.com/posthorn/posthorn/smtp"
 )
@@ -67,6 +73,10 @@ func freePorts() []string {
 func start(t *testing.T, data string, args ...string) *proc {
 	t.Helper()
 	p := &proc{data: data, addrs: map[string]string{}, done: make(chan struct{})}
+	if !slices.Contains(args, "-dns") {
+		// Never ask the real DNS: a server that knows no names.
+		args = append(args, "-dns", mxtest.NewServer(t, "").Addr())
+	}
 	p.cmd = exec.Command(binary, append([]string{"-data", data, "-log-level", "warn"}, args...)...)
 	stdout, err := p.cmd.StdoutPipe()
 	require.NoError(t, err)
@@ -170,7 +180,10 @@ func countMail(t *testing.T, data, user string) int {
 func TestSubmitAndFetch(t *testing.T) {
 	data := t.TempDir()
 	users := writeUsers(t, data)
-	p := start(t, data, append(freePorts(), "-users", users)...)
+	// remote.example's MX is a closed port on loopback: its delivery is
+	// deferred.
+	dns := mxtest.NewServer(t, "remote.example. 300 IN MX 10 mx.remote.example.\nmx.remote.example. 300 IN A 127.0.0.1")
+	p := start(t, data, append(freePorts(), "-users", users, "-dns", dns.Addr(), "-relay-port", strconv.Itoa(closedPort(t)))...)
 	ctx := context.Background()
 
 	d := &smtp.Dialer{TLSConfig: p.tlsConfig(t)}
@@ -309,6 +322,8 @@ func TestShutdownLosesNothing(t *testing.T) {
 }
 
 func TestAddUser(t *testing.T) {
+	bcryptCost = bcrypt.MinCost // the hashes of this test need not be strong
+	t.Cleanup(func() { bcryptCost = bcrypt.DefaultCost })
 	data := t.TempDir()
 	cfg, err := parseFlags([]string{"-data", data, "-adduser", "Bob@Example.com"}, io.Discard)
 	require.NoError(t, err)
@@ -389,4 +404,61 @@ func TestCustomCertificate(t *testing.T) {
 	assert.Equal(t, []string{"mail.example.net", "localhost"}, conn.ConnectionState().PeerCertificates[0].DNSNames)
 	conn.Close()
 	assert.Equal(t, 0, p.stop(t))
+}
+
+// closedPort returns a loopback port nothing listens on (for now).
+func closedPort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	require.NoError(t, ln.Close())
+	return port
+}
+
+// TestRelayBetweenServers runs two servers: a.example submits to
+// bob@b.example, whose MX (in an in-process DNS) is the other server. The
+// first attempt finds the port closed; the retry schedule brings the
+// message over once b.example's server is up.
+func TestRelayBetweenServers(t *testing.T) {
+	port := closedPort(t)
+	dns := mxtest.NewServer(t, "b.example. 300 IN MX 10 mx.b.example.\nmx.b.example. 300 IN A 127.0.0.1")
+	dataA, dataB := t.TempDir(), t.TempDir()
+	usersA := filepath.Join(dataA, "users.passwd")
+	require.NoError(t, os.WriteFile(usersA, []byte("amy@a.example:{PLAIN}amypass\n"), 0o600))
+	usersB := filepath.Join(dataB, "users.passwd")
+	require.NoError(t, os.WriteFile(usersB, []byte("bob@b.example:{PLAIN}bobpass\n"), 0o600))
+	a := start(t, dataA, append(freePorts(), "-hostname", "mx.a.example", "-domains", "a.example", "-users", usersA,
+		"-dns", dns.Addr(), "-relay-port", strconv.Itoa(port), "-retry-schedule", "300ms")...)
+
+	ctx := context.Background()
+	d := &smtp.Dialer{TLSConfig: a.tlsConfig(t)}
+	msg := "From: amy@a.example\r\nTo: bob@b.example\r\nSubject: across\r\n\r\nHi Bob.\r\n"
+	require.NoError(t, d.SendMail(ctx, a.addrs["submission"], &smtp.Credentials{Username: "amy@a.example", Password: "amypass"},
+		"amy@a.example", []string{"bob@b.example"}, strings.NewReader(msg)))
+	// Amy may not send as someone else.
+	err := d.SendMail(ctx, a.addrs["submission"], &smtp.Credentials{Username: "amy@a.example", Password: "amypass"},
+		"bob@b.example", []string{"bob@b.example"}, strings.NewReader(msg))
+	assert.Error(t, err, "sender not owned")
+	time.Sleep(100 * time.Millisecond)
+	assert.Equal(t, 0, countMail(t, dataB, "bob@b.example"))
+
+	ports := freePorts()
+	ports[0] = "-smtp=127.0.0.1:" + strconv.Itoa(port)
+	b := start(t, dataB, append(ports, "-hostname", "mx.b.example", "-domains", "b.example", "-users", usersB)...)
+	require.Eventually(t, func() bool { return countMail(t, dataB, "bob@b.example") == 1 }, 15*time.Second, 20*time.Millisecond)
+	assert.Eventually(t, func() bool {
+		envs, err := filepath.Glob(filepath.Join(dataA, "spool", "env", "*"))
+		return err == nil && len(envs) == 0
+	}, 5*time.Second, 20*time.Millisecond, "delivered and removed from the spool")
+	assert.GreaterOrEqual(t, dns.Queries("b.example.", "MX"), 1)
+	assert.Equal(t, 0, a.stop(t))
+	assert.Equal(t, 0, b.stop(t))
+
+	files, err := filepath.Glob(filepath.Join(dataB, "mail", "bob@b.example", "new", "*"))
+	require.NoError(t, err)
+	require.Len(t, files, 1)
+	got, err := os.ReadFile(files[0])
+	require.NoError(t, err)
+	assert.Contains(t, string(got), "Return-Path: <amy@a.example>")
+	assert.Contains(t, string(got), "Subject: across")
 }

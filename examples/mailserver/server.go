@@ -194,17 +194,14 @@ func newServer(name string, cfg *config, tc *tls.Config, users *maildir.Users, s
 	panic("unknown listener " + name)
 }
 
-// remoteTransport delivers mail for domains that are not local.
+// remoteTransport delivers mail for domains that are not local: to their
+// MX hosts, with STARTTLS when offered (RFC 7435 opportunistic TLS).
 func remoteTransport(cfg *config, resolver *mx.Resolver, logger *slog.Logger) relay.Transport {
-	// Placeholder until relay.SMTPTransport is in main: every remote
-	// delivery is deferred and stays queued.
-	return relay.TransportFunc(func(ctx context.Context, d *relay.Delivery) []relay.Result {
-		res := make([]relay.Result, len(d.Recipients))
-		for i := range res {
-			res[i].Err = errors.New("remote delivery is not available")
-		}
-		return res
-	})
+	return &relay.SMTPTransport{
+		Resolver: resolver,
+		Dialer:   smtp.Dialer{LocalName: cfg.Hostname, Logger: logger.With("relay", "smtp")},
+		Port:     cfg.RelayPort,
+	}
 }
 
 func newLogger(cfg *config, w io.Writer) *slog.Logger {

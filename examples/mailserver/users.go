@@ -66,9 +66,12 @@ func addUser(cfg *config, in io.Reader, out io.Writer) error {
 	return nil
 }
 
+// bcryptCost is the work factor of new password hashes.
+var bcryptCost = bcrypt.DefaultCost
+
 // appendUser appends "user:{BLF-CRYPT}hash" to the passwd-file at path.
 func appendUser(path, user, pass string) error {
-	hash, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.DefaultCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(pass), bcryptCost)
 	if err != nil {
 		return err
 	}
