@@ -347,3 +347,31 @@ func TestWriteTimeout(t *testing.T) {
 	require.Error(t, werr)
 	assert.False(t, errors.Is(werr, os.ErrDeadlineExceeded), "server never closed: %v", werr)
 }
+
+// TestDefaultLimits crosses the defaults a zero Server gets.
+func TestDefaultLimits(t *testing.T) {
+	addr := startServer(t, &Server{Backend: authBackend(&testBackend{}), AllowInsecureAuth: true})
+	cl := ehlo(t, addr)
+	cl.cmd("MAIL FROM:<a@example.org>", "250 ")
+	for i := 0; i < DefaultMaxRecipients; i++ {
+		cl.cmd("RCPT TO:<b@example.com>", "250 ")
+	}
+	cl.cmd("RCPT TO:<b@example.com>", "452 4.5.3 ")
+	cl.cmd("RSET", "250 ")
+	cl.cmd("NOOP "+strings.Repeat("x", DefaultMaxLineLength-5), "250 ")
+	cl.cmd("NOOP "+strings.Repeat("x", DefaultMaxLineLength-4), "500 5.5.2 ")
+	for i := 0; i < DefaultMaxAuthFailures-1; i++ {
+		cl.cmd("AUTH PLAIN "+b64("\x00jim\x00wrong"), "535 ")
+	}
+	cl.cmd("AUTH PLAIN "+b64("\x00jim\x00wrong"), "535 ")
+	cl.expect("421 4.7.0 ")
+	cl.closed()
+
+	cl = ehlo(t, addr)
+	for i := 0; i < DefaultMaxBadCommands-1; i++ {
+		cl.cmd("BOGUS", "500 ")
+	}
+	cl.cmd("BOGUS", "500 ")
+	cl.expect("421 4.7.0 ")
+	cl.closed()
+}
