@@ -292,7 +292,7 @@ func (a *account) createParents(names map[string]folderInfo, name string) error 
 // first (atomic for every reader), then removed. Handles open on it get
 // ErrNotExist from then on.
 func (t *tree) removeFolder(dir string) error {
-	trash := "posthorn-trash-" + strconv.FormatInt(time.Now().UnixNano(), 36) + strconv.Itoa(os.Getpid())
+	trash := trashPrefix + strconv.FormatInt(time.Now().UnixNano(), 36) + strconv.Itoa(os.Getpid())
 	if err := t.root.Rename(dir, trash); err != nil {
 		return err
 	}

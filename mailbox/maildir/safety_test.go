@@ -270,3 +270,19 @@ func TestMaildropLockAcrossProcesses(t *testing.T) {
 	release()
 	assert.NoError(t, tryFlock(other))
 }
+
+// TestInterruptedDelete: a folder whose deletion was cut short after its
+// rename out of the hierarchy is removed when the tree is next opened.
+func TestInterruptedDelete(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	home := filepath.Join(s.Root, "alice")
+	require.NoError(t, s.CreateUser(ctx, "alice"))
+	trash := filepath.Join(home, trashPrefix+"x")
+	require.NoError(t, os.MkdirAll(filepath.Join(trash, "cur"), 0o700))
+	a, err := s.Open(ctx, "alice")
+	require.NoError(t, err)
+	defer a.Close()
+	_, err = os.Stat(trash)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}

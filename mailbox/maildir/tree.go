@@ -89,6 +89,7 @@ func acquireTree(path, user string, bus mailbox.Bus, logger *slog.Logger, pollEv
 		}
 		t = &tree{path: path, user: user, root: root, acctF: acctF, logger: logger, folders: make(map[string]*folder)}
 		t.poll.t = t
+		t.removeTrash()
 		registry.trees[path] = t
 	}
 	t.refs++
@@ -166,6 +167,30 @@ func (t *tree) publish(ev mailbox.Event) {
 	t.busMu.Unlock()
 	for _, b := range buses {
 		b.bus.Publish(ev)
+	}
+}
+
+// trashPrefix names a deleted folder's directory between its rename out of
+// the hierarchy and its removal.
+const trashPrefix = "posthorn-trash-"
+
+// removeTrash finishes the deletions a crash interrupted.
+func (t *tree) removeTrash() {
+	unlock, err := t.lockAccount()
+	if err != nil {
+		return
+	}
+	defer unlock()
+	d, err := t.root.Open(".")
+	if err != nil {
+		return
+	}
+	names, _ := d.Readdirnames(-1)
+	d.Close()
+	for _, n := range names {
+		if strings.HasPrefix(n, trashPrefix) {
+			t.root.RemoveAll(n)
+		}
 	}
 }
 
