@@ -134,7 +134,13 @@ func (f HeaderField) Value() string {
 // is not a field). Lines that are neither fields nor continuations are
 // kept as fields with an empty name, so that the blocks rebuild exactly.
 func Fields(hdr []byte) []HeaderField {
-	var out []HeaderField
+	fs, _ := fields(hdr)
+	return fs
+}
+
+// fields is Fields, also reporting whether the block ended with its
+// empty line.
+func fields(hdr []byte) (out []HeaderField, terminated bool) {
 	for len(hdr) > 0 {
 		end := bytes.IndexByte(hdr, '\n')
 		if end < 0 {
@@ -144,7 +150,7 @@ func Fields(hdr []byte) []HeaderField {
 		}
 		line := hdr[:end]
 		if len(bytes.TrimRight(line, "\r\n")) == 0 {
-			break
+			return out, true
 		}
 		if (line[0] == ' ' || line[0] == '\t') && len(out) > 0 {
 			last := &out[len(out)-1]
@@ -158,7 +164,7 @@ func Fields(hdr []byte) []HeaderField {
 		}
 		hdr = hdr[end:]
 	}
-	return out
+	return out, false
 }
 
 // Lookup returns the unfolded values of every field called name
@@ -175,10 +181,14 @@ func Lookup(hdr []byte, name string) []string {
 
 // HeaderFields returns the fields of hdr named in names (or, with not,
 // the others), followed by the empty line, as BODY[HEADER.FIELDS (...)]
-// and HEADER.FIELDS.NOT return them (RFC 9051 §6.4.5).
+// and HEADER.FIELDS.NOT return them (RFC 9051 §6.4.5). Like Dovecot,
+// HEADER.FIELDS.NOT of a header block cut short (no empty line, as at
+// the end of a message) gives the fields as they are, adding no line
+// ends.
 func HeaderFields(hdr []byte, names []string, not bool) []byte {
 	out := make([]byte, 0, 256)
-	for _, f := range Fields(hdr) {
+	fs, terminated := fields(hdr)
+	for _, f := range fs {
 		match := false
 		for _, n := range names {
 			if strings.EqualFold(f.Name, n) {
@@ -186,12 +196,16 @@ func HeaderFields(hdr []byte, names []string, not bool) []byte {
 				break
 			}
 		}
-		if match != not && f.Name != "" {
+		// Lines that are not fields count as not matching any name.
+		if match != not {
 			out = append(out, f.Raw...)
-			if !bytes.HasSuffix(f.Raw, []byte{'\n'}) {
+			if (terminated || !not) && !bytes.HasSuffix(f.Raw, []byte{'\n'}) {
 				out = append(out, '\r', '\n')
 			}
 		}
+	}
+	if !terminated && not {
+		return out
 	}
 	return append(out, '\r', '\n')
 }

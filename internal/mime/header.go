@@ -67,7 +67,7 @@ func (p *parser) interpret(part *Part, digest, isMessage bool) {
 			blank Blank
 		}{{"date", &env.Date, BlankDate}, {"subject", &env.Subject, BlankSubject}, {"in-reply-to", &env.InReplyTo, BlankInReplyTo}, {"message-id", &env.MessageID, BlankMessageID}} {
 			v, ok := get(f.name)
-			*f.dst = v
+			*f.dst = collapseSpace(v)
 			if ok && v == "" {
 				env.Blank |= f.blank
 			}
@@ -387,4 +387,27 @@ func unhex(c byte) (byte, bool) {
 		return c - 'A' + 10, true
 	}
 	return 0, false
+}
+
+// collapseSpace turns every run of spaces and tabs into one space, as
+// Dovecot writes envelope strings.
+func collapseSpace(s string) string {
+	if !strings.Contains(s, "  ") && !strings.Contains(s, "\t") {
+		return s
+	}
+	var b strings.Builder
+	space := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == ' ' || c == '\t' {
+			if !space {
+				b.WriteByte(' ')
+			}
+			space = true
+			continue
+		}
+		space = false
+		b.WriteByte(c)
+	}
+	return b.String()
 }

@@ -69,6 +69,7 @@ type parser struct {
 	lfs       int64 // LFs before off
 	prevEOL   int   // EOL length of the last consumed line
 	prevDelim bool  // the last consumed line was a multipart delimiter
+	prevBlank bool  // the last consumed line was empty
 
 	// the current line, valid while have is set
 	have    bool
@@ -145,6 +146,7 @@ func (p *parser) consume() {
 	}
 	p.prevEOL = p.lnEOL
 	p.prevDelim = false
+	p.prevBlank = p.lnLen == 0 && p.lnEOL > 0
 }
 
 // consumeDelimiter moves past a delimiter line. The line's end is its
@@ -235,16 +237,25 @@ func (p *parser) skipToEOF() {
 //
 // The body never ends before its last child, which may be an empty part
 // that starts right at the delimiter.
-func (p *parser) finish(part *Part, startLFs int64, atBoundary bool) {
+func (p *parser) finish(part *Part, startLFs int64, atBoundary, isMessage bool) {
 	end, lfs := p.off, p.lfs
 	minEnd := part.BodyOffset
 	if n := len(part.Parts); n > 0 {
 		last := &part.Parts[n-1]
 		minEnd = last.BodyOffset + last.BodySize
 	}
-	if n := p.strip(); atBoundary && n > 0 && end-n >= minEnd {
-		end -= n
-		lfs--
+	if n := p.strip(); atBoundary && n > 0 {
+		switch {
+		case end-n >= minEnd:
+			end -= n
+			lfs--
+		case len(part.Parts) == 0 && end == part.BodyOffset && part.HeaderSize >= n && p.prevBlank && !isMessage:
+			// An empty body right after the header's empty line: that
+			// line's CRLF is the delimiter's, as Dovecot counts it.
+			part.HeaderSize -= n
+			part.BodyOffset -= n
+			end -= n
+		}
 	}
 	part.BodySize = end - part.BodyOffset
 	part.BodyLines = max(lfs-startLFs, 0)
@@ -258,15 +269,16 @@ func (p *parser) entity(part *Part, depth int, digest, isMessage bool) (int, boo
 	part.HeaderOffset = p.off
 	bi, closing, ended := p.header()
 	part.HeaderSize = p.off - part.HeaderOffset
-	if n := p.strip(); ended && bi >= 0 && n > 0 && part.HeaderSize >= n {
-		// A header cut short by a delimiter leaves it its CRLF.
+	if n := p.strip(); ended && bi >= 0 && n > 0 && part.HeaderSize >= n && !isMessage {
+		// A part's header cut short by a delimiter leaves it its CRLF;
+		// an encapsulated message's keeps it (as Dovecot counts).
 		part.HeaderSize -= n
 	}
 	part.BodyOffset = part.HeaderOffset + part.HeaderSize
 	p.interpret(part, digest, isMessage)
 	startLFs := p.lfs
 	if ended {
-		p.finish(part, startLFs, bi >= 0)
+		p.finish(part, startLFs, bi >= 0, isMessage)
 		return bi, closing
 	}
 
@@ -274,7 +286,7 @@ func (p *parser) entity(part *Part, depth int, digest, isMessage bool) (int, boo
 	boundary := part.Param("boundary")
 	switch {
 	case part.Type == "multipart" && boundary != "" && len(boundary) <= maxBoundary && !limited:
-		bi, closing = p.multipart(part, boundary, depth)
+		bi, closing, _ = p.multipart(part, boundary, depth)
 	case part.Type == "message" && (part.Subtype == "rfc822" || part.Subtype == "global") && !limited && part.Encoding != "base64" && part.Encoding != "quoted-printable":
 		var inner Part
 		bi, closing = p.entity(&inner, depth+1, false, true)
@@ -285,18 +297,19 @@ func (p *parser) entity(part *Part, depth int, digest, isMessage bool) (int, boo
 		}
 		bi, closing = p.skipBody()
 	}
-	p.finish(part, startLFs, bi >= 0)
+	p.finish(part, startLFs, bi >= 0, isMessage)
 	return bi, closing
 }
 
 // multipart parses the body of a multipart: preamble, parts, epilogue.
-func (p *parser) multipart(part *Part, boundary string, depth int) (int, bool) {
+// closed reports whether its close delimiter was found.
+func (p *parser) multipart(part *Part, boundary string, depth int) (bi int, closing, closed bool) {
 	p.bounds = append(p.bounds, boundary)
 	ours := len(p.bounds) - 1
 	defer func() { p.bounds = p.bounds[:ours] }()
 	digest := part.Subtype == "digest"
 
-	bi, closing := p.skipBody() // preamble
+	bi, closing = p.skipBody() // preamble
 	for bi == ours && !closing {
 		p.consumeDelimiter()
 		if p.parts >= p.maxParts {
@@ -306,17 +319,19 @@ func (p *parser) multipart(part *Part, boundary string, depth int) (int, bool) {
 			if bi >= ours {
 				bi = -1
 			}
-			return bi, closing
+			return bi, closing, false
 		}
 		var child Part
 		bi, closing = p.entity(&child, depth+1, digest, false)
 		part.Parts = append(part.Parts, child)
 	}
 	if bi != ours {
-		return bi, closing // EOF or an outer delimiter: not closed
+		return bi, closing, false // EOF or an outer delimiter
 	}
-	p.consumeDelimiter() // the close delimiter
-	return p.skipBody()  // epilogue
+	p.consumeDelimiter()       // the close delimiter
+	p.bounds = p.bounds[:ours] // in the epilogue our delimiter is text
+	bi, closing = p.skipBody() // epilogue
+	return bi, closing, true
 }
 
 // header reads a header block; it reports a delimiter or EOF met before

@@ -434,8 +434,14 @@ func TestHeaderFieldsAndLookup(t *testing.T) {
 	if got := string(HeaderFields(hdr, []string{"subject", "to"}, false)); got != "Subject: one\r\n two\r\nTO: c@d\r\n\r\n" {
 		t.Errorf("%q", got)
 	}
-	if got := string(HeaderFields(hdr, []string{"subject", "to"}, true)); got != "From: a@b\r\n\r\n" {
+	if got := string(HeaderFields(hdr, []string{"subject", "to"}, true)); got != "From: a@b\r\nbogus line\r\n\r\n" {
 		t.Errorf("NOT: %q", got)
+	}
+	if got := string(HeaderFields([]byte("From: a@b\r\nTo: c"), []string{"to"}, true)); got != "From: a@b\r\n" {
+		t.Errorf("unterminated NOT: %q", got)
+	}
+	if got := string(HeaderFields([]byte("From: a@b\r\nTo: c"), []string{"to"}, false)); got != "To: c\r\n\r\n" {
+		t.Errorf("unterminated: %q", got)
 	}
 	if got := Lookup(hdr, "subject"); !reflect.DeepEqual(got, []string{"one two"}) {
 		t.Errorf("%q", got)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,16 @@ import (
 	"github.com/posthorn/posthorn/internal/mime"
 	"github.com/posthorn/posthorn/internal/testpeer"
 )
+
+// dovecotGenerated is how many generated messages end the corpus.
+const dovecotGenerated = 150
+
+func init() {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < dovecotGenerated; i++ {
+		dovecotCorpus = append(dovecotCorpus, genMessage(r, 0))
+	}
+}
 
 // dovecotCorpus holds messages whose ENVELOPE, BODY and BODYSTRUCTURE we
 // compare with Dovecot's, an independent implementation.
@@ -100,7 +111,7 @@ x
 // the corpus (PREAUTH over stdin/stdout), sends "a1 EXAMINE INBOX",
 // "a2 FETCH 1:* (items)" and LOGOUT, and returns each message's FETCH
 // items by name. Message i of the corpus is number i+1.
-func runDovecot(t *testing.T, items string) map[int]map[string]Value {
+func runDovecot(t *testing.T, corpus []string, items string) map[int]map[string]Value {
 	t.Helper()
 	testpeer.Require(t, "dovecot", "dovecot-imapd")
 	imapBin := "/usr/lib/dovecot/imap"
@@ -113,7 +124,7 @@ func runDovecot(t *testing.T, items string) map[int]map[string]Value {
 			t.Fatal(err)
 		}
 	}
-	for i, msg := range dovecotCorpus {
+	for i, msg := range corpus {
 		// Dovecot lists Maildir files in name order.
 		name := filepath.Join(dir, "mail/cur", fmt.Sprintf("%d.%d.test:2,", 1000+i, i))
 		if err := os.WriteFile(name, []byte(msg), 0o666); err != nil {
@@ -148,11 +159,34 @@ first_valid_gid = 0
 	}
 	args := append(prefix, "env", "USER=test", "HOME="+dir, imapBin, "-c", confPath)
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdin = strings.NewReader("a1 EXAMINE INBOX\r\na2 FETCH 1:* (" + items + ")\r\na3 LOGOUT\r\n")
+	// Dovecot stops at EOF on stdin even with output pending: keep stdin
+	// open until LOGOUT is answered.
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	io.WriteString(stdin, "a1 EXAMINE INBOX\r\na2 FETCH 1:* ("+items+")\r\na3 LOGOUT\r\n")
+	var out []byte
+	buf := make([]byte, 64<<10)
+	for !bytes.Contains(out, []byte("\r\na3 ")) {
+		n, err := stdout.Read(buf)
+		out = append(out, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
 		t.Fatalf("dovecot imap: %v\n%s\n%s", err, out, stderr.String())
 	}
 	d := NewDecoder(bufio.NewReader(bytes.NewReader(out)))
@@ -161,6 +195,9 @@ first_valid_gid = 0
 	for {
 		var r Response
 		if !d.Response(&r) {
+			if err := d.Err(); err != io.EOF {
+				t.Fatalf("decoding Dovecot's response: %v", err)
+			}
 			break
 		}
 		if r.Tag != "*" || len(r.Fields) != 3 || r.Fields[1].Str != "FETCH" {
@@ -173,8 +210,9 @@ first_valid_gid = 0
 		}
 		got[int(r.Fields[0].Num)] = items
 	}
-	if len(got) != len(dovecotCorpus) {
-		t.Fatalf("Dovecot returned %d messages, want %d:\n%s", len(got), len(dovecotCorpus), out)
+	if len(got) != len(corpus) {
+		logText, _ := os.ReadFile(filepath.Join(dir, "log"))
+		t.Fatalf("Dovecot returned %d messages, want %d; output ends:\n%s\nlog:\n%s", len(got), len(corpus), out[max(0, len(out)-300):], logText)
 	}
 	return got
 }
@@ -182,8 +220,11 @@ first_valid_gid = 0
 // TestDovecotBodyStructure compares our ENVELOPE, BODY and BODYSTRUCTURE
 // of the corpus with Dovecot's.
 func TestDovecotBodyStructure(t *testing.T) {
-	got := runDovecot(t, "ENVELOPE BODY BODYSTRUCTURE")
+	got := runDovecot(t, dovecotCorpus, "ENVELOPE BODY BODYSTRUCTURE")
 	for i, msg := range dovecotCorpus {
+		if t.Failed() {
+			break // keep the report short
+		}
 		p, err := mime.Parse(strings.NewReader(msg), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -210,6 +251,20 @@ func TestDovecotBodyStructure(t *testing.T) {
 	}
 }
 
+// knownDivergent lists the generated cases where Dovecot 2.3's answer
+// follows no rule we could find, so we do not copy it:
+//   - 25: a multipart left unclosed, ended by an outer delimiter right
+//     after an empty part: Dovecot keeps the CRLF before that delimiter
+//     in the multipart but not in the part;
+//   - 106: an encapsulated message that is only an empty line, in a
+//     digest: Dovecot gives that line to the delimiter, while it keeps
+//     it for a message with a header.
+var knownDivergent = map[string]bool{
+	"25 2":         true,
+	"106 3.HEADER": true,
+	"106 3.1.MIME": true,
+}
+
 // TestDovecotSections compares the sections that mime.Part.Section,
 // mime.HeaderFields and mime.Decoder produce with Dovecot's answers.
 func TestDovecotSections(t *testing.T) {
@@ -220,13 +275,23 @@ func TestDovecotSections(t *testing.T) {
 	for _, s := range sections {
 		items = append(items, "BODY.PEEK["+s+"]")
 	}
-	got := runDovecot(t, strings.Join(items, " ")+" BINARY.PEEK[1] BINARY.PEEK[2] BINARY.SIZE[2]")
+	got := runDovecot(t, dovecotCorpus, strings.Join(items, " "))
+	// BINARY of a multipart makes Dovecot 2.3 fail the FETCH: ask it of
+	// the hand-written messages only, in a run of their own.
+	fixed := dovecotCorpus[:len(dovecotCorpus)-dovecotGenerated]
+	bin := runDovecot(t, fixed, "BINARY.PEEK[1] BINARY.PEEK[2] BINARY.SIZE[2]")
 	for i, msg := range dovecotCorpus {
+		if t.Failed() {
+			break // keep the report short
+		}
 		p, err := mime.Parse(strings.NewReader(msg), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, s := range sections {
+			if knownDivergent[fmt.Sprintf("%d %s", i+1, s)] {
+				continue
+			}
 			theirs := lookupFold(got[i+1], "BODY["+s+"]")
 			ours, ok := ourSection(t, p, msg, s)
 			switch {
@@ -238,7 +303,10 @@ func TestDovecotSections(t *testing.T) {
 			}
 		}
 		for _, n := range []int{1, 2} {
-			theirs := got[i+1][fmt.Sprintf("BINARY[%d]", n)]
+			if i >= len(fixed) {
+				break
+			}
+			theirs := bin[i+1][fmt.Sprintf("BINARY[%d]", n)]
 			part, err := p.Find([]int{n})
 			if err != nil || part.IsMultipart() {
 				continue // Dovecot converts the parts inside; we do not
@@ -254,7 +322,7 @@ func TestDovecotSections(t *testing.T) {
 				t.Errorf("message %d BINARY[%d]:\nours:    %q\ndovecot: %q", i+1, n, b.String(), theirs.Str)
 			}
 			if n == 2 {
-				if sz := got[i+1]["BINARY.SIZE[2]"]; sz.Num != uint64(b.Len()) {
+				if sz := bin[i+1]["BINARY.SIZE[2]"]; sz.Num != uint64(b.Len()) {
 					t.Errorf("message %d BINARY.SIZE[2]: ours %d, dovecot %d", i+1, b.Len(), sz.Num)
 				}
 			}
