@@ -165,7 +165,7 @@ func (c *conn) setStream(nc net.Conn) {
 	c.dec.MaxLiteral = c.srv.maxLiteral()
 	c.dec.UTF8 = c.utf8
 	c.dec.OnLiteral = c.onLiteral
-	c.w = respWriter{bw: bufio.NewWriterSize(nc, writeBufSize), utf8: c.utf8}
+	c.w = respWriter{bw: bufio.NewWriterSize(deadlineWriter{c, nc}, writeBufSize), utf8: c.utf8}
 	c.enc = wire.NewEncoder(c.w.bw)
 	c.enc.UTF8 = c.utf8
 	if c.log.Enabled(c.ctx, LevelTrace) {
@@ -186,11 +186,21 @@ func (c *conn) onLiteral(size int64, nonSync bool) error {
 	return c.flush()
 }
 
-func (c *conn) flush() error {
-	if wt := c.srv.writeTimeout(); wt > 0 {
-		c.nc.SetWriteDeadline(time.Now().Add(wt))
+func (c *conn) flush() error { return c.w.bw.Flush() }
+
+// deadlineWriter gives every write to the connection its own
+// WriteTimeout, for explicit flushes and for the ones bufio makes while a
+// long response is being written alike.
+type deadlineWriter struct {
+	c  *conn
+	nc net.Conn
+}
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	if wt := w.c.srv.writeTimeout(); wt > 0 {
+		w.nc.SetWriteDeadline(time.Now().Add(wt))
 	}
-	return c.w.bw.Flush()
+	return w.nc.Write(p)
 }
 
 // interrupt makes a blocked read return at once (Shutdown).

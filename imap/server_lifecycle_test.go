@@ -232,3 +232,13 @@ func TestShutdownLetsBusyCommandFinish(t *testing.T) {
 	c.expectClosed()
 	require.NoError(t, <-shut)
 }
+
+// Every write gets a fresh WriteTimeout: a long response after the
+// client was quiet for longer than the timeout still goes out.
+func TestWriteTimeoutPerWrite(t *testing.T) {
+	e := newTestEnv(t, func(s *Server) { s.WriteTimeout = 50 * time.Millisecond })
+	e.appendMsg("INBOX", msg("big", strings.Repeat("x", 20000)+"\r\n"))
+	c := e.selectInbox()
+	time.Sleep(100 * time.Millisecond)
+	c.run("C: a FETCH 1 BODY.PEEK[TEXT]", "S: * 1 FETCH (BODY[TEXT] {20002}x*x\r\n)", "S: a OK *")
+}
