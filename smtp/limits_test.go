@@ -3,8 +3,10 @@ package smtp
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -374,4 +376,30 @@ func TestDefaultLimits(t *testing.T) {
 	cl.cmd("BOGUS", "500 ")
 	cl.expect("421 4.7.0 ")
 	cl.closed()
+}
+
+// TestDefaultMaxMessageBytes streams one byte more than the default limit.
+func TestDefaultMaxMessageBytes(t *testing.T) {
+	be := &testBackend{data: func(r io.Reader) (string, error) {
+		n, err := io.Copy(io.Discard, r)
+		return strconv.FormatInt(n, 10), err
+	}}
+	addr := startServer(t, &Server{Backend: be})
+	cl := ehlo(t, addr)
+	startTx(cl)
+	chunk := strings.Repeat("x", 1<<20)
+	cl.send("BDAT " + strconv.Itoa(DefaultMaxMessageBytes) + "\r\n")
+	go func() {
+		for i := 0; i < DefaultMaxMessageBytes>>20; i++ {
+			io.WriteString(cl.c, chunk)
+		}
+		io.WriteString(cl.c, "BDAT 1 LAST\r\nx")
+	}()
+	cl.expect("250 2.0.0 33554432 octets")
+	cl.expect("552 5.3.4 ")
+	cl.cmd("NOOP", "250 ")
+	msgs := be.messages()
+	require.Len(t, msgs, 1)
+	assert.ErrorIs(t, msgs[0].Err, ErrDataTooLarge)
+	assert.Equal(t, strconv.Itoa(DefaultMaxMessageBytes), msgs[0].Data)
 }
