@@ -83,7 +83,9 @@
 // changes or reads anything, publishing their changes to its own watchers
 // (so sessions in another process see them at their next access, or
 // within PollInterval while watching). Account changes (create, delete,
-// rename, subscriptions) hold a per-user flock. The POP3 maildrop lock is
+// rename, subscriptions) hold a per-user flock; a rename moves one folder
+// directory at a time, so a crash in the middle of renaming a folder with
+// children leaves some of them under the old name (no message is lost). The POP3 maildrop lock is
 // a non-blocking flock, so it excludes other processes too. Not supported:
 // network file systems without working flock(2), and sharing a tree
 // between processes on systems other than Unix (the package builds there,
