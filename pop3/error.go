@@ -13,7 +13,6 @@ const (
 	CodeSysTemp    = "SYS/TEMP"    // a temporary system problem
 	CodeSysPerm    = "SYS/PERM"    // a permanent system problem
 	CodeAuth       = "AUTH"        // the credentials were refused
-	CodeUTF8       = "UTF8"        // RFC 6856 §3: needs UTF8 mode
 )
 
 // Error is a -ERR reply: from the server to a Client, or from a Server's

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -268,6 +270,10 @@ func (s *Server) Serve(l net.Listener) error {
 		l.Close()
 		return errors.New("pop3: Server.Auth is nil and Store is no mailbox.Authenticator")
 	}
+	if err := s.checkConfig(); err != nil {
+		l.Close()
+		return err
+	}
 	if !s.trackListener(&l, true) {
 		l.Close()
 		return ErrServerClosed
@@ -311,6 +317,25 @@ func (s *Server) Serve(l net.Listener) error {
 			c.serve()
 		}()
 	}
+}
+
+// checkConfig refuses capability arguments that would break the CAPA
+// response.
+func (s *Server) checkConfig() error {
+	if e := s.Expire; e != "" {
+		num, _ := strings.CutSuffix(e, " USER") // RFC 2449 §6.7: may vary by user
+		if num != "NEVER" {
+			if _, ok := parseMsgNum(num); !ok {
+				return fmt.Errorf("pop3: invalid Server.Expire %q: want NEVER or a number of days", e)
+			}
+		}
+	}
+	for _, c := range s.Implementation {
+		if c < 0x20 || c == 0x7f {
+			return errors.New("pop3: control character in Server.Implementation")
+		}
+	}
+	return nil
 }
 
 func (s *Server) trackListener(l *net.Listener, add bool) bool {

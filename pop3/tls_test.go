@@ -135,3 +135,22 @@ func TestServeRequiresStore(t *testing.T) {
 
 // storeOnly hides the store's Authenticator.
 type storeOnly struct{ mailbox.Store }
+
+func TestServeRejectsBadCapabilities(t *testing.T) {
+	for _, srv := range []*Server{
+		{Store: newStore(t), Expire: "30\r\nSTLS"},
+		{Store: newStore(t), Expire: "soon"},
+		{Store: newStore(t), Implementation: "x\r\nUSER"},
+	} {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		if err := srv.Serve(ln); err == nil || err == ErrServerClosed {
+			t.Errorf("Serve with Expire %q Implementation %q: %v", srv.Expire, srv.Implementation, err)
+		}
+	}
+	for _, e := range []string{"NEVER", "0", "30 USER"} {
+		srv := &Server{Store: newStore(t), Expire: e}
+		if err := srv.checkConfig(); err != nil {
+			t.Errorf("Expire %q refused: %v", e, err)
+		}
+	}
+}
