@@ -29,6 +29,16 @@
 // its end so offsets stay exact, but fields past the limit are ignored.
 // Malformed input never fails a parse; only read errors do.
 //
+// # Counting like Dovecot
+//
+// Where the RFCs leave room, the parser counts as Dovecot 2.3 does, and
+// an interop test in imap/internal/wire compares sizes, line counts,
+// sections and BODYSTRUCTURE with Dovecot's on hand-written and
+// generated messages: a delimiter is recognised by its prefix
+// (RFC 2046 §5.1.1), the CRLF before it belongs to it, except after
+// another delimiter line; line counts are LF counts; header values are
+// unfolded to single spaces; x.1 of a leaf part is the part itself.
+//
 // # Caching
 //
 // [Marshal] encodes a parsed message compactly (versioned) so that a

@@ -39,6 +39,18 @@
 // never sends the contents. APPEND streams its message with
 // [Decoder.LiteralReader].
 //
+// # ENVELOPE and BODYSTRUCTURE
+//
+// Encoder.Envelope and Encoder.BodyStructure render from internal/mime's
+// parse (cached or fresh) and give what Dovecot 2.3 gives for the same
+// message, case of type names aside (TestDovecotBodyStructure): a
+// missing Sender/Reply-To is From, absent fields are NIL and empty ones
+// "", a missing domain is MISSING_DOMAIN, text parts always carry a
+// charset, languages are lists, and RFC 2231 parameters reach IMAP4rev1
+// clients as "name*" with continuations joined and UTF-8 clients
+// decoded. Decoder.Envelope and Decoder.BodyStructure read them back
+// for the client.
+//
 // # Encoder
 //
 // Strings are written as atoms, quoted strings or literals, chosen by
