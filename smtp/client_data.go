@@ -326,6 +326,42 @@ func (w *DataWriter) finish() error {
 	return checkReply(r, 250)
 }
 
+// ErrAborted is the error of a Client whose DATA was abandoned with
+// DataWriter.Abort: SMTP cannot cancel DATA, so the connection is closed.
+var ErrAborted = errors.New("smtp: message aborted; connection closed")
+
+// Abort abandons the message, for example when reading its source failed:
+// the server never sees the end of the body, so the message is not
+// delivered. With BDAT the transaction is reset (RSET) and the Client stays
+// usable; DATA cannot be cancelled in SMTP, so Abort closes the connection
+// and the Client is finished. Never Close a DataWriter whose body is
+// incomplete: the server would take the truncated message. Abort after
+// Close does nothing.
+func (w *DataWriter) Abort() error {
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	w.closeErr = ErrAborted
+	c := w.c
+	c.data = nil
+	c.binary = false
+	if !w.bdat || w.err != nil {
+		c.end(ErrAborted)
+		c.Close()
+		return nil
+	}
+	w.n = 0
+	err := c.flush()
+	if err == nil {
+		err = w.readChunkReplies(0)
+	}
+	if err == nil {
+		err = c.rset()
+	}
+	return c.end(err)
+}
+
 // Reply returns the server's final reply to the body (for example
 // "250 2.0.0 Ok: queued as 4XyZ", or the refusal), or nil when Close read
 // none. In LMTP mode it is the last recipient's reply.

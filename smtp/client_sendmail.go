@@ -74,7 +74,7 @@ func (d *Dialer) SendMail(ctx context.Context, addr string, auth Auth, from stri
 		return err
 	}
 	if _, err := io.Copy(w, br); err != nil {
-		w.Close()
+		w.Abort() // never let a truncated message through
 		return fmt.Errorf("smtp: sending message: %w", err)
 	}
 	if err := w.Close(); err != nil {

@@ -907,3 +907,85 @@ func TestClientGreetingAndDataEndTimeouts(t *testing.T) {
 	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
 	require.ErrorIs(t, c.Noop(context.Background()), os.ErrDeadlineExceeded, "broken: the message's fate is unknown")
 }
+
+func TestClientAbort(t *testing.T) {
+	// BDAT: the chunks sent are dropped with RSET; the Client stays usable.
+	d := plainDialer()
+	d.ChunkSize = 4
+	c := dialFake(t, d, func(f *fakeConn) {
+		if !greetFake(f, "CHUNKING", "PIPELINING") {
+			return
+		}
+		f.expect("MAIL FROM:<a@example.org>")
+		f.expect("RCPT TO:<b@example.com>")
+		f.send("250 ok", "250 ok")
+		f.expect("BDAT 4")
+		f.readN(4)
+		f.send("250 ok")
+		f.expect("RSET") // no BDAT LAST
+		f.send("250 ok")
+		f.expect("NOOP")
+		f.send("250 ok")
+	})
+	ctx := context.Background()
+	w, _, err := c.Transaction(ctx, "a@example.org", nil, []Recipient{{Address: "b@example.com"}})
+	require.NoError(t, err)
+	io.WriteString(w, "12345")
+	require.NoError(t, w.Abort())
+	require.NoError(t, w.Abort(), "twice")
+	assert.ErrorIs(t, w.Close(), ErrAborted)
+	require.NoError(t, c.Noop(ctx))
+
+	// DATA: the connection is closed before the final dot.
+	bodyc := make(chan string, 1)
+	c = dialFake(t, plainDialer(), func(f *fakeConn) {
+		if !greetFake(f) {
+			return
+		}
+		f.expect("MAIL FROM:<a@example.org>")
+		f.send("250 ok")
+		f.expect("RCPT TO:<b@example.com>")
+		f.send("250 ok")
+		f.expect("DATA")
+		f.send("354 go")
+		b, _ := io.ReadAll(f.br)
+		bodyc <- string(b)
+	})
+	w, _, err = c.Transaction(ctx, "a@example.org", nil, []Recipient{{Address: "b@example.com"}})
+	require.NoError(t, err)
+	io.WriteString(w, "partial\r\n")
+	require.NoError(t, w.Abort())
+	require.Error(t, c.Noop(ctx))
+	c.Close()
+	assert.NotContains(t, <-bodyc, "\r\n.\r\n", "the message was never ended")
+}
+
+type failingReader struct{ n int }
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, errors.New("disk on fire")
+	}
+	r.n--
+	return copy(p, "line\r\n"), nil
+}
+
+func TestSendMailSourceFails(t *testing.T) {
+	be := &testBackend{}
+	addr := startServer(t, &Server{Backend: be})
+	for _, chunking := range []bool{true, false} {
+		d := quietDialer(Plain)
+		d.DisableChunking = !chunking
+		err := d.SendMail(context.Background(), addr, nil, "a@example.org", []string{"b@example.com"}, &failingReader{n: 3})
+		require.ErrorContains(t, err, "disk on fire")
+	}
+	// A last good message; by the time it arrives the aborted ones are long
+	// over, and none of them may have been received whole.
+	require.NoError(t, quietDialer(Plain).SendMail(context.Background(), addr, nil, "z@example.org", []string{"b@example.com"}, strings.NewReader("ok\r\n")))
+	waitFor(t, func() bool { m := be.messages(); return len(m) > 0 && m[len(m)-1].From == "z@example.org" })
+	for _, m := range be.messages() {
+		if m.From != "z@example.org" {
+			assert.Error(t, m.Err, "a truncated message was received whole: %q", m.Data)
+		}
+	}
+}
