@@ -27,11 +27,11 @@ func TestUnmarshalRejects(t *testing.T) {
 	data := Marshal(p)
 	bad := [][]byte{nil, {}, {99}, data[:len(data)-1], append(append([]byte{}, data...), 0)}
 	v2 := append([]byte{}, data...)
-	v2[0] = 2
+	v2[0] = marshalVersion - 1 // an older release
 	bad = append(bad, v2)
 	// A huge count must not allocate: version, then five offsets, then
 	// a string length of 2^40.
-	bad = append(bad, []byte{1, 0, 0, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20})
+	bad = append(bad, []byte{marshalVersion, 0, 0, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20})
 	for _, b := range bad {
 		if _, err := Unmarshal(b); err != ErrBadEncoding {
 			t.Errorf("Unmarshal(%x...) = %v", b[:min(len(b), 8)], err)

@@ -7,8 +7,9 @@ import (
 
 // marshalVersion is the first byte of Marshal's output. Unmarshal
 // refuses other versions, so a store re-parses messages cached by an
-// older release.
-const marshalVersion = 1
+// older release. Version 2: parameters keep their raw form, envelopes
+// their blank fields, and sizes are counted as Dovecot counts them.
+const marshalVersion = 2
 
 // ErrBadEncoding is returned by Unmarshal for data Marshal did not
 // produce (or produced in another version).
