@@ -113,7 +113,14 @@ func TestImplicitTLS(t *testing.T) {
 	cl.expect("220 ")
 	r := cl.cmd("EHLO client.test", "250 ")
 	assert.NotContains(t, r, "STARTTLS")
+	assert.Contains(t, r, "REQUIRETLS")
 	cl.cmd("STARTTLS", "503 5.5.1 ")
+	cl.cmd("MAIL FROM:<a@example.org> REQUIRETLS", "250 ")
+	cl.cmd("RCPT TO:<b@example.com>", "250 ")
+	cl.cmd("DATA", "354 ")
+	cl.send("x\r\n.\r\n")
+	cl.expect("250 ")
+	require.Len(t, be.messages(), 1)
 
 	// A plaintext client gets nothing and is dropped after the handshake fails.
 	raw := dial(t, l.Addr().String())
@@ -133,4 +140,24 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 	cl.cmd("STARTTLS", "220 ")
 	// Say nothing: the server gives up on the handshake and closes.
 	cl.closed()
+}
+
+// Over the connection limit, an implicit-TLS client is closed without a
+// plaintext reply it could not read.
+func TestImplicitTLSOverLimit(t *testing.T) {
+	srv := &Server{Backend: &testBackend{}, TLSConfig: testcert.ServerTLS(), Hostname: "mx.test", MaxConnections: 1, MaxConnectionsPerIP: -1}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- srv.ServeTLS(l) }()
+	t.Cleanup(func() { srv.Close(); <-done })
+	first, err := tls.Dial("tcp", l.Addr().String(), testcert.ClientTLS())
+	require.NoError(t, err)
+	defer first.Close()
+	first.SetDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(first).ReadString('\n')
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(line, "220 "))
+	raw := dial(t, l.Addr().String())
+	raw.closed() // no bytes at all
 }
