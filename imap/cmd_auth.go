@@ -111,11 +111,12 @@ func (c *conn) startSession(cmd *command, user string) error {
 	if !c.srv.addUser(user) {
 		return &Error{Type: StatusNO, Code: CodeLimit, Text: "Too many sessions for this user"}
 	}
-	c.user, c.counted = user, true
 	acct, err := c.srv.Store.Open(c.ctx, user)
 	if err != nil {
+		c.srv.releaseUser(user)
 		return err
 	}
+	c.user, c.counted = user, true
 	c.acct = acct
 	c.cancelWatch = acct.Watch(c.queue.push)
 	c.state = stateAuth

@@ -3,6 +3,7 @@ package imap
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestFetchItems(t *testing.T) {
@@ -120,4 +121,40 @@ func TestFetchLongHeaderLine(t *testing.T) {
 		"S: * 1 FETCH (BODY[TEXT] {6}body\r\n BODY[HEADER.FIELDS (SUBJECT)] {14}Subject: s\r\n\r\n)",
 		"S: a OK *",
 	)
+}
+
+func TestFetchStarRangesClipped(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.selectInbox()
+	c.run(
+		"C: a FETCH 1:* FLAGS", "S: a OK *",
+		"C: b FETCH 1 FLAGS", "S: b BAD *",
+	)
+	e.appendMsg("INBOX", msg("one", "x\r\n"))
+	c.run(
+		"C: n NOOP", "S: * 1 EXISTS", "S: * 1 RECENT", "S: n OK *",
+		"C: d FETCH 3:* UID", "S: * 1 FETCH (UID 1)", "S: d OK *",
+		"C: e FETCH 1:2 UID", "S: e BAD *",
+	)
+}
+
+func TestPerUserCountReleased(t *testing.T) {
+	e := newTestEnv(t, func(s *Server) { s.MaxConnsPerUser = 1 })
+	c := e.login()
+	c.run("C: a LOGOUT", "S: * BYE *", "S: a OK *")
+	c.expectClosed()
+	// The slot is free again once the first session has gone.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c2 := e.dial()
+		c2.send("b LOGIN sara secret")
+		line := c2.readLine()
+		if strings.HasPrefix(line, "b OK") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slot never released: %s", line)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -34,8 +34,13 @@ func (c *conn) resolveSet(set NumSet, uid bool) ([]mailbox.UID, error) {
 		}
 		return out, nil
 	}
-	if !set.InBounds(v.count()) {
-		return nil, errBad("Invalid message sequence number")
+	// RFC 9051 §9: a number beyond the mailbox is an error; a range with
+	// "*" is clipped instead (so "1:*" in an empty mailbox is no error,
+	// as clients that send it expect).
+	for _, r := range set.Ranges {
+		if r.Start != Star && r.Stop != Star && max(r.Start, r.Stop) > v.count() {
+			return nil, errBad("Invalid message sequence number")
+		}
 	}
 	norm := set.Normalize(v.count())
 	var out []mailbox.UID

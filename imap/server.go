@@ -358,13 +358,20 @@ func (s *Server) newConn(ctx context.Context, nc net.Conn) *conn {
 func (s *Server) removeConn(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
-	if c.user != "" {
-		if s.users[c.user]--; s.users[c.user] <= 0 {
-			delete(s.users, c.user)
-		}
-	}
 	s.mu.Unlock()
+	if c.counted {
+		s.releaseUser(c.user)
+	}
 	s.connWG.Done()
+}
+
+// releaseUser uncounts a session of user.
+func (s *Server) releaseUser(user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.users[user]--; s.users[user] <= 0 {
+		delete(s.users, user)
+	}
 }
 
 // addUser counts an authenticated session of user; false when the user

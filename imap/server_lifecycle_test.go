@@ -3,6 +3,7 @@ package imap
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -241,4 +242,37 @@ func TestWriteTimeoutPerWrite(t *testing.T) {
 	c := e.selectInbox()
 	time.Sleep(100 * time.Millisecond)
 	c.run("C: a FETCH 1 BODY.PEEK[TEXT]", "S: * 1 FETCH (BODY[TEXT] {20002}x*x\r\n)", "S: a OK *")
+}
+
+// recordHandler keeps every log message with its attributes.
+type recordHandler struct {
+	mu   *sync.Mutex
+	msgs *[]string
+}
+
+func (h recordHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h recordHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	*h.msgs = append(*h.msgs, r.Message)
+	return nil
+}
+func (h recordHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h recordHandler) WithGroup(string) slog.Handler      { return h }
+
+func TestTraceRedactsCredentials(t *testing.T) {
+	var mu sync.Mutex
+	var msgs []string
+	e := newTestEnv(t, func(s *Server) { s.Logger = slog.New(recordHandler{&mu, &msgs}) })
+	c := e.dial()
+	c.run("C: a LOGIN sara s3cr3t-pw", "S: a NO *", "C: b AUTHENTICATE PLAIN AHNhcmEAczNjcjN0LXB3", "S: b NO *", "C: c LOGIN sara secret", "S: c OK *", "C: d LOGOUT", "S: * BYE *", "S: d OK *")
+	c.expectClosed()
+	mu.Lock()
+	defer mu.Unlock()
+	all := strings.Join(msgs, "\n")
+	assert.Contains(t, all, "C: a LOGIN")
+	assert.Contains(t, all, "S: c OK")
+	for _, secret := range []string{"s3cr3t-pw", "AHNhcmEAczNjcjN0LXB3", "secret"} {
+		assert.NotContains(t, all, secret)
+	}
 }
