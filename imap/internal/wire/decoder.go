@@ -456,28 +456,20 @@ func (d *Decoder) literalString(s *string, allowBinary bool) bool {
 	if !ok {
 		return false
 	}
-	buf := make([]byte, size)
-	if _, err := io.ReadFull(d.r, buf); err != nil {
+	var b strings.Builder
+	b.Grow(int(size))
+	if _, err := io.CopyN(&b, d.r, size); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
 		return d.setErr(err)
 	}
-	if !binary && bytesIndexByte(buf, 0) >= 0 {
+	if !binary && strings.IndexByte(b.String(), 0) >= 0 {
 		return d.Fail("literal without NUL")
 	}
-	*s = string(buf)
+	*s = b.String()
 	d.line = line + 1 // the literal continues the same logical line
 	return true
-}
-
-func bytesIndexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // Literal describes a literal handed out by LiteralReader.
@@ -542,13 +534,16 @@ func (d *Decoder) AtLiteral() bool {
 
 // DiscardLine skips to the end of the current line, for recovery after
 // an error. Non-synchronising literals ending a line are skipped when no
-// larger than MaxLiteral; a larger one returns an error (the caller
-// should close the connection). It clears the sticky error unless it was
-// an I/O error.
+// larger than MaxLiteral; a larger one, or more than 1 MiB of line,
+// returns an error (the caller should close the connection). It clears
+// the sticky error unless it was an I/O error.
+//
+// Do not call it after a refused synchronising literal: the line ended
+// with the literal's header and the client sends nothing more; ClearErr
+// is enough.
 func (d *Decoder) DiscardLine() error {
 	d.drain()
-	var prev error = d.err
-	if prev != nil {
+	if prev := d.err; prev != nil {
 		var se *SyntaxError
 		var le *LiteralError
 		if !errors.As(prev, &se) && !errors.As(prev, &le) {
@@ -557,8 +552,12 @@ func (d *Decoder) DiscardLine() error {
 	}
 	d.err = nil
 	var tail []byte
+	skipped := 0
 	for {
 		b, err := d.r.ReadSlice('\n')
+		if skipped += len(b); skipped > maxDiscard {
+			return &SyntaxError{Msg: "line", Err: ErrLineTooLong}
+		}
 		if err == bufio.ErrBufferFull {
 			tail = append(tail[:0], b[max(0, len(b)-24):]...)
 			continue
@@ -582,6 +581,9 @@ func (d *Decoder) DiscardLine() error {
 	d.ClearErr()
 	return nil
 }
+
+// maxDiscard bounds what DiscardLine reads looking for the line's end.
+const maxDiscard = 1 << 20
 
 // nonSyncTail reports whether a line ends with "{n+}\r\n" and returns n.
 func nonSyncTail(line []byte) (int64, bool) {

@@ -443,3 +443,31 @@ func TestSkipRefusedNonSync(t *testing.T) {
 		t.Fatal(s, d.Err())
 	}
 }
+
+func BenchmarkDecodeFetchCommand(b *testing.B) {
+	line := "a42 UID FETCH 1:*,7,9:12 (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODY.PEEK[HEADER.FIELDS (From To Subject Date)]<0.2048>)\r\n"
+	rd := strings.NewReader(line)
+	br := bufio.NewReader(rd)
+	d := NewDecoder(br)
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	var tag, name, sub string
+	var set NumSet
+	var items []FetchItem
+	for b.Loop() {
+		rd.Reset(line)
+		br.Reset(rd)
+		ok := d.ExpectTag(&tag) && d.ExpectSP() && d.Keyword(&name) && d.ExpectSP() && d.Keyword(&sub) && d.ExpectSP() &&
+			d.ExpectNumSet(&set) && d.ExpectSP() && d.FetchAtts(&items) && d.ExpectCRLF()
+		if !ok {
+			b.Fatal(d.Err())
+		}
+	}
+}
+
+func TestDiscardLineBounded(t *testing.T) {
+	d := newDec("a1 " + strings.Repeat("x", maxDiscard+10) + "\r\n")
+	if err := d.DiscardLine(); !errors.Is(err, ErrLineTooLong) {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -179,3 +179,17 @@ func BenchmarkEncodeEnvelope(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkEncodeBodyStructure(b *testing.B) {
+	p, _ := mime.Parse(strings.NewReader(renderMsg), nil)
+	var buf bytes.Buffer
+	e := NewEncoder(bufio.NewWriter(&buf))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		e.BodyStructure(p, true)
+		if err := e.Flush(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
