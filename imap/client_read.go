@@ -71,7 +71,7 @@ func (r *respReader) decode(what string, rule func(d *wire.Decoder) bool) bool {
 }
 
 const (
-	clientMaxLiteral = 64 << 20 // in-memory strings (ENVELOPE fields, LIST names...)
+	clientMaxLiteral = 1 << 20 // in-memory strings outside streamed sections
 	clientMaxDepth   = 100      // nested lists (BODYSTRUCTURE)
 )
 

@@ -65,6 +65,14 @@ func (c *Client) readResponse() error {
 		return c.broken
 	}
 	r := &c.rd
+	if _, err := r.br.Peek(1); err == io.EOF && r.pending == nil {
+		// The server closed the connection between responses.
+		if c.bye != nil {
+			err = c.bye
+		}
+		c.fail(err)
+		return err
+	}
 	switch r.peek() {
 	case '+':
 		r.br.Discard(1)
