@@ -54,7 +54,7 @@ var ErrClientClosed = errors.New("smtp: client closed")
 //	RFC 3461  DSN: RET, ENVID, NOTIFY, ORCPT (xtext-encoded), dropped when not offered
 //	RFC 8689  REQUIRETLS: only over TLS to a server that offers it
 //	RFC 2034  ENHANCEDSTATUSCODES parsed into Error.EnhancedCode
-//	RFC 9422  LIMITS: RCPTMAX honoured (extra recipients get a local 452 4.5.3)
+//	RFC 9422  LIMITS: RCPTMAX honoured (extra recipients get a local 452 4.5.3), MAILMAX (ErrMailMax)
 //	RFC 3207  STARTTLS: required or opportunistic; bytes after the 220 discarded, EHLO re-sent
 //	RFC 8314  implicit TLS (DialTLS, ImplicitTLS)
 //	RFC 4954  AUTH: SCRAM-SHA-256 > PLAIN > LOGIN for Login; CRAM-MD5 on request;
@@ -84,6 +84,7 @@ type Client struct {
 	rcpts   []RcptResult // accepted recipients of the open transaction
 	data    *DataWriter  // the open body writer, if any
 	binary  bool         // the open transaction has BODY=BINARYMIME
+	mails   int          // MAIL commands sent, for LIMITS MAILMAX
 }
 
 func newClient(d *Dialer, conn net.Conn, host string) *Client {

@@ -207,8 +207,16 @@ func checkExtra(extra map[string]string) error {
 	return nil
 }
 
+// ErrMailMax is returned by Mail and Transaction once the connection has
+// run as many transactions as the server's LIMITS MAILMAX (RFC 9422 §4.1)
+// allows: send the rest over a new connection.
+var ErrMailMax = errors.New("smtp: the server's MAILMAX transactions per connection reached")
+
 // mailCommand builds the MAIL FROM line for from and opts.
 func (c *Client) mailCommand(from string, opts *MailOptions, rcptUTF8 bool) (string, error) {
+	if max := c.caps.Limits.MailMax; max > 0 && c.mails >= max {
+		return "", ErrMailMax
+	}
 	path, utf8, err := formatPath(from, true)
 	if err != nil {
 		return "", err
@@ -247,6 +255,7 @@ func (c *Client) Mail(ctx context.Context, from string, opts *MailOptions) error
 		return err
 	}
 	c.rcpts = c.rcpts[:0]
+	c.mails++
 	if _, err = c.simple(ctx, 250, line); err != nil {
 		return err
 	}

@@ -372,6 +372,32 @@ func TestClientLimitsRcptMax(t *testing.T) {
 	assert.Equal(t, EnhancedCode{4, 5, 3}, se.EnhancedCode)
 }
 
+func TestClientLimitsMailMax(t *testing.T) {
+	c := dialFake(t, plainDialer(), func(f *fakeConn) {
+		if !greetFake(f, "LIMITS MAILMAX=2") {
+			return
+		}
+		f.expect("MAIL FROM:<a@example.org>")
+		f.send("250 ok")
+		f.expect("RSET")
+		f.send("250 ok")
+		f.expect("MAIL FROM:<a@example.org>")
+		f.send("250 ok")
+		f.expect("RCPT TO:<b@example.com>")
+		f.send("550 no")
+		f.expect("RSET")
+		f.send("250 ok")
+	})
+	ctx := context.Background()
+	require.NoError(t, c.Mail(ctx, "a@example.org", nil))
+	require.NoError(t, c.Reset(ctx))
+	_, _, err := c.Transaction(ctx, "a@example.org", nil, []Recipient{{Address: "b@example.com"}})
+	require.ErrorIs(t, err, ErrNoRecipients)
+	_, _, err = c.Transaction(ctx, "a@example.org", nil, []Recipient{{Address: "b@example.com"}})
+	require.ErrorIs(t, err, ErrMailMax, "a third transaction needs a new connection")
+	require.ErrorIs(t, c.Mail(ctx, "a@example.org", nil), ErrMailMax)
+}
+
 func TestClientLowLevelMailRcptData(t *testing.T) {
 	c := dialFake(t, plainDialer(), func(f *fakeConn) {
 		if !greetFake(f, "8BITMIME", "PIPELINING") {
@@ -988,4 +1014,75 @@ func TestSendMailSourceFails(t *testing.T) {
 			assert.Error(t, m.Err, "a truncated message was received whole: %q", m.Data)
 		}
 	}
+}
+
+// Recipients are pipelined in groups, so that unread replies never fill
+// the server's buffers.
+func TestClientPipelinedGroups(t *testing.T) {
+	const n = 2*maxPipelined + 5
+	c := dialFake(t, plainDialer(), func(f *fakeConn) {
+		if !greetFake(f, "PIPELINING") {
+			return
+		}
+		f.expect("MAIL FROM:<a@example.org>")
+		for group := 0; group < 3; group++ {
+			size := min(maxPipelined, n-group*maxPipelined)
+			for i := 0; i < size; i++ {
+				f.expect(fmt.Sprintf("RCPT TO:<r%d@example.com>", group*maxPipelined+i))
+			}
+			if group == 2 {
+				f.expect("DATA")
+			}
+			// The client waits for this group's replies before it sends more.
+			if f.br.Buffered() != 0 {
+				f.t.Errorf("group %d: the client sent more before reading replies", group)
+			}
+			if group == 0 {
+				f.send("250 ok")
+			}
+			for i := 0; i < size; i++ {
+				f.send("250 ok")
+			}
+		}
+		f.send("354 go")
+		f.readData()
+		f.send("250 ok")
+	})
+	rcpts := make([]Recipient, n)
+	for i := range rcpts {
+		rcpts[i].Address = fmt.Sprintf("r%d@example.com", i)
+	}
+	w, res, err := c.Transaction(context.Background(), "a@example.org", nil, rcpts)
+	require.NoError(t, err)
+	require.Len(t, res, n)
+	require.NoError(t, w.Close())
+}
+
+func TestClientPipelinedGroupsMailRejected(t *testing.T) {
+	const n = maxPipelined + 1
+	c := dialFake(t, plainDialer(), func(f *fakeConn) {
+		if !greetFake(f, "PIPELINING") {
+			return
+		}
+		f.expect("MAIL FROM:<a@example.org>")
+		f.send("452 4.3.1 insufficient storage")
+		for i := 0; i < maxPipelined; i++ {
+			f.recv()
+			f.send("503 5.5.1 need MAIL")
+		}
+		f.expect("NOOP") // the last group and DATA are never sent
+		f.send("250 ok")
+	})
+	rcpts := make([]Recipient, n)
+	for i := range rcpts {
+		rcpts[i].Address = fmt.Sprintf("r%d@example.com", i)
+	}
+	ctx := context.Background()
+	_, res, err := c.Transaction(ctx, "a@example.org", nil, rcpts)
+	var se *Error
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, 452, se.Code)
+	require.ErrorAs(t, res[n-1].Err, &se)
+	assert.Equal(t, 452, se.Code, "unsent recipients carry the MAIL error")
+	require.NoError(t, c.Noop(ctx))
 }

@@ -63,6 +63,7 @@ func (c *Client) Transaction(ctx context.Context, from string, opts *MailOptions
 	if err := c.begin(ctx, c.timeout(c.d.CommandTimeout, DefaultCommandTimeout)); err != nil {
 		return nil, results, err
 	}
+	c.mails++
 	c.binary = opts != nil && opts.Body == BodyBinaryMIME
 	var accept []int
 	if c.pipelining() {
@@ -77,30 +78,56 @@ func (c *Client) Transaction(ctx context.Context, from string, opts *MailOptions
 	return c.newDataWriter(c.chunking(), results, accept), results, nil
 }
 
-// transactPipelined writes MAIL, the RCPTs and DATA at once, then reads
-// the replies in order (RFC 2920 §3.1).
+// maxPipelined is the most RCPT commands written before their replies are
+// read. Replies the client does not read pile up in the server's socket
+// buffer; past it the server stops reading and both sides wait for ever
+// (RFC 2920 §3.1 asks the client to avoid this).
+const maxPipelined = 100
+
+// transactPipelined writes MAIL, the RCPTs and DATA at once (in groups of
+// maxPipelined recipients), then reads the replies in order (RFC 2920).
 func (c *Client) transactPipelined(mail string, lines []string, send []int, results []RcptResult) ([]int, error) {
 	chunking := c.chunking()
 	c.writeLine(mail)
-	for _, l := range lines {
-		c.writeLine(l)
-	}
-	if !chunking {
-		c.writeLine("DATA")
-	}
-	if err := c.flush(); err != nil {
-		return nil, err
-	}
-	mr, err := c.readReply()
-	if err != nil {
-		return nil, err
-	}
-	accept, err := c.readRcptReplies(send, results)
-	if err != nil {
-		return nil, err
+	var mr *Reply
+	var accept []int
+	dataSent := false
+	for start := 0; ; {
+		end := min(start+maxPipelined, len(lines))
+		for _, l := range lines[start:end] {
+			c.writeLine(l)
+		}
+		if end == len(lines) && !chunking {
+			c.writeLine("DATA")
+			dataSent = true
+		}
+		if err := c.flush(); err != nil {
+			return nil, err
+		}
+		if mr == nil {
+			var err error
+			if mr, err = c.readReply(); err != nil {
+				return nil, err
+			}
+		}
+		acc, err := c.readRcptReplies(send[start:end], results)
+		if err != nil {
+			return nil, err
+		}
+		accept = append(accept, acc...)
+		if end == len(lines) {
+			break
+		}
+		if err := checkReply(mr, 250); err != nil {
+			for _, i := range send[end:] {
+				results[i].Err = err // not sent: the transaction failed
+			}
+			break
+		}
+		start = end
 	}
 	var dataErr error
-	if !chunking {
+	if dataSent {
 		c.step(c.timeout(c.d.DataStartTimeout, DefaultDataStartTimeout))
 		dr, err := c.readReply()
 		if err != nil {
