@@ -64,6 +64,11 @@ func cmdAppend(c *conn, cmd *command) error {
 			err := refuse
 			c.dec.OnLiteral = func(int64, bool) error { return err }
 		}
+		// RFC 6855 §4: UTF8 (literal8) carries a message with UTF-8 headers.
+		utf8Ext := c.utf8 && acceptWord(d, "UTF8")
+		if utf8Ext && (!d.ExpectSP() || !d.ExpectSpecial('(')) {
+			break
+		}
 		r, _, ok := d.LiteralReader(c.srv.appendLimit())
 		c.dec.OnLiteral = c.onLiteral
 		if !ok {
@@ -81,6 +86,9 @@ func cmdAppend(c *conn, cmd *command) error {
 			return err
 		}
 		uids = append(uids, uid)
+		if utf8Ext && !d.ExpectSpecial(')') {
+			break
+		}
 	}
 	if err := c.expectEOL(); err != nil {
 		rollback()

@@ -2,6 +2,7 @@ package imap
 
 import (
 	"testing"
+	"time"
 )
 
 func TestStore(t *testing.T) {
@@ -218,4 +219,28 @@ func TestSearchDecodesBodies(t *testing.T) {
 		"S: * SEARCH 3",
 		"S: d OK *",
 	)
+}
+
+func TestAppendUTF8(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.login()
+	m := "Subject: grüße\r\n\r\nhi\r\n"
+	c.run(
+		"C: a ENABLE UTF8=ACCEPT",
+		"S: * ENABLED UTF8=ACCEPT",
+		"S: a OK *",
+		"C: b APPEND INBOX UTF8 (~{22+}",
+		"C: "+m[:len(m)-2]+")",
+		"S: b OK [APPENDUID * 1] *",
+		"C: c STATUS INBOX (MESSAGES)",
+		"S: * STATUS INBOX (MESSAGES 1)",
+		"S: c OK *",
+	)
+}
+
+func TestIdleAutologout(t *testing.T) {
+	e := newTestEnv(t, func(s *Server) { s.ReadTimeout = 100 * time.Millisecond })
+	c := e.selectInbox()
+	c.run("C: i IDLE", "S: + idling", "S: * BYE *Autologout*")
+	c.expectClosed()
 }

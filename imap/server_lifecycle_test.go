@@ -2,6 +2,7 @@ package imap
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/posthorn/posthorn/internal/testcert"
 	"github.com/posthorn/posthorn/mailbox"
 )
 
@@ -275,4 +277,29 @@ func TestTraceRedactsCredentials(t *testing.T) {
 	for _, secret := range []string{"s3cr3t-pw", "AHNhcmEAczNjcjN0LXB3", "secret"} {
 		assert.NotContains(t, all, secret)
 	}
+}
+
+func TestListenAndServeTLS(t *testing.T) {
+	certFile, keyFile := testcert.WriteFiles(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	l.Close()
+	e := newTestEnv(t)
+	srv := &Server{Store: e.store, Logger: e.srv.Logger}
+	done := make(chan error, 1)
+	go func() { done <- srv.ListenAndServeTLS(addr, certFile, keyFile) }()
+	var tc *tls.Conn
+	for i := 0; i < 100; i++ {
+		if tc, err = tls.Dial("tcp", addr, testcert.ClientTLS()); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.NoError(t, err)
+	defer tc.Close()
+	c := &client{t: t, nc: tc, br: newReader(tc)}
+	c.run("S: * OK [CAPABILITY IMAP4rev1 IMAP4rev2 AUTH=PLAIN *] *", "C: a LOGIN sara secret", "S: a OK *")
+	require.NoError(t, srv.Close())
+	assert.ErrorIs(t, <-done, ErrServerClosed)
 }
