@@ -19,7 +19,23 @@ import (
 // dovecotGenerated is how many generated messages end the corpus.
 const dovecotGenerated = 150
 
+// dovecotAddresses are From values whose ENVELOPE rendering is compared.
+// Not here: "a@b, , c@d", where Dovecot renders the empty member as an
+// address (MISSING_MAILBOX); RFC 5322 §4.4 says to ignore it, and we do.
+var dovecotAddresses = []string{
+	`"Last, First" <a@b>`, `a@b (Comment)`, `<a@b>`, `Name <a@b>, Other <c@d>`,
+	`"quoted\"name" <a@b>`, `Name (comment) <a@b>`, `a.b.c@d.e`,
+	`"a b"@c`, `a@[1.2.3.4]`, `=?iso-8859-1?q?Andr=E9?= <a@b>`, `Mr. Smith <s@x>`,
+	`a`, `@b`, `"" <a@b>`, `Name <a@b> (c)`, `Name<a@b>`, `a@b,c@d`,
+	`G: ;`, `G: a@b, c@d; e@f`, `A B C <abc@x>`, `"A"  "B" <ab@x>`, `a@b <c@d>`,
+	`x@y z`, `Name <a@b`, `(only a comment)`, `a@b.c, "d" <e@f>, G:;`,
+}
+
 func init() {
+	for _, a := range dovecotAddresses {
+		dovecotCorpus = append(dovecotCorpus, "From: "+a+"\r\nTo: "+a+"\r\n\r\nx\r\n")
+	}
+	// Generated messages come last.
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < dovecotGenerated; i++ {
 		dovecotCorpus = append(dovecotCorpus, genMessage(r, 0))
@@ -253,16 +269,16 @@ func TestDovecotBodyStructure(t *testing.T) {
 
 // knownDivergent lists the generated cases where Dovecot 2.3's answer
 // follows no rule we could find, so we do not copy it:
-//   - 25: a multipart left unclosed, ended by an outer delimiter right
+//   - g7 (the 7th generated message): a multipart left unclosed, ended by an outer delimiter right
 //     after an empty part: Dovecot keeps the CRLF before that delimiter
 //     in the multipart but not in the part;
-//   - 106: an encapsulated message that is only an empty line, in a
+//   - g88: an encapsulated message that is only an empty line, in a
 //     digest: Dovecot gives that line to the delimiter, while it keeps
 //     it for a message with a header.
 var knownDivergent = map[string]bool{
-	"25 2":         true,
-	"106 3.HEADER": true,
-	"106 3.1.MIME": true,
+	"g7 2":         true,
+	"g88 3.HEADER": true,
+	"g88 3.1.MIME": true,
 }
 
 // TestDovecotSections compares the sections that mime.Part.Section,
@@ -289,7 +305,7 @@ func TestDovecotSections(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, s := range sections {
-			if knownDivergent[fmt.Sprintf("%d %s", i+1, s)] {
+			if g := i + 1 - (len(dovecotCorpus) - dovecotGenerated); g > 0 && knownDivergent[fmt.Sprintf("g%d %s", g, s)] {
 				continue
 			}
 			theirs := lookupFold(got[i+1], "BODY["+s+"]")
