@@ -175,7 +175,7 @@ func (m *mbox) MoveTo(ctx context.Context, uids []mailbox.UID, dest string) (mai
 	st, serr := df.statusNow()
 	res.UIDValidity = st.UIDValidity
 	if len(moved) > 0 {
-		if lerr := m.f.lock(); lerr != nil {
+		if lerr := m.f.lockSynced(); lerr != nil {
 			return res, lerr
 		}
 		_, xerr := m.f.expungeLocked(moved, false)

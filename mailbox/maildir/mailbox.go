@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -36,6 +37,7 @@ var (
 	_ mailbox.MetadataCache = (*mbox)(nil)
 	_ mailbox.Copier        = (*mbox)(nil)
 	_ mailbox.Mover         = (*mbox)(nil)
+	_ mailbox.UIDLer        = (*mbox)(nil)
 )
 
 func (m *mbox) begin(ctx context.Context) error {
@@ -373,7 +375,9 @@ func (f *folder) parseTmp(tmpName string) []byte {
 // install renames the files into new/ or cur/, fsyncs the directories and
 // records them in the index, durably, under the lock.
 func (f *folder) install(ps []pending) ([]uint32, error) {
-	if err := f.lock(); err != nil {
+	// Synced: an outside change made before ours must be scanned now, or
+	// recording our own directory mtime afterwards would hide it.
+	if err := f.lockSynced(); err != nil {
 		return nil, err
 	}
 	defer f.unlock()
@@ -655,4 +659,37 @@ func (m *mbox) SetMetadata(ctx context.Context, uid mailbox.UID, data []byte) er
 		return err
 	}
 	return f.metaCompact(ms)
+}
+
+// UIDL implements mailbox.UIDLer: the POP3 unique id of a message is its
+// Maildir base name (the file name before ":"), or a hash of it when that
+// is longer than 70 characters or holds characters RFC 1939 §7 does not
+// allow. It depends on the file alone, so it survives an index rebuild
+// (a new UIDVALIDITY) and matches what other Maildir POP3 servers derive.
+func (m *mbox) UIDL(ctx context.Context, uid mailbox.UID) (string, error) {
+	if err := m.begin(ctx); err != nil {
+		return "", err
+	}
+	f := m.f
+	if err := f.readLock(); err != nil {
+		return "", err
+	}
+	defer f.mu.Unlock()
+	i := f.s.find(uint32(uid))
+	if i < 0 {
+		return "", fmt.Errorf("maildir: UID %d: %w", uid, mailbox.ErrNotExist)
+	}
+	return uidlOf(baseOf(f.s.name(&f.s.msgs[i]))), nil
+}
+
+func uidlOf(base string) string {
+	ok := len(base) >= 1 && len(base) <= 70
+	for i := 0; ok && i < len(base); i++ {
+		ok = base[i] >= 0x21 && base[i] <= 0x7e
+	}
+	if ok {
+		return base
+	}
+	sum := sha256.Sum256([]byte(base))
+	return hex.EncodeToString(sum[:16])
 }

@@ -379,3 +379,58 @@ func TestMetadataFollowsCopies(t *testing.T) {
 	_, err = mc.Metadata(ctx, u2)
 	assert.ErrorIs(t, err, mailbox.ErrNotExist, "the moved message's metadata stayed in the source")
 }
+
+// TestUIDL: the POP3 unique ids come from the file names, so they survive
+// an index rebuild that changes every UID.
+func TestUIDL(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	_, m := openInbox(t, s)
+	home := filepath.Join(s.Root, "alice")
+	long := "1700000000." + strings.Repeat("h", 80)
+	require.NoError(t, os.WriteFile(filepath.Join(home, "new", long), []byte("long"), 0o600))
+	_, err := m.Append(ctx, strings.NewReader("ours"), nil)
+	require.NoError(t, err)
+	uidls := func(m mailbox.Mailbox) []string {
+		var out []string
+		for _, info := range listAll(t, m) {
+			u, err := m.(mailbox.UIDLer).UIDL(ctx, info.UID)
+			require.NoError(t, err)
+			assert.True(t, len(u) >= 1 && len(u) <= 70, u)
+			for _, c := range []byte(u) {
+				assert.True(t, c >= 0x21 && c <= 0x7e, u)
+			}
+			out = append(out, u)
+		}
+		return out
+	}
+	before := uidls(m)
+	require.Len(t, before, 2)
+	assert.NotEqual(t, before[0], before[1])
+	m.Close()
+	require.NoError(t, os.Remove(filepath.Join(home, indexFile)))
+	_, m = openInbox(t, &Store{Root: s.Root, Users: s.Users, PollInterval: -1})
+	assert.ElementsMatch(t, before, uidls(m))
+	_, err = m.(mailbox.UIDLer).UIDL(ctx, 99)
+	assert.ErrorIs(t, err, mailbox.ErrNotExist)
+}
+
+// TestOutsideChangeBeforeOwnChange: a file dropped in just before the
+// store's own append or expunge is found at once, not hidden behind the
+// directory mtime the store records for its own change.
+func TestOutsideChangeBeforeOwnChange(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	_, m := openInbox(t, s)
+	home := filepath.Join(s.Root, "alice")
+	uid, err := m.Append(ctx, strings.NewReader("first"), nil)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(home, "new", "1700000000.a.host"), []byte("a"), 0o600))
+	_, err = m.Append(ctx, strings.NewReader("ours"), nil)
+	require.NoError(t, err)
+	assert.Len(t, listAll(t, m), 3, "after an append")
+	require.NoError(t, os.WriteFile(filepath.Join(home, "new", "1700000001.b.host"), []byte("b"), 0o600))
+	_, err = m.Expunge(ctx, []mailbox.UID{uid})
+	require.NoError(t, err)
+	assert.Len(t, listAll(t, m), 3, "after an expunge")
+}
