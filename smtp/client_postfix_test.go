@@ -17,7 +17,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,24 +26,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// syncBuffer collects a peer's log output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 const postfixMasterCF = `%s inet n - n - - smtpd
 cleanup    unix  n - n -     0 cleanup
@@ -159,7 +140,7 @@ func startPostfix(t *testing.T) string {
 	write("dovecot.conf", expand(dovecotConf, vars))
 	write("passwd", "alice:{PLAIN}s3cret\n")
 
-	var logs syncBuffer
+	var logs lockedBuffer // the server tests' log sink
 	dc := exec.Command(dovecot, "-F", "-c", filepath.Join(dir, "dovecot.conf"))
 	dc.Stdout, dc.Stderr = &logs, &logs
 	dc.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -84,6 +84,23 @@ func (f *fakeConn) readData() string {
 	}
 }
 
+// acceptInTurn plays a transaction from a@example.org without PIPELINING:
+// every command accepted, final the reply to the end of the data. It
+// returns the body as sent (still dot-stuffed).
+func (f *fakeConn) acceptInTurn(final string, rcpts ...string) string {
+	f.expect("MAIL FROM:<a@example.org>")
+	f.send("250 ok")
+	for _, r := range rcpts {
+		f.expect("RCPT TO:<" + r + ">")
+		f.send("250 ok")
+	}
+	f.expect("DATA")
+	f.send("354 go")
+	body := f.readData()
+	f.send(final)
+	return body
+}
+
 // ehloLines is the EHLO reply of a fake server offering exts.
 func ehloReply(exts ...string) []string {
 	lines := []string{"250-fake.test"}
@@ -351,16 +368,7 @@ func TestClientLimitsRcptMax(t *testing.T) {
 		if !greetFake(f, "LIMITS RCPTMAX=2") {
 			return
 		}
-		f.expect("MAIL FROM:<a@example.org>")
-		f.send("250 ok")
-		f.expect("RCPT TO:<b1@example.com>")
-		f.send("250 ok")
-		f.expect("RCPT TO:<b2@example.com>")
-		f.send("250 ok")
-		f.expect("DATA")
-		f.send("354 go")
-		f.readData()
-		f.send("250 ok")
+		f.acceptInTurn("250 ok", "b1@example.com", "b2@example.com")
 	})
 	w, res, err := c.Transaction(context.Background(), "a@example.org", nil,
 		[]Recipient{{Address: "b1@example.com"}, {Address: "b2@example.com"}, {Address: "b3@example.com"}})
@@ -442,14 +450,7 @@ func TestClientDataRejected(t *testing.T) {
 		if !greetFake(f) {
 			return
 		}
-		f.expect("MAIL FROM:<a@example.org>")
-		f.send("250 ok")
-		f.expect("RCPT TO:<b@example.com>")
-		f.send("250 ok")
-		f.expect("DATA")
-		f.send("354 go")
-		f.readData()
-		f.send("554 5.7.1 spam")
+		f.acceptInTurn("554 5.7.1 spam", "b@example.com")
 		f.expect("NOOP")
 		f.send("250 ok")
 	})
@@ -779,14 +780,7 @@ func TestClientTraceRedactsAuth(t *testing.T) {
 			f.send("334 UGFzc3dvcmQ6")
 			f.expect("c2VjcmV0")
 			f.send("235 2.7.0 ok")
-			f.expect("MAIL FROM:<a@example.org>")
-			f.send("250 ok")
-			f.expect("RCPT TO:<b@example.org>")
-			f.send("250 ok")
-			f.expect("DATA")
-			f.send("354 go")
-			f.readData()
-			f.send("250 ok")
+			f.acceptInTurn("250 ok", "b@example.org")
 		})
 		ctx := context.Background()
 		require.NoError(t, c.Auth(ctx, &scriptSASL{mech: "LOGIN", resp: []string{"user", "secret"}}))
