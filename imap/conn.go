@@ -365,7 +365,12 @@ func (c *conn) readCommand() bool {
 	if c.state == stateLogout {
 		return false
 	}
-	if err != nil && isParseError(err) {
+	if err != nil && (isParseError(err) || c.dec.Err() != nil) {
+		// A grammar or limit error, or the input failed (EOF, timeout)
+		// in the middle of the command.
+		if derr := c.dec.Err(); derr != nil && !isParseError(derr) {
+			err = derr
+		}
 		return c.badLine(cmd.tag, err)
 	}
 	if errors.Is(err, errAlreadyAnswered) {
