@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -462,3 +463,20 @@ func TestRelayBetweenServers(t *testing.T) {
 	assert.Contains(t, string(got), "Return-Path: <amy@a.example>")
 	assert.Contains(t, string(got), "Subject: across")
 }
+
+func TestLogFormat(t *testing.T) {
+	cfg, err := parseFlags([]string{"-log-json", "-log-level", "debug"}, io.Discard)
+	require.NoError(t, err)
+	var buf strings.Builder
+	newLogger(cfg, &buf).Debug("hello", "k", 1)
+	assert.JSONEq(t, `{"level":"DEBUG","msg":"hello","k":1}`, regexpTime.ReplaceAllString(buf.String(), ""))
+	cfg, err = parseFlags(nil, io.Discard)
+	require.NoError(t, err)
+	buf.Reset()
+	newLogger(cfg, &buf).Debug("hidden")
+	newLogger(cfg, &buf).Info("shown")
+	assert.NotContains(t, buf.String(), "hidden")
+	assert.Contains(t, buf.String(), "level=INFO msg=shown")
+}
+
+var regexpTime = regexp.MustCompile(`"time":"[^"]*",`)
