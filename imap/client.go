@@ -42,16 +42,18 @@ type Client struct {
 	inflight []*clientCmd // written, completion not yet read; oldest first
 	broken   error
 
-	caps     map[string]bool // upper case; nil: unknown, ask the server
-	enabled  map[string]bool
-	utf8     bool // UTF8=ACCEPT or IMAP4rev2 enabled: names in UTF-8
-	authed   bool
-	greeting *Error // the greeting, as a status (Type OK or PREAUTH)
-	mbox     *mailboxView
-	fetching *fetchState // the Fetch in progress, which parses FETCH lines
-	cont     *string     // text of the last continuation request
-	bye      *Error      // an untagged BYE seen
-	copyUID  *CopyResult // untagged [COPYUID] of a MOVE
+	caps       map[string]bool // upper case; nil: unknown, ask the server
+	enabled    map[string]bool
+	utf8       bool // UTF8=ACCEPT or IMAP4rev2 enabled: names in UTF-8
+	authed     bool
+	greeting   *Error // the greeting, as a status (Type OK or PREAUTH)
+	mbox       *mailboxView
+	fetching   *fetchState // the Fetch in progress, which parses FETCH lines
+	cont       *string     // text of the last continuation request
+	bye        *Error      // an untagged BYE seen
+	copyUID    *CopyResult // untagged [COPYUID] of a MOVE
+	secure     bool        // the connection is TLS (below any compression)
+	compressed bool        // COMPRESS=DEFLATE is on
 }
 
 // ClientOptions configures a Client. The zero value works.
@@ -185,6 +187,7 @@ func NewClient(ctx context.Context, conn net.Conn, opts *ClientOptions) (*Client
 
 func (c *Client) setConn(conn net.Conn) {
 	c.conn = conn
+	_, c.secure = conn.(*tls.Conn)
 	c.out = &countWriter{w: conn}
 	c.bw = bufio.NewWriterSize(c.out, 32<<10)
 	c.rd = newRespReader(bufio.NewReaderSize(conn, 64<<10))
@@ -467,9 +470,6 @@ func (c *Client) setCaps(list []string) {
 		c.caps[strings.ToUpper(s)] = true
 	}
 }
-
-// rev2 reports whether IMAP4rev2 semantics are in force.
-func (c *Client) rev2() bool { return c.enabled["IMAP4REV2"] }
 
 // ensureCaps loads the capabilities if unknown, inside a command.
 func (c *Client) ensureCaps() error {

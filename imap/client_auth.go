@@ -36,10 +36,7 @@ func LoginAuth(user, pass string) SASLClient { return sasl.NewLoginClient(user, 
 func CRAMMD5Auth(user, secret string) SASLClient { return sasl.NewCRAMMD5Client(user, secret) }
 
 // IsTLS reports whether the connection is protected by TLS.
-func (c *Client) IsTLS() bool {
-	_, ok := c.conn.(*tls.Conn)
-	return ok
-}
+func (c *Client) IsTLS() bool { return c.secure }
 
 // checkSecure refuses credentials over plaintext except to loopback.
 func (c *Client) checkSecure() error {
@@ -56,8 +53,8 @@ func (c *Client) checkSecure() error {
 // roots with no ServerName (set one). Capabilities are forgotten and
 // asked again.
 func (c *Client) StartTLS(ctx context.Context, cfg *tls.Config) (err error) {
-	if c.IsTLS() {
-		return errors.New("imap: connection already uses TLS")
+	if c.secure || c.compressed {
+		return errors.New("imap: STARTTLS after TLS or COMPRESS")
 	}
 	end, err := c.beginCaps(ctx)
 	if err != nil {

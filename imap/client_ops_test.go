@@ -37,6 +37,7 @@ func TestClient(t *testing.T) {
 		{"Idle", ctIdle},
 		{"Sync", ctSync},
 		{"Misc", ctMisc},
+		{"Compress", ctCompress},
 	}
 	ctRunCases(t, cases)
 }
@@ -465,4 +466,31 @@ func ctMisc(t *testing.T, p *ctPeer) {
 	require.ErrorAs(t, err, &ie)
 	assert.Equal(t, CodeTryCreate, ie.Code)
 	require.NoError(t, c.Noop(ctx))
+}
+
+func ctCompress(t *testing.T, p *ctPeer) {
+	ctx := ctxT(t)
+	c := p.login(t, nil)
+	if !c.Has(ctx, "COMPRESS=DEFLATE") {
+		if p.name == "dovecot" {
+			t.Fatal("dovecot with imap_zlib offers COMPRESS=DEFLATE")
+		}
+		require.Error(t, c.Compress(ctx))
+		return
+	}
+	require.NoError(t, c.Compress(ctx))
+	msg := ctMessage("compressed", strings.Repeat("the same line again and again\r\n", 2000))
+	ctAppend(t, c, "INBOX", msg)
+	_, err := c.Select(ctx, "INBOX", nil)
+	require.NoError(t, err)
+	for m, err := range c.Fetch(ctx, one(1), &FetchOptions{Sections: []FetchSection{{}}}) {
+		require.NoError(t, err)
+		b, err := m.ReadBody(1 << 20)
+		require.NoError(t, err)
+		assert.Equal(t, msg, string(b))
+	}
+	_, ok := c.conn.(*deflateConn)
+	assert.True(t, ok, "the connection is compressed")
+	require.Error(t, c.Compress(ctx), "only once")
+	require.NoError(t, c.Logout(ctx))
 }

@@ -163,6 +163,10 @@ last_valid_uid = %[6]d
 first_valid_gid = %[7]d
 last_valid_gid = %[7]d
 mail_max_userip_connections = 1000
+mail_plugins = $mail_plugins zlib
+protocol imap {
+  mail_plugins = $mail_plugins imap_zlib
+}
 namespace inbox {
   inbox = yes
   separator = /

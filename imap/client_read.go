@@ -72,7 +72,7 @@ func (r *respReader) decode(what string, rule func(d *wire.Decoder) bool) bool {
 
 const (
 	clientMaxLiteral = 1 << 20 // in-memory strings outside streamed sections
-	clientMaxDepth   = 100      // nested lists (BODYSTRUCTURE)
+	clientMaxDepth   = 100     // nested lists (BODYSTRUCTURE)
 )
 
 func (r *respReader) fail(what string) bool {

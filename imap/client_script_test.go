@@ -350,3 +350,57 @@ func TestClientQResyncSelect(t *testing.T) {
 	assert.EqualValues(t, uint64(90060115194045001), sel.Changed[0].ModSeq)
 	scriptOK(t, done)
 }
+
+func TestClientIdleRestart(t *testing.T) {
+	c, done := ctScript(t, nil,
+		"S: * OK [CAPABILITY IMAP4rev1 IDLE] ready",
+		"C: T1 IDLE",
+		"S: + idling",
+		"S: * 4 EXISTS",
+		"C: DONE",
+		"S: T1 OK done",
+		"C: T2 IDLE",
+		"S: + idling",
+		"C: DONE",
+		"S: T2 OK done",
+		"C: T3 NOOP",
+		"S: T3 OK done",
+	)
+	var ups []Update
+	ctx, cancel := context.WithTimeout(ctxT(t), 250*time.Millisecond)
+	defer cancel()
+	// Restart after 150 ms: IDLE, DONE, IDLE again, DONE when ctx ends
+	// at 250 ms.
+	require.NoError(t, c.Idle(ctx, 150*time.Millisecond, func(u Update) { ups = append(ups, u) }))
+	require.NoError(t, c.Noop(ctxT(t)))
+	require.Len(t, ups, 1)
+	assert.Equal(t, Update{Kind: UpdateExists, Count: 4}, ups[0])
+	scriptOK(t, done)
+}
+
+func TestClientUTF8Accept(t *testing.T) {
+	c, done := ctScript(t, nil,
+		"S: * OK [CAPABILITY IMAP4rev1 UTF8=ACCEPT ENABLE] ready",
+		"C: T1 CREATE &AMQ-pfel",
+		"S: T1 OK done",
+		"C: T2 ENABLE UTF8=ACCEPT",
+		"S: * ENABLED UTF8=ACCEPT",
+		"S: T2 OK done",
+		`C: T3 CREATE "Äpfel"`,
+		"S: T3 OK done",
+		`C: T4 LIST "" *`,
+		`S: * LIST () "/" "Äpfel"`,
+		"S: T4 OK done",
+	)
+	ctx := ctxT(t)
+	require.NoError(t, c.Create(ctx, "Äpfel"))
+	en, err := c.Enable(ctx, "UTF8=ACCEPT")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"UTF8=ACCEPT"}, en)
+	require.NoError(t, c.Create(ctx, "Äpfel"))
+	list, err := c.List(ctx, "", "*", nil)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, "Äpfel", list[0].Name)
+	scriptOK(t, done)
+}
