@@ -179,17 +179,32 @@ func ParseAddressList(s string) []Address {
 				i++
 			}
 		case '@':
-			j := i
+			// domain = word *("." word); a comment names the address
+			// ("addr (Name)", as Dovecot reads it); the rest up to the
+			// next separator is junk (as in "a@b <c@d>").
+			var domain []atok
 			name := ""
-			for j < len(toks) && toks[j].kind != ',' && toks[j].kind != ';' && toks[j].kind != '<' {
-				if toks[j].kind == 'c' && name == "" {
-					// "addr (Name)": the comment names the address,
-					// as Dovecot reads it.
-					name = toks[j].s
+			inDomain := true
+			j := i
+			for ; j < len(toks) && toks[j].kind != ',' && toks[j].kind != ';'; j++ {
+				t := toks[j]
+				afterDot := len(domain) == 0 || domain[len(domain)-1].kind == '.'
+				switch {
+				case t.kind == 'c':
+					if name == "" {
+						name = t.s
+					}
+				case !inDomain:
+					// junk after the address
+				case (t.kind == 'w' || t.kind == 'q') && afterDot:
+					domain = append(domain, t)
+				case t.kind == '.' && !afterDot:
+					domain = append(domain, t)
+				default:
+					inDomain = false
 				}
-				j++
 			}
-			if a := (Address{Name: name, Mailbox: joinExact(phrase), Host: joinExact(toks[i:j])}); a.Mailbox != "" || a.Host != "" {
+			if a := (Address{Name: name, Mailbox: joinExact(phrase), Host: joinExact(domain)}); a.Mailbox != "" || a.Host != "" {
 				out = append(out, a)
 			}
 			i = j

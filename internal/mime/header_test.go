@@ -69,6 +69,9 @@ func TestParseAddressList(t *testing.T) {
 		{"a@b (c (nested) d), x@y", []Address{{Name: "c (nested) d", Mailbox: "a", Host: "b"}, {Mailbox: "x", Host: "y"}}},
 		{"(lead) a@b", []Address{{Mailbox: "a", Host: "b"}}},
 		{"a@b (one) (two)", []Address{{Name: "one", Mailbox: "a", Host: "b"}}},
+		{"a@b <c@d>, e@f", []Address{{Mailbox: "a", Host: "b"}, {Mailbox: "e", Host: "f"}}}, // junk after an address
+		{"x@y z", []Address{{Mailbox: "x", Host: "y"}}},
+		{"x@a.b.c", []Address{{Mailbox: "x", Host: "a.b.c"}}},
 		{"John Q. Public <jqp@x>", []Address{{Name: "John Q. Public", Mailbox: "jqp", Host: "x"}}},
 		{"=?utf-8?q?J=C3=B6rg?= <j@x>", []Address{{Name: "=?utf-8?q?J=C3=B6rg?=", Mailbox: "j", Host: "x"}}},
 		{"<@route1,@route2:u@h>", []Address{{Adl: "@route1,@route2", Mailbox: "u", Host: "h"}}},

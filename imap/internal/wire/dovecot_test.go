@@ -23,14 +23,15 @@ const dovecotGenerated = 150
 // Not here: "a@b, , c@d", where Dovecot renders the empty member as an
 // address (MISSING_MAILBOX); RFC 5322 §4.4 says to ignore it, and we do.
 // Nor "G: a@b; e@f" (no comma after the group), where Dovecot drops
-// e@f and we keep it.
+// e@f and we keep it; nor "Name <a@b" (no ">"), where Dovecot writes
+// host SYNTAX_ERROR and we read a@b.
 var dovecotAddresses = []string{
 	`"Last, First" <a@b>`, `a@b (Comment)`, `<a@b>`, `Name <a@b>, Other <c@d>`,
 	`"quoted\"name" <a@b>`, `Name (comment) <a@b>`, `a.b.c@d.e`,
 	`"a b"@c`, `a@[1.2.3.4]`, `=?iso-8859-1?q?Andr=E9?= <a@b>`, `Mr. Smith <s@x>`,
 	`a`, `@b`, `"" <a@b>`, `Name <a@b> (c)`, `Name<a@b>`, `a@b,c@d`,
 	`G: ;`, `G: a@b, c@d;, e@f`, `A B C <abc@x>`, `"A"  "B" <ab@x>`, `a@b <c@d>`,
-	`x@y z`, `Name <a@b`, `(only a comment)`, `a@b.c, "d" <e@f>, G:;`,
+	`x@y z`, `(only a comment)`, `a@b.c, "d" <e@f>, G:;`,
 }
 
 func init() {
