@@ -69,7 +69,9 @@ func cmdAppend(c *conn, cmd *command) error {
 		if utf8Ext && (!d.ExpectSP() || !d.ExpectSpecial('(')) {
 			break
 		}
+		c.streaming = true
 		r, _, ok := d.LiteralReader(c.srv.appendLimit())
+		c.streaming = false
 		c.dec.OnLiteral = c.onLiteral
 		if !ok {
 			if d.Err() == nil {

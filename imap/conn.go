@@ -85,6 +85,8 @@ type conn struct {
 	view        *view
 	searchRes   []mailbox.UID // SEARCHRES "$" (RFC 5182), UIDs
 	scratch     *scratch      // per-command buffers; nil between commands
+	litBytes    int64         // literal octets held by the current command
+	streaming   bool          // the next literal streams (APPEND): not counted
 }
 
 // command is one command being run.
@@ -178,6 +180,12 @@ func (c *conn) setStream(nc net.Conn) {
 
 // onLiteral sends the continuation request for a synchronising literal.
 func (c *conn) onLiteral(size int64, nonSync bool) error {
+	if !c.streaming {
+		c.litBytes += size
+		if c.litBytes > c.srv.maxCommandLits() {
+			return &Error{Type: StatusNO, Code: CodeTooBig, Text: "Too much literal data in one command"}
+		}
+	}
 	if nonSync {
 		return nil
 	}
@@ -360,6 +368,7 @@ func (c *conn) readCommand() bool {
 		c.writeStatus(cmd, &Error{Type: StatusBAD, Text: cmd.displayName() + " not allowed now"})
 		return c.flush() == nil
 	}
+	c.litBytes = 0
 	err := spec.fn(c, cmd)
 	c.scratch = nil
 	if c.state == stateLogout {

@@ -29,6 +29,7 @@ const (
 	DefaultWriteTimeout    = time.Minute
 	DefaultMaxLineLength   = 8192     // RFC 7162 §4
 	DefaultMaxLiteral      = 4096     // literals outside APPEND
+	DefaultMaxCommandLits  = 64 << 10 // all literals of one command outside APPEND
 	DefaultAppendLimit     = 32 << 20 // RFC 7889 APPENDLIMIT
 	DefaultMaxConns        = 10000
 	DefaultMaxConnsPerUser = 50
@@ -97,6 +98,9 @@ type Server struct {
 	MaxLineLength int
 	// MaxLiteral bounds a literal outside APPEND: 0 → 4096 octets.
 	MaxLiteral int64
+	// MaxCommandLiterals bounds the literal octets one command other than
+	// APPEND may hold in memory, all its literals together: 0 → 64 KiB.
+	MaxCommandLiterals int64
 	// AppendLimit bounds an appended message (RFC 7889 APPENDLIMIT):
 	// 0 → 32 MiB, <0 → unlimited (not advertised with a value).
 	AppendLimit int64
@@ -150,9 +154,12 @@ func (s *Server) preAuthTimeout() time.Duration {
 func (s *Server) writeTimeout() time.Duration {
 	return orDefault(s.WriteTimeout, DefaultWriteTimeout)
 }
-func (s *Server) maxLine() int         { return orDefault(s.MaxLineLength, DefaultMaxLineLength) }
-func (s *Server) maxLiteral() int64    { return orDefault(s.MaxLiteral, DefaultMaxLiteral) }
-func (s *Server) appendLimit() int64   { return orDefault(s.AppendLimit, DefaultAppendLimit) }
+func (s *Server) maxLine() int       { return orDefault(s.MaxLineLength, DefaultMaxLineLength) }
+func (s *Server) maxLiteral() int64  { return orDefault(s.MaxLiteral, DefaultMaxLiteral) }
+func (s *Server) appendLimit() int64 { return orDefault(s.AppendLimit, DefaultAppendLimit) }
+func (s *Server) maxCommandLits() int64 {
+	return orDefault(s.MaxCommandLiterals, DefaultMaxCommandLits)
+}
 func (s *Server) maxConns() int        { return orDefault(s.MaxConns, DefaultMaxConns) }
 func (s *Server) maxConnsPerUser() int { return orDefault(s.MaxConnsPerUser, DefaultMaxConnsPerUser) }
 func (s *Server) loginFailDelay() time.Duration {

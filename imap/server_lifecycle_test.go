@@ -303,3 +303,25 @@ func TestListenAndServeTLS(t *testing.T) {
 	require.NoError(t, srv.Close())
 	assert.ErrorIs(t, <-done, ErrServerClosed)
 }
+
+func TestLiteralsPerCommandBounded(t *testing.T) {
+	e := newTestEnv(t, func(s *Server) { s.MaxCommandLiterals = 10 })
+	c := e.selectInbox()
+	c.run(
+		"C: a SEARCH SUBJECT {6}",
+		"S: + *",
+		"C: abcdef BODY {6}",
+		"S: a NO [TOOBIG] *",
+		"C: b SEARCH SUBJECT {6}",
+		"S: + *",
+		"C: abcdef",
+		"S: * SEARCH",
+		"S: b OK *",
+		// APPEND literals stream and do not count.
+		"C: c APPEND INBOX {20+}",
+		"C: Subject: x\r\n\r\n12345",
+		"S: * 1 EXISTS",
+		"S: * 1 RECENT",
+		"S: c OK *",
+	)
+}
