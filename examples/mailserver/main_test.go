@@ -480,3 +480,79 @@ func TestLogFormat(t *testing.T) {
 }
 
 var regexpTime = regexp.MustCompile(`"time":"[^"]*",`)
+
+// TestShutdownFinishesMessageInFlight sends SIGTERM while a client is in
+// the middle of its message: the message still completes with a 250 and
+// is stored before the server exits.
+func TestShutdownFinishesMessageInFlight(t *testing.T) {
+	data := t.TempDir()
+	users := writeUsers(t, data)
+	p := start(t, data, "-users", users, "-smtp", "127.0.0.1:0", "-submission", "", "-submissions", "",
+		"-pop3", "", "-pop3s", "", "-imap", "", "-imaps", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := (&smtp.Dialer{Security: smtp.Plain, DisableChunking: true}).Dial(ctx, p.addrs["smtp"])
+	require.NoError(t, err)
+	defer c.Close()
+	w, _, err := c.Transaction(ctx, "x@remote.example", nil, []smtp.Recipient{{Address: "jim@example.com"}})
+	require.NoError(t, err)
+	_, err = io.WriteString(w, "Subject: in flight\r\n\r\nfirst half\r\n")
+	require.NoError(t, err)
+
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	time.Sleep(300 * time.Millisecond) // the server is shutting down now
+	select {
+	case <-p.done:
+		t.Fatal("the server exited with a message in flight")
+	default:
+	}
+	_, err = io.WriteString(w, "second half\r\n")
+	require.NoError(t, err)
+	require.NoError(t, w.Close(), "the message in flight is accepted")
+	assert.Equal(t, 250, w.Reply().Code)
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no exit after the last message")
+	}
+	assert.Equal(t, 0, p.cmd.ProcessState.ExitCode())
+	assert.Equal(t, 1, countMail(t, data, "jim@example.com"))
+}
+
+// BenchmarkReceive measures delivery through the built server: SMTP
+// transactions on one connection into the Maildir store (each fsynced
+// before its 250).
+func BenchmarkReceive(b *testing.B) {
+	data := b.TempDir()
+	users := filepath.Join(data, "users.passwd")
+	require.NoError(b, os.WriteFile(users, []byte("jim@example.com:{PLAIN}x\n"), 0o600))
+	cmd := exec.Command(binary, "-data", data, "-users", users, "-log-level", "error", "-smtp", "127.0.0.1:0",
+		"-submission", "", "-submissions", "", "-pop3", "", "-pop3s", "", "-imap", "", "-imaps", "")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(b, err)
+	require.NoError(b, cmd.Start())
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	addr := ""
+	for sc.Scan() && sc.Text() != "ready" {
+		if _, a, ok := strings.Cut(sc.Text(), "smtp listening on "); ok {
+			addr = a
+		}
+	}
+	require.NotEmpty(b, addr)
+	go io.Copy(io.Discard, stdout)
+	ctx := context.Background()
+	c, err := (&smtp.Dialer{Security: smtp.Plain}).Dial(ctx, addr)
+	require.NoError(b, err)
+	defer c.Close()
+	body := "Subject: bench\r\n\r\n" + strings.Repeat("a line of text in the body of the message\r\n", 100)
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	for b.Loop() {
+		w, _, err := c.Transaction(ctx, "x@remote.example", nil, []smtp.Recipient{{Address: "jim@example.com"}})
+		require.NoError(b, err)
+		_, err = io.WriteString(w, body)
+		require.NoError(b, err)
+		require.NoError(b, w.Close())
+	}
+}
