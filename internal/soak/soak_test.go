@@ -1,0 +1,56 @@
+package soak
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+func TestPickAndCounts(t *testing.T) {
+	short, full := Size{Clients: 1}, Size{Clients: 2}
+	t.Setenv(EnvVar, "")
+	if got := Pick(short, full); got != short {
+		t.Fatalf("Pick without %s = %v", EnvVar, got)
+	}
+	t.Setenv(EnvVar, "full")
+	if want := map[bool]Size{true: short, false: full}[testing.Short()]; Pick(short, full) != want {
+		t.Fatalf("Pick with %s=full = %v", EnvVar, Pick(short, full))
+	}
+	before := Snapshot()
+	if before.Goroutines < 1 || before.FDs < 3 {
+		t.Fatalf("snapshot %+v", before)
+	}
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if FDs() != before.FDs+1 {
+		t.Errorf("an open file not counted: %d → %d", before.FDs, FDs())
+	}
+	f.Close()
+	done := make(chan struct{})
+	go func() { <-done }()
+	// The leaked goroutine is gone within the settle time: no failure.
+	time.AfterFunc(50*time.Millisecond, func() { close(done) })
+	CheckLeaks(t, before, 0, 2*time.Second)
+}
+
+func TestCheckLeaksReports(t *testing.T) {
+	before := Snapshot()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { <-stop }()
+	ft := &fakeT{TB: t}
+	CheckLeaks(ft, before, 0, 50*time.Millisecond)
+	if !ft.failed {
+		t.Fatal("a leaked goroutine was not reported")
+	}
+}
+
+type fakeT struct {
+	testing.TB
+	failed bool
+}
+
+func (f *fakeT) Helper()               {}
+func (f *fakeT) Errorf(string, ...any) { f.failed = true }
