@@ -325,3 +325,14 @@ func TestLiteralsPerCommandBounded(t *testing.T) {
 		"S: c OK *",
 	)
 }
+
+// Pipelined commands are answered in order without waiting for round trips.
+func TestPipelining(t *testing.T) {
+	e := newTestEnv(t)
+	e.appendMsg("INBOX", msg("one", "x\r\n"))
+	c := e.dial()
+	c.send("a LOGIN sara secret\r\nb SELECT INBOX\r\nc FETCH 1 UID\r\nd STORE 1 +FLAGS (\\Seen)\r\ne NOOP")
+	c.skipUntil("a OK *")
+	c.skipUntil("b OK *")
+	c.expect("* 1 FETCH (UID 1)", "c OK *", `* 1 FETCH (UID 1 FLAGS (\Seen))`, "d OK *", "e OK *")
+}
