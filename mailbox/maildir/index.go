@@ -28,7 +28,6 @@ const (
 	indexFile    = "posthorn-index"
 	indexMagic   = "posthorn maildir index"
 	indexVersion = 1
-	maxRecord    = 1 << 26
 	frameHead    = 9 // length, CRC, type
 )
 
@@ -42,6 +41,10 @@ const (
 	recTombs   = 'T' // snapshot of tombstones
 	recDirs    = 'D' // new/ and cur/ mtimes covered by the last full scan
 )
+
+// maxRecord is the largest record the loader accepts (a variable so that
+// a test can show that large changes are split).
+var maxRecord = 1 << 26
 
 var (
 	crcTable   = crc32.MakeTable(crc32.Castagnoli)

@@ -255,6 +255,9 @@ func (m *mbox) Append(ctx context.Context, r io.Reader, opts *mailbox.AppendOpti
 		return 0, err
 	}
 	bits, kws := splitFlags(flags)
+	if len(kws) > MaxKeywords {
+		return 0, errTooManyKeywords
+	}
 	now := time.Now()
 	if o.InternalDate.IsZero() {
 		o.InternalDate = now
@@ -482,6 +485,9 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 	if op != mailbox.FlagsReplace && op != mailbox.FlagsAdd && op != mailbox.FlagsRemove {
 		return res, fmt.Errorf("maildir: unknown flag operation %d: %w", op, mailbox.ErrNotPermitted)
 	}
+	if len(change) > MaxKeywords {
+		return res, errTooManyKeywords
+	}
 	want := sortedUIDs(uids)
 	f := m.f
 	if err := f.lockSynced(); err != nil {
@@ -491,6 +497,7 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 	s := f.s
 	modseq := s.highest + 1
 	var entries []flagEntry
+	var failed error
 	renamed := false
 	for _, uid := range want {
 		if err := ctx.Err(); err != nil && len(entries) == 0 {
@@ -511,6 +518,10 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 			continue
 		}
 		bits, kws := splitFlags(next)
+		if len(kws) > MaxKeywords {
+			failed = errTooManyKeywords // the changes before it stand
+			break
+		}
 		if bits != r.flags&flagMask || r.flags&inCur == 0 {
 			old := s.path(r)
 			if err := f.root.Rename(old, "cur/"+withFlags(s.name(r), bits)); err != nil {
@@ -522,7 +533,16 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 	}
 	if len(entries) > 0 {
 		var e enc
-		e.flagChange(modseq, entries)
+		// Several records when the change is large, each well under
+		// maxRecord; they share the MODSEQ.
+		for start, size := 0, 0; start < len(entries); {
+			end := start
+			for size = 0; end < len(entries) && size < maxRecord/4; end++ {
+				size += 8 + len(entries[end].kws)*(MaxFlagBytes+1)
+			}
+			e.flagChange(modseq, entries[start:end])
+			start = end
+		}
 		if err := f.commit(&e, true); err != nil {
 			return res, err
 		}
@@ -535,8 +555,17 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 		f.touched("new")
 		f.touched("cur")
 	}
-	return res, nil
+	return res, failed
 }
+
+// MaxKeywords is how many keywords one message may carry; an Append or
+// SetFlags that would pass it fails with mailbox.ErrInvalidFlag.
+const MaxKeywords = 1000
+
+// MaxFlagBytes is mailbox.MaxFlagLength, the longest keyword.
+const MaxFlagBytes = mailbox.MaxFlagLength
+
+var errTooManyKeywords = fmt.Errorf("maildir: more than %d keywords on a message: %w", MaxKeywords, mailbox.ErrInvalidFlag)
 
 func sortedUIDs(uids []mailbox.UID) []uint32 {
 	out := make([]uint32, 0, len(uids))

@@ -3,10 +3,12 @@ package maildir
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -285,4 +287,54 @@ func TestInterruptedDelete(t *testing.T) {
 	defer a.Close()
 	_, err = os.Stat(trash)
 	assert.ErrorIs(t, err, os.ErrNotExist)
+}
+
+// TestKeywordLimits: keywords past MaxKeywords are refused, and a change of
+// many messages with many long keywords (far more than one index record
+// may hold) is recorded and reloads.
+func TestKeywordLimits(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	_, m := openInbox(t, s)
+	kw := func(n int) []mailbox.Flag {
+		out := make([]mailbox.Flag, n)
+		for i := range out {
+			out[i] = mailbox.Flag(fmt.Sprintf("k%04d", i) + strings.Repeat("x", 250))
+		}
+		return out
+	}
+	_, err := m.Append(ctx, strings.NewReader("x"), &mailbox.AppendOptions{Flags: kw(MaxKeywords + 1)})
+	assert.ErrorIs(t, err, mailbox.ErrInvalidFlag)
+	var (
+		uids []mailbox.UID
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+	)
+	defer func(old int) { maxRecord = old }(maxRecord)
+	maxRecord = 1 << 20 // 20 messages × 1000 long keywords are 5 MB: several records
+	for range 4 { // concurrent appends share their fsyncs
+		wg.Go(func() {
+			for range 5 {
+				uid, err := m.Append(ctx, strings.NewReader("x"), nil)
+				assert.NoError(t, err)
+				mu.Lock()
+				uids = append(uids, uid)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	many := kw(MaxKeywords)
+	res, err := m.SetFlags(ctx, uids, mailbox.FlagsAdd, many, 0)
+	require.NoError(t, err)
+	assert.Len(t, res.Changed, 20)
+	_, err = m.SetFlags(ctx, uids[:1], mailbox.FlagsAdd, []mailbox.Flag{"one-more"}, 0)
+	assert.ErrorIs(t, err, mailbox.ErrInvalidFlag)
+	st, _ := m.Status(ctx)
+	m.Close()
+	_, m2 := openInbox(t, &Store{Root: s.Root, Users: s.Users, PollInterval: -1})
+	st2, _ := m2.Status(ctx)
+	assert.Equal(t, st, st2, "the index did not reload as it was")
+	info := listAll(t, m2)
+	assert.Len(t, info[19].Flags, MaxKeywords)
 }
