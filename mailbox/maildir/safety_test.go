@@ -312,7 +312,7 @@ func TestKeywordLimits(t *testing.T) {
 	)
 	defer func(old int) { maxRecord = old }(maxRecord)
 	maxRecord = 1 << 20 // 20 messages × 1000 long keywords are 5 MB: several records
-	for range 4 { // concurrent appends share their fsyncs
+	for range 4 {       // concurrent appends share their fsyncs
 		wg.Go(func() {
 			for range 5 {
 				uid, err := m.Append(ctx, strings.NewReader("x"), nil)
