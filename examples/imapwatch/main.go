@@ -58,7 +58,22 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if *user == "" {
 		return errors.New("-user is required")
 	}
+	// grown is set when the server announces new messages (EXISTS), in
+	// IDLE or in the reply to any other command; the handlers run on this
+	// goroutine, inside the client's methods.
+	grown, leaving := false, false
+	onUpdate := func(u imap.Update) {
+		switch u.Kind {
+		case imap.UpdateExists:
+			grown = true
+		case imap.UpdateBye:
+			if !leaving {
+				fmt.Fprintf(out, "server says bye: %s\n", u.Text)
+			}
+		}
+	}
 	d := &imap.Dialer{TLSConfig: &tls.Config{InsecureSkipVerify: *insecure}}
+	d.Handler = onUpdate
 	switch *security {
 	case "starttls":
 		d.Security = imap.SecurityStartTLS
@@ -86,30 +101,34 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "watching %s (%d messages)\n", *mailbox, sel.Exists)
+	grown = false // what SELECT reported is not new
 
 	for ctx.Err() == nil {
 		// IDLE until the mailbox grows (or we are interrupted); the handler
-		// may not call the client, so it only ends the IDLE.
-		idleCtx, stopIdle := context.WithCancel(ctx)
-		err := c.Idle(idleCtx, 0, func(u imap.Update) {
-			switch u.Kind {
-			case imap.UpdateExists:
-				stopIdle()
-			case imap.UpdateBye:
-				fmt.Fprintf(out, "server says bye: %s\n", u.Text)
+		// may not call the client, so it only ends the IDLE. A message
+		// announced while we were fetching (grown) skips the IDLE.
+		if !grown {
+			idleCtx, stopIdle := context.WithCancel(ctx)
+			err := c.Idle(idleCtx, 0, func(u imap.Update) {
+				onUpdate(u)
+				if grown {
+					stopIdle()
+				}
+			})
+			stopIdle()
+			if err != nil {
+				return err
 			}
-		})
-		stopIdle()
-		if err != nil {
-			return err
+			if ctx.Err() != nil {
+				break
+			}
 		}
-		if ctx.Err() != nil {
-			break
-		}
+		grown = false
 		if next, err = printNew(ctx, c, next, out); err != nil {
 			return err
 		}
 	}
+	leaving = true
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	return c.Logout(lctx)

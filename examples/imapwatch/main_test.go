@@ -33,6 +33,11 @@ func selfSigned(t *testing.T) *tls.Config {
 }
 
 func serve(t *testing.T, implicit bool) (*memstore.Store, string) {
+	st, addr, _ := serveWith(t, implicit)
+	return st, addr
+}
+
+func serveWith(t *testing.T, implicit bool) (*memstore.Store, string, *imap.Server) {
 	st := memstore.New()
 	require.NoError(t, st.AddUser("sara", "secret", "sara@example.org"))
 	tc := selfSigned(t)
@@ -45,7 +50,7 @@ func serve(t *testing.T, implicit bool) (*memstore.Store, string) {
 		go srv.Serve(ln)
 	}
 	t.Cleanup(func() { srv.Close() })
-	return st, ln.Addr().String()
+	return st, ln.Addr().String(), srv
 }
 
 // syncBuffer is an output safe to read while run writes it.
@@ -143,4 +148,25 @@ func TestWatchErrors(t *testing.T) {
 	} {
 		assert.Error(t, run(ctx, args, &strings.Builder{}), "%q", args)
 	}
+}
+
+func TestWatchServerShutdown(t *testing.T) {
+	_, addr, srv := serveWith(t, false)
+	ctx := context.Background()
+	out := &syncBuffer{}
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(ctx, []string{"-server", addr, "-insecure", "-user", "sara", "-pass", "secret"}, out)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "watching") }, 10*time.Second, 5*time.Millisecond)
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	srv.Shutdown(sctx)
+	select {
+	case err := <-errc:
+		assert.Error(t, err, "the connection ended")
+	case <-time.After(10 * time.Second):
+		t.Fatal("imapwatch kept running after the server shut down")
+	}
+	assert.Contains(t, out.String(), "server says bye: ")
 }
