@@ -15,21 +15,50 @@ import (
 )
 
 // Client is an IMAP client connection (RFC 9051, RFC 3501 and the
-// extensions listed in the package documentation).
+// extensions below).
+//
+//	| Specification              | Client support                                        |
+//	|----------------------------|-------------------------------------------------------|
+//	| RFC 3501 / RFC 9051        | all commands; typed results; rev1 and rev2 servers    |
+//	| RFC 2595/8314 TLS          | DialTLS, STARTTLS (buffered plaintext refused)        |
+//	| RFC 4959 SASL-IR           | Authenticate sends the initial response inline       |
+//	| RFC 5161 ENABLE            | Enable, Enabled                                       |
+//	| RFC 6855 UTF8=ACCEPT       | names and strings in UTF-8 once enabled               |
+//	| RFC 7888 LITERAL+/LITERAL- | non-synchronising literals when offered               |
+//	| RFC 3502 MULTIAPPEND       | AppendMulti                                           |
+//	| RFC 4315 UIDPLUS           | APPENDUID, COPYUID, UID EXPUNGE                       |
+//	| RFC 6851 MOVE              | Move; COPY+STORE+EXPUNGE fallback, pipelined          |
+//	| RFC 7162 CONDSTORE/QRESYNC | MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE, SELECT QRESYNC, |
+//	|                            | VANISHED; Sync                                        |
+//	| RFC 2177 IDLE              | Idle with a context, restarted before 29 minutes      |
+//	| RFC 4731/5182 ESEARCH      | Search RETURN (MIN MAX COUNT ALL SAVE)                |
+//	| RFC 5256 SORT/THREAD       | Sort, Thread                                          |
+//	| RFC 5258/5819/6154 LIST    | selection and return options, LIST-STATUS, special use|
+//	| RFC 2342 NAMESPACE, 2971 ID| Namespace, ID                                         |
+//	| RFC 3516 BINARY            | BINARY[...] sections, literal8, BINARY.SIZE           |
+//	| RFC 4978 COMPRESS          | Compress (DEFLATE)                                    |
+//	| RFC 3691 UNSELECT          | Unselect                                              |
 //
 // Implementation notes. A Client is synchronous: each method writes its
 // command and reads responses until the command's tagged completion,
 // dispatching untagged responses on the way (to the command that asked
 // for them, to the client's view of the selected mailbox, then to
 // ClientOptions.Handler). Internally several commands may be in flight
-// at once (MOVE's fallback pipelines COPY, STORE and EXPUNGE; the sync
-// helper pipelines its fetches); responses are matched by tag.
+// at once (MOVE's fallback pipelines STORE and EXPUNGE; Sync pipelines
+// its FETCH and SEARCH); responses are matched by tag.
+//
+// Sending is strict (quoting, literals for 8-bit or long strings,
+// modified UTF-7 names for servers without UTF-8, no CR or LF outside
+// literals: a refused argument returns an error before anything is
+// sent). Reading is lenient where real servers stray: extra spaces, NIL
+// where a string belongs, literal8 in FETCH, unknown responses skipped.
+// A response the client cannot parse breaks it (*ResponseError).
 //
 // A Client is not safe for concurrent use: call it from one goroutine at
 // a time (run several clients for parallel work). Every blocking method
 // takes a context; when the context ends during a command, the command
 // is abandoned mid-stream and the Client is broken: every later call
-// returns the same error and only Close is left.
+// returns the context's error and only Close is left.
 type Client struct {
 	conn net.Conn
 	out  *countWriter // counts what reached conn

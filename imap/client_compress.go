@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"time"
 )
 
 // Compress turns on COMPRESS=DEFLATE (RFC 4978): from the server's OK
@@ -33,26 +34,40 @@ func (c *Client) Compress(ctx context.Context) (err error) {
 	// Whatever the server sent after its OK is compressed already.
 	rest, _ := c.rd.br.Peek(c.rd.br.Buffered())
 	rest = bytes.Clone(rest)
-	fw, _ := flate.NewWriter(c.conn, flate.DefaultCompression)
 	secure := c.secure
-	c.setConn(&deflateConn{
-		Conn: c.conn,
-		r:    flate.NewReader(io.MultiReader(bytes.NewReader(rest), c.conn)),
-		w:    fw,
-	})
+	c.setConn(newDeflateConn(c.conn, rest))
 	c.secure = secure
 	c.compressed = true
 	return nil
 }
 
 // deflateConn compresses what is written and decompresses what is read.
+//
+// A DEFLATE stream cannot survive a read cut short by a deadline (the
+// decompressor's error sticks), yet IDLE and context cancellation work
+// by deadlines. So a goroutine pumps the decompressed stream into one
+// end of a net.Pipe and the client reads the other end, where deadlines
+// are harmless; the raw connection's reads never time out. Close ends
+// the pump.
 type deflateConn struct {
-	net.Conn
-	r io.ReadCloser
-	w *flate.Writer
+	net.Conn          // the raw connection: writes, addresses, Close
+	pipe     net.Conn // decompressed data, with read deadlines
+	w        *flate.Writer
 }
 
-func (d *deflateConn) Read(p []byte) (int, error) { return d.r.Read(p) }
+func newDeflateConn(raw net.Conn, buffered []byte) *deflateConn {
+	fw, _ := flate.NewWriter(raw, flate.DefaultCompression)
+	pr, pw := net.Pipe()
+	d := &deflateConn{Conn: raw, pipe: pr, w: fw}
+	go func() {
+		fr := flate.NewReader(io.MultiReader(bytes.NewReader(buffered), raw))
+		io.Copy(pw, fr)
+		pw.Close()
+	}()
+	return d
+}
+
+func (d *deflateConn) Read(p []byte) (int, error) { return d.pipe.Read(p) }
 
 // Write compresses p and flushes, so that the command reaches the server
 // now (the client's bufio.Writer calls it once per command batch).
@@ -62,4 +77,16 @@ func (d *deflateConn) Write(p []byte) (int, error) {
 		err = d.w.Flush()
 	}
 	return n, err
+}
+
+func (d *deflateConn) SetDeadline(t time.Time) error {
+	d.pipe.SetReadDeadline(t)
+	return d.Conn.SetWriteDeadline(t)
+}
+
+func (d *deflateConn) SetReadDeadline(t time.Time) error { return d.pipe.SetReadDeadline(t) }
+
+func (d *deflateConn) Close() error {
+	d.pipe.Close()
+	return d.Conn.Close()
 }

@@ -210,6 +210,23 @@ func ctSearch(t *testing.T, p *ctPeer) {
 		assert.EqualValues(t, 2, res.Max)
 		assert.EqualValues(t, 2, res.Count)
 	}
+	if c.Has(ctx, "SORT") {
+		nums, err := c.Sort(ctx, false, []SortKey{{Key: "SUBJECT", Reverse: true}})
+		require.NoError(t, err)
+		assert.Equal(t, []uint32{3, 2, 1}, nums)
+	}
+	if c.Has(ctx, "THREAD=REFERENCES") {
+		reply := "Subject: Re: apple pie\r\nMessage-ID: <reply@example.org>\r\nIn-Reply-To: <apple.pie@example.org>\r\n" +
+			"References: <apple.pie@example.org>\r\nDate: Tue, 5 Mar 2024 11:00:00 +0000\r\n\r\nyes\r\n"
+		ctAppend(t, c, "INBOX", reply)
+		require.NoError(t, c.Noop(ctx))
+		threads, err := c.Thread(ctx, false, "REFERENCES")
+		require.NoError(t, err)
+		require.Len(t, threads, 3, "%+v", threads)
+		assert.Contains(t, threads, Thread{Num: 1, Children: []Thread{{Num: 4}}})
+	} else if p.name == "dovecot" {
+		t.Error("dovecot offers THREAD=REFERENCES")
+	}
 }
 
 func ctCopyMove(t *testing.T, p *ctPeer) {
@@ -491,6 +508,11 @@ func ctCompress(t *testing.T, p *ctPeer) {
 	}
 	_, ok := c.conn.(*deflateConn)
 	assert.True(t, ok, "the connection is compressed")
+	// IDLE ends by a read deadline: the compressed stream survives it.
+	ictx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	require.NoError(t, c.Idle(ictx, 0, nil))
+	require.NoError(t, c.Noop(ctx))
 	require.Error(t, c.Compress(ctx), "only once")
 	require.NoError(t, c.Logout(ctx))
 }

@@ -57,6 +57,7 @@ type untagged struct {
 	id      map[string]string
 	fetch   *FetchMessage
 	words   []string // CAPABILITY, ENABLED
+	threads []Thread
 }
 
 // readResponse reads one response line and dispatches it.
@@ -221,6 +222,8 @@ func (c *Client) readUntagged() {
 		u.search = c.readSearch()
 	case "ESEARCH":
 		u.search = c.readESearch()
+	case "THREAD":
+		u.threads = c.readThreads()
 	case "VANISHED":
 		if r.expectSP() {
 			if r.peek() == '(' {

@@ -404,3 +404,23 @@ func TestClientUTF8Accept(t *testing.T) {
 	assert.Equal(t, "Äpfel", list[0].Name)
 	scriptOK(t, done)
 }
+
+func TestClientThread(t *testing.T) {
+	c, done := ctScript(t, nil,
+		"S: * OK [CAPABILITY IMAP4rev1 THREAD=REFERENCES] ready",
+		"C: T1 UID THREAD REFERENCES UTF-8 ALL",
+		"S: * THREAD (2)(3 6 (4 23)(44 7 96))",
+		"S: T1 OK done",
+	)
+	got, err := c.Thread(ctxT(t), true, "references")
+	require.NoError(t, err)
+	want := []Thread{
+		{Num: 2},
+		{Num: 3, Children: []Thread{{Num: 6, Children: []Thread{
+			{Num: 4, Children: []Thread{{Num: 23}}},
+			{Num: 44, Children: []Thread{{Num: 7, Children: []Thread{{Num: 96}}}}},
+		}}}},
+	}
+	assert.Equal(t, want, got)
+	scriptOK(t, done)
+}

@@ -330,3 +330,86 @@ func (c *Client) Sort(ctx context.Context, uid bool, sortKeys []SortKey, keys ..
 	}
 	return nums, nil
 }
+
+// Thread is one node of a THREAD response (RFC 5256): a message and the
+// replies to it.
+type Thread struct {
+	Num      uint32 // sequence number, or UID for a UID THREAD
+	Children []Thread
+}
+
+// Thread groups the matching messages into conversations with algorithm
+// ("REFERENCES", "ORDEREDSUBJECT", "REFS"; the server advertises
+// THREAD=<algorithm>). It returns the roots. A root with Num 0 stands
+// for a missing parent whose children are siblings.
+func (c *Client) Thread(ctx context.Context, uid bool, algorithm string, keys ...SearchKey) (threads []Thread, err error) {
+	if !isAtomString(algorithm) {
+		return nil, fmt.Errorf("imap: invalid thread algorithm %q", algorithm)
+	}
+	end, err := c.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer end(&err)
+	cmd, w := c.newCommand(uidVerb(uid, "THREAD"))
+	w.sp().atom(strings.ToUpper(algorithm)).raw(" UTF-8").sp().searchKeys(keys)
+	cmd.data = func(u *untagged) bool {
+		if u.name == "THREAD" {
+			threads = append(threads, u.threads...)
+			return true
+		}
+		return false
+	}
+	if err := c.run(cmd, w); err != nil {
+		return nil, err
+	}
+	return threads, nil
+}
+
+// readThreads parses the thread lists of "* THREAD" after the name.
+func (c *Client) readThreads() []Thread {
+	r := &c.rd
+	var out []Thread
+	for {
+		for r.accept(' ') {
+		}
+		if r.peek() != '(' || r.err != nil {
+			break
+		}
+		var t Thread
+		if !r.readThread(&t) {
+			return nil
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// readThread reads one "(" thread-members / thread-nested ")" into t: a
+// chain of numbers, each the child of the previous, then nested lists
+// as children of the last.
+func (r *respReader) readThread(t *Thread) bool {
+	node := t
+	started := false
+	return r.list(func() bool {
+		if r.peek() == '(' {
+			var child Thread
+			if !r.readThread(&child) {
+				return false
+			}
+			node.Children = append(node.Children, child)
+			return true
+		}
+		var n uint32
+		if !r.number(&n) {
+			return false
+		}
+		if !started {
+			node.Num, started = n, true
+			return true
+		}
+		node.Children = append(node.Children, Thread{Num: n})
+		node = &node.Children[len(node.Children)-1]
+		return true
+	})
+}
