@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +126,53 @@ func TestEncodeLiteralMinus(t *testing.T) {
 	e.Literal(strings.NewReader(small), 4096, false).Literal(strings.NewReader(big), 4097, false)
 	if e.Flush(); !strings.HasPrefix(buf.String(), "{4096+}\r\n") || !strings.Contains(buf.String(), "{4097}\r\n") || calls != 1 {
 		t.Errorf("calls %d, %q", calls, buf.String()[:20])
+	}
+}
+
+func TestSearchKeyRoundTrip(t *testing.T) {
+	in := `ALL ANSWERED BCC "b c" BEFORE 1-Feb-2024 BODY x CC y DELETED DRAFT FLAGGED FROM z ` +
+		`KEYWORD $Junk LARGER 10 NEW NOT SEEN OLD OLDER 60 ON 2-Mar-2023 OR RECENT UNSEEN ` +
+		`SAVEDATESUPPORTED SAVEDBEFORE 1-Jan-2020 SAVEDON 1-Jan-2020 SAVEDSINCE 1-Jan-2020 SEEN ` +
+		`SENTBEFORE 1-Jan-2020 SENTON 1-Jan-2020 SENTSINCE 1-Jan-2020 SINCE 1-Jan-2020 SMALLER 5 ` +
+		`SUBJECT {3}` + "\r\n" + `a b TEXT t TO u UID 1:3,* UNANSWERED UNDELETED UNDRAFT UNFLAGGED ` +
+		`UNKEYWORD foo YOUNGER 30 MODSEQ 7 MODSEQ "/flags/\\seen" all 9 HEADER Message-ID "<a@b>" 1,2 $ (SEEN (DRAFT))` + "\r\n"
+	d := newDec(in)
+	var k SearchKey
+	if !d.SearchKeys(&k) || !d.ExpectCRLF() {
+		t.Fatal(d.Err())
+	}
+	if len(k.Keys) != 44 {
+		t.Fatalf("%d keys", len(k.Keys))
+	}
+	wire, err := encode(func(e *Encoder) { e.SearchKey(k).CRLF() }, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = newDec(wire)
+	var k2 SearchKey
+	if !d.SearchKeys(&k2) || !d.ExpectCRLF() || !reflect.DeepEqual(k, k2) {
+		t.Fatalf("round trip changed the keys (%v):\n%s", d.Err(), wire)
+	}
+	for _, bad := range []SearchKey{{Key: "NOPE"}, {Key: "NOT"}, {Key: "OR", Keys: []SearchKey{{Key: "ALL"}}}} {
+		if _, err := encode(func(e *Encoder) { e.SearchKey(bad) }, false); err == nil {
+			t.Errorf("%+v encoded", bad)
+		}
+	}
+}
+
+func TestValueEncodeEqual(t *testing.T) {
+	v := Value{Kind: KindList, List: []Value{{Kind: KindAtom, Str: `\Seen`}, {Kind: KindNumber, Num: 7}, {Kind: KindNIL}, {Kind: KindString, Str: "a b"}, {Kind: KindString, Str: "n\x00l"}}}
+	got, err := encode(func(e *Encoder) { e.Value(v) }, false)
+	if err != nil || got != "(\\Seen 7 NIL \"a b\" ~{3}\r\nn\x00l)" {
+		t.Fatalf("%q %v", got, err)
+	}
+	d := newDec(got)
+	var w Value
+	if !d.Value(&w) || !w.Equal(v) {
+		t.Fatalf("%+v %v", w, d.Err())
+	}
+	w.List[1].Num = 8
+	if w.Equal(v) {
+		t.Error("Equal ignores numbers")
 	}
 }

@@ -3,6 +3,7 @@ package wire
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -191,5 +192,29 @@ func BenchmarkEncodeBodyStructure(b *testing.B) {
 		if err := e.Flush(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestDecodeBodyStructureExtensions(t *testing.T) {
+	in := `("text" "plain" ("charset" "us-ascii") "<id>" "desc" "7bit" 10 2 "md5" ("inline" NIL) ("en" "de") "http://x" 1 (2 "x") NIL)` +
+		` (("text" "plain" NIL NIL NIL "7bit" 1 0)("image" "png" NIL NIL NIL "base64" 4) "mixed" ("boundary" "b") NIL "fr")` +
+		` ("text" "plain" NIL NIL NIL "7bit" 1 0 NIL NIL)`
+	d := newDec(in + "\r\n")
+	var a, b, c BodyStructure
+	if !d.BodyStructure(&a) || !d.ExpectSP() || !d.BodyStructure(&b) || !d.ExpectSP() || !d.BodyStructure(&c) || !d.ExpectCRLF() {
+		t.Fatal(d.Err())
+	}
+	if !a.Extended || a.MD5 != "md5" || a.Disposition != "inline" || !reflect.DeepEqual(a.Language, []string{"en", "de"}) || a.Location != "http://x" || a.Lines != 2 || a.ID != "<id>" {
+		t.Errorf("%+v", a)
+	}
+	if !b.IsMultipart() || len(b.Parts) != 2 || !reflect.DeepEqual(b.Language, []string{"fr"}) || b.Params[0].Value != "b" {
+		t.Errorf("%+v", b)
+	}
+	if !c.Extended || c.Disposition != "" || c.Language != nil {
+		t.Errorf("%+v", c)
+	}
+	d = newDec(strings.Repeat("(", 80) + `"text" "plain" NIL NIL NIL "7bit" 1 0` + strings.Repeat(")", 80))
+	if d.BodyStructure(&a) || !errors.Is(d.Err(), ErrTooDeep) {
+		t.Errorf("depth: %v", d.Err())
 	}
 }
