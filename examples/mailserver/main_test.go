@@ -388,6 +388,11 @@ func TestListenerFailure(t *testing.T) {
 	out, err = cmd.CombinedOutput()
 	require.Error(t, err)
 	assert.Contains(t, string(out), "error: every listener is disabled")
+	// A -users file that does not exist is an error, not a fresh demo user.
+	out, err = exec.Command(binary, "-data", data, "-users", filepath.Join(data, "nope"), "-smtp", "127.0.0.1:0").CombinedOutput()
+	require.Error(t, err)
+	assert.Contains(t, string(out), "error: ")
+	assert.NotContains(t, string(out), "demo user")
 }
 
 func TestCustomCertificate(t *testing.T) {
