@@ -54,17 +54,11 @@ func cmdSelect(c *conn, cmd *command) error {
 	}
 	w.statusLine("*", StatusOK, CodeUIDValidity, itoa(uint64(v.uidValidity)), "UIDs valid")
 	w.statusLine("*", StatusOK, CodeUIDNext, itoa(uint64(info.uidNext)), "Predicted next UID")
-	flags := "\\Answered \\Flagged \\Deleted \\Seen \\Draft"
-	if len(info.keywords) > 0 {
-		flags += " " + strings.Join(info.keywords, " ")
-	}
-	w.raw("* FLAGS (" + flags + ")")
-	w.crlf()
+	v.keywords = info.keywords
+	c.writeFlags()
 	if readOnly {
-		w.statusLine("*", StatusOK, CodePermanentFlags, "()", "No permanent flags permitted")
 		cmd.okCode = CodeReadOnly
 	} else {
-		w.statusLine("*", StatusOK, CodePermanentFlags, "("+flags+" \\*)", "Flags permitted")
 		cmd.okCode = CodeReadWrite
 	}
 	if c.rev2 {
@@ -74,6 +68,23 @@ func cmdSelect(c *conn, cmd *command) error {
 		w.crlf()
 	}
 	return nil
+}
+
+// writeFlags writes FLAGS and PERMANENTFLAGS with the keywords the view
+// knows of.
+func (c *conn) writeFlags() {
+	w := &c.w
+	flags := "\\Answered \\Flagged \\Deleted \\Seen \\Draft"
+	if len(c.view.keywords) > 0 {
+		flags += " " + strings.Join(c.view.keywords, " ")
+	}
+	w.raw("* FLAGS (" + flags + ")")
+	w.crlf()
+	if c.view.readOnly {
+		w.statusLine("*", StatusOK, CodePermanentFlags, "()", "No permanent flags permitted")
+	} else {
+		w.statusLine("*", StatusOK, CodePermanentFlags, "("+flags+" \\*)", "Flags permitted")
+	}
 }
 
 type selectInfo struct {
@@ -103,7 +114,7 @@ func (c *conn) loadView(mb mailbox.Mailbox, name string, readOnly bool) (*view, 
 			info.firstUnseen = uint32(len(uids))
 		}
 		for _, f := range m.Flags {
-			if len(f) > 0 && f[0] != '\\' && !seenKW[string(f)] && len(seenKW) < 100 {
+			if len(f) > 0 && f[0] != '\\' && !seenKW[string(f)] && len(seenKW) < maxKeywords {
 				seenKW[string(f)] = true
 				info.keywords = append(info.keywords, string(f))
 			}

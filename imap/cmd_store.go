@@ -149,6 +149,7 @@ func cmdStore(c *conn, cmd *command) error {
 	for _, fc := range res.Changed {
 		v.reported(fc.UID, fc.ModSeq)
 	}
+	v.noteKeywords(mflags)
 	if silent {
 		return nil
 	}

@@ -14,6 +14,9 @@ func TestStore(t *testing.T) {
 		`C: a STORE 1:2 +FLAGS (\Flagged $Work)`,
 		`S: * 1 FETCH (UID 1 FLAGS (\Flagged $Work))`,
 		`S: * 2 FETCH (UID 2 FLAGS (\Flagged \Seen $Work))`,
+		// A new keyword: FLAGS and PERMANENTFLAGS again (RFC 9051 §7.3.5).
+		`S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft $Work)`,
+		`S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft $Work \*)] *`,
 		"S: a OK STORE completed",
 		`C: b STORE 2 -FLAGS.SILENT \Flagged`,
 		"S: b OK *",

@@ -551,6 +551,10 @@ func (c *conn) sendUpdates(allowExpunge bool) bool {
 
 func (c *conn) writeUpdate(u update) {
 	w := &c.w
+	if u.kind == updateFlags {
+		c.writeFlags()
+		return
+	}
 	w.raw("* ")
 	w.num32(u.num)
 	switch u.kind {

@@ -106,6 +106,25 @@ type view struct {
 	expunged []mailbox.UID                      // ascending, all present in uids
 	flags    map[mailbox.UID]mailbox.FlagChange // latest flag state per UID
 	deleted  bool                               // the mailbox itself was deleted
+
+	// keywords are the keywords of the last FLAGS response; a new one
+	// makes the next flush send FLAGS again (RFC 9051 §7.3.5).
+	keywords  []string
+	kwChanged bool
+}
+
+// maxKeywords bounds the keywords listed in a FLAGS response.
+const maxKeywords = 100
+
+// noteKeywords records keywords the client may not know of yet.
+func (v *view) noteKeywords(flags []mailbox.Flag) {
+	for _, f := range flags {
+		if len(f) == 0 || f[0] == '\\' || len(v.keywords) >= maxKeywords || slices.Contains(v.keywords, string(f)) {
+			continue
+		}
+		v.keywords = append(v.keywords, string(f))
+		v.kwChanged = true
+	}
 }
 
 // newView builds the view of a mailbox from its message list (UIDs
@@ -247,6 +266,7 @@ func (v *view) noteFlags(fc mailbox.FlagChange) {
 		v.flags = make(map[mailbox.UID]mailbox.FlagChange)
 	}
 	v.flags[fc.UID] = fc
+	v.noteKeywords(fc.Flags)
 }
 
 // reported records that the session told the client the state of uid as of
@@ -267,7 +287,7 @@ func (v *view) reported(uid mailbox.UID, modseq mailbox.ModSeq) {
 
 // hasPending reports whether there is anything to tell the client.
 func (v *view) hasPending() bool {
-	return len(v.added) > 0 || len(v.expunged) > 0 || len(v.flags) > 0 || v.deleted
+	return len(v.added) > 0 || len(v.expunged) > 0 || len(v.flags) > 0 || v.deleted || v.kwChanged
 }
 
 // update is one unsolicited response.
@@ -287,6 +307,7 @@ const (
 	updateExists
 	updateRecent
 	updateFetch
+	updateFlags // FLAGS and PERMANENTFLAGS with the keywords in use
 )
 
 // flush turns pending changes into the unsolicited responses to send now,
@@ -339,6 +360,10 @@ func (v *view) flush(allowExpunge, rev1 bool, emit func(update)) {
 		if rev1 {
 			emit(update{kind: updateRecent, num: uint32(v.recent)})
 		}
+	}
+	if v.kwChanged {
+		v.kwChanged = false
+		emit(update{kind: updateFlags})
 	}
 	if len(v.flags) > 0 {
 		uids := make([]mailbox.UID, 0, len(v.flags))

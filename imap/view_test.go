@@ -31,6 +31,8 @@ func flushed(v *view, allowExpunge, rev1 bool) string {
 			fmt.Fprintf(&b, "%d EXISTS;", u.num)
 		case updateRecent:
 			fmt.Fprintf(&b, "%d RECENT;", u.num)
+		case updateFlags:
+			fmt.Fprintf(&b, "FLAGS %v;", v.keywords)
 		case updateFetch:
 			fmt.Fprintf(&b, "%d FETCH uid=%d %v recent=%v;", u.num, u.uid, u.flags, u.recent)
 		}
@@ -236,4 +238,13 @@ func BenchmarkViewFlush(b *testing.B) {
 		}
 		v.flush(true, false, func(update) {})
 	}
+}
+
+func TestViewNewKeywordResendsFlags(t *testing.T) {
+	v := testView(1)
+	v.keywords = []string{"$Work"}
+	v.apply([]mailbox.Event{flagEv(1, 5, "$Work")})
+	assert.Equal(t, "1 FETCH uid=1 [$Work] recent=false;", flushed(v, true, false))
+	v.apply([]mailbox.Event{flagEv(1, 6, "$Home")})
+	assert.Equal(t, "FLAGS [$Work $Home];1 FETCH uid=1 [$Home] recent=false;", flushed(v, true, false))
 }
