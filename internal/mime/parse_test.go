@@ -479,3 +479,64 @@ func TestFindRules(t *testing.T) {
 		t.Error("part 0")
 	}
 }
+
+// TestDovecotCounting pins the counting rules shared with Dovecot (the
+// interop test in imap/internal/wire checks them against Dovecot itself).
+func TestDovecotCounting(t *testing.T) {
+	// An empty body right after the header's empty line: the delimiter
+	// takes that line's CRLF, so the MIME header ends with one CRLF.
+	msg := crlf("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\n--b--\n")
+	p, _ := Parse(strings.NewReader(msg), nil)
+	if got := section(t, msg, p, []int{1}, "MIME"); got != "Content-Type: text/plain\r\n" {
+		t.Errorf("[1.MIME] = %q", got)
+	}
+	if got := section(t, msg, p, []int{1}, ""); got != "" {
+		t.Errorf("[1] = %q", got)
+	}
+	// A close delimiter directly followed by the outer one keeps its CRLF.
+	msg = crlf("Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: multipart/mixed; boundary=i\n\n--i\n\nx\n--i--\n--o--\n")
+	p, _ = Parse(strings.NewReader(msg), nil)
+	if got := section(t, msg, p, []int{1}, ""); !strings.HasSuffix(got, "--i--\r\n") {
+		t.Errorf("[1] = %q", got)
+	}
+	// A delimiter is matched by its prefix; the rest of its line is ignored.
+	msg = crlf("Content-Type: multipart/mixed; boundary=b\n\n--b junk\n\none\n--b--\n")
+	p, _ = Parse(strings.NewReader(msg), nil)
+	if len(p.Parts) != 1 || section(t, msg, p, []int{1}, "") != "one" {
+		t.Errorf("prefix delimiter: %+v", p.Parts)
+	}
+	// In the epilogue, our own delimiter is text.
+	msg = crlf("Content-Type: multipart/mixed; boundary=b\n\n--b\n\none\n--b--\n--b\nmore\n")
+	p, _ = Parse(strings.NewReader(msg), nil)
+	if len(p.Parts) != 1 || p.BodyOffset+p.BodySize != int64(len(msg)) {
+		t.Errorf("epilogue: %d parts, body to %d of %d", len(p.Parts), p.BodyOffset+p.BodySize, len(msg))
+	}
+	// Envelope strings: folding and runs of blanks become one space;
+	// present-but-empty fields are marked.
+	msg = crlf("Subject: a  b\t c\n  d\nMessage-ID:\n\nx")
+	p, _ = Parse(strings.NewReader(msg), nil)
+	if p.Envelope.Subject != "a b c d" || p.Envelope.Blank != BlankMessageID {
+		t.Errorf("envelope %+v", p.Envelope)
+	}
+}
+
+func TestDecoderPassThrough(t *testing.T) {
+	for _, p := range []*Part{{Type: "message", Subtype: "rfc822", Encoding: "base64"}, {Type: "multipart", Encoding: "quoted-printable"}, {Type: "text", Encoding: "8BIT"}} {
+		r, err := Decoder(p, strings.NewReader("aGVsbG8="))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := io.ReadAll(r); string(b) != "aGVsbG8=" {
+			t.Errorf("%s/%s %s decoded: %q", p.Type, p.Subtype, p.Encoding, b)
+		}
+	}
+	// Unknown charsets pass through; known ones convert.
+	r, _ := TextReader(&Part{Type: "text", Params: []Param{{Name: "charset", Value: "x-unknown"}}}, strings.NewReader("caf\xe9"))
+	if b, _ := io.ReadAll(r); string(b) != "caf\xe9" {
+		t.Errorf("unknown charset: %q", b)
+	}
+	r, _ = TextReader(&Part{Type: "text", Params: []Param{{Name: "charset", Value: "windows-1252"}}}, strings.NewReader("caf\xe9 \x80"))
+	if b, _ := io.ReadAll(r); string(b) != "café €" {
+		t.Errorf("windows-1252: %q", b)
+	}
+}
