@@ -101,6 +101,8 @@ func (f *folder) scan() error {
 		// A rename racing the directory read may hide a file: look again
 		// before declaring it gone.
 	}
+	st := &statter{root: f.root}
+	defer st.close()
 	var e enc
 	modseq := s.highest
 	for i := range s.msgs {
@@ -122,7 +124,7 @@ func (f *folder) scan() error {
 		if de.cur {
 			sub = "cur/"
 		}
-		if fi, err := f.root.Lstat(sub + de.name); err == nil && fi.Size() != m.size {
+		if fi, err := st.lstat(sub, de.name); err == nil && fi.Size() != m.size {
 			missing = append(missing, m.uid)
 			continue
 		}
@@ -157,7 +159,7 @@ func (f *folder) scan() error {
 			if de.cur {
 				sub = "cur/"
 			}
-			fi, err := f.root.Lstat(sub + de.name)
+			fi, err := st.lstat(sub, de.name)
 			if err != nil || !fi.Mode().IsRegular() {
 				continue // gone meanwhile, or not a plain file
 			}
@@ -198,6 +200,37 @@ func (f *folder) scan() error {
 			slog.Int("messages", len(s.msgs)), slog.Duration("took", d))
 	}
 	return nil
+}
+
+// statter stats files in new/ and cur/ through an os.Root opened on each,
+// so that each stat is one fstatat(2) on a single name.
+type statter struct {
+	root     *os.Root
+	new, cur *os.Root
+}
+
+func (st *statter) lstat(sub, name string) (os.FileInfo, error) {
+	r := &st.new
+	if sub == "cur/" {
+		r = &st.cur
+	}
+	if *r == nil {
+		sr, err := st.root.OpenRoot(sub[:3])
+		if err != nil {
+			return nil, err
+		}
+		*r = sr
+	}
+	return (*r).Lstat(name)
+}
+
+func (st *statter) close() {
+	if st.new != nil {
+		st.new.Close()
+	}
+	if st.cur != nil {
+		st.cur.Close()
+	}
 }
 
 // openMessage opens the file of message uid (mu held); when the file moved
