@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -217,11 +219,29 @@ func receivedField(c *smtp.ConnInfo, host, user string, utf8 bool, now time.Time
 			helo = c.Hello
 		}
 		if c.RemoteAddr != nil {
-			addr = c.RemoteAddr.String()
+			addr = addressLiteral(c.RemoteAddr)
 		}
 	}
 	return fmt.Sprintf("Received: from %s (%s)\r\n\tby %s with %s\r\n\t(authenticated as %s); %s\r\n",
 		sanitize(helo), sanitize(addr), host, with, sanitize(user), now.Format(time.RFC1123Z))
+}
+
+// addressLiteral formats a connection's remote address as an RFC 5321
+// §4.1.3 address literal: [192.0.2.1] or [IPv6:2001:db8::1].
+func addressLiteral(a net.Addr) string {
+	host := a.String()
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		return "[IPv6:" + ip.WithZone("").String() + "]"
+	}
+	return "[" + ip.String() + "]"
 }
 
 // sanitize keeps a value from breaking the header it is written into.

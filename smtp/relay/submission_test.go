@@ -101,7 +101,7 @@ func TestSubmissionQueuesAndDeliversLocally(t *testing.T) {
 
 	got := remote.got("jim@jim.example")
 	require.Len(t, got, 1)
-	assert.True(t, strings.HasPrefix(got[0], "Received: from client.example (127.0.0.1:4000)\r\n\tby relay.bob.example with ESMTPA\r\n\t(authenticated as bob); "), got[0])
+	assert.True(t, strings.HasPrefix(got[0], "Received: from client.example ([127.0.0.1])\r\n\tby relay.bob.example with ESMTPA\r\n\t(authenticated as bob); "), got[0])
 	assert.True(t, strings.HasSuffix(got[0], msg))
 
 	acct, err := users.Open(ctx, "alice")
@@ -132,6 +132,12 @@ func TestMailboxTransportUnknownUser(t *testing.T) {
 	perm, status := Permanent(res[0].Err)
 	assert.True(t, perm)
 	assert.Equal(t, "5.1.1", status)
+}
+
+func TestAddressLiteral(t *testing.T) {
+	assert.Equal(t, "[192.0.2.1]", addressLiteral(&net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 25}))
+	assert.Equal(t, "[IPv6:2001:db8::1]", addressLiteral(&net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 25}))
+	assert.Equal(t, "[192.0.2.1]", addressLiteral(&net.TCPAddr{IP: net.ParseIP("::ffff:192.0.2.1"), Port: 25}))
 }
 
 func TestReceivedFieldSanitized(t *testing.T) {
