@@ -100,8 +100,7 @@ func (e *Encoder) Number(n uint32) *Encoder { return e.Number64(uint64(n)) }
 // Number64 writes a number64.
 func (e *Encoder) Number64(n uint64) *Encoder {
 	if e.err == nil {
-		var b [20]byte
-		_, e.err = e.w.Write(strconv.AppendUint(b[:0], n, 10))
+		_, e.err = e.w.Write(strconv.AppendUint(e.w.AvailableBuffer(), n, 10))
 	}
 	return e
 }

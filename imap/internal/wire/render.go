@@ -144,10 +144,15 @@ func (e *Encoder) params(ps []mime.Param) *Encoder {
 	if len(ps) == 0 {
 		return e.NIL()
 	}
-	return e.List(len(ps), func(i int) {
-		name, value := paramWire(ps[i], e.UTF8)
+	e.byte('(')
+	for i, p := range ps {
+		if i > 0 {
+			e.byte(' ')
+		}
+		name, value := paramWire(p, e.UTF8)
 		e.String(name).SP().String(value)
-	})
+	}
+	return e.byte(')')
 }
 
 func paramWire(p mime.Param, utf8 bool) (name, value string) {
@@ -174,7 +179,14 @@ func (e *Encoder) language(l []string) *Encoder {
 	if len(l) == 0 {
 		return e.NIL()
 	}
-	return e.List(len(l), func(i int) { e.String(l[i]) })
+	e.byte('(')
+	for i, s := range l {
+		if i > 0 {
+			e.byte(' ')
+		}
+		e.String(s)
+	}
+	return e.byte(')')
 }
 
 // EnvelopeOf converts a parsed envelope to the value the client API
