@@ -122,7 +122,9 @@ func listen() (net.PacketConn, net.Listener, error) {
 // as they were.
 func (s *Server) SetZone(zone string) error {
 	recs := map[string][]dns.RR{}
-	zp := dns.NewZoneParser(strings.NewReader(zone), ".", "mxtest")
+	// An explicit $TTL makes records without TTL or class parse, with the
+	// documented default TTL.
+	zp := dns.NewZoneParser(strings.NewReader("$TTL 3600\n"+zone), ".", "mxtest")
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
 		name := strings.ToLower(rr.Header().Name)
 		recs[name] = append(recs[name], rr)

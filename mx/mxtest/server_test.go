@@ -1,6 +1,7 @@
 package mxtest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -151,5 +152,16 @@ func TestStartClose(t *testing.T) {
 	m.SetQuestion("example.com.", dns.TypeMX)
 	if _, _, err := c.Exchange(m, s.Addr()); err == nil {
 		t.Error("server still answers after Close")
+	}
+}
+
+func TestZoneDefaultsTTLAndClass(t *testing.T) {
+	s := NewServer(t, "a.example. MX 10 mx.a.example.\nmx.a.example. A 192.0.2.1\n")
+	res, err := s.Resolver().Lookup(context.Background(), "a.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Hosts) != 1 || res.Hosts[0].Name != "mx.a.example" || res.TTL != 3600*time.Second {
+		t.Fatalf("got %+v, want one host mx.a.example with TTL 1h", res)
 	}
 }
