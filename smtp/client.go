@@ -85,6 +85,7 @@ type Client struct {
 	data    *DataWriter  // the open body writer, if any
 	binary  bool         // the open transaction has BODY=BINARYMIME
 	mails   int          // MAIL commands sent, for LIMITS MAILMAX
+	copyBuf []byte       // Send's copy buffer, reused
 }
 
 func newClient(d *Dialer, conn net.Conn, host string) *Client {

@@ -92,13 +92,14 @@ func rawRespond(c net.Conn, ehlo string) {
 // BenchmarkClientSend sends messages over one connection: msgs/s and
 // allocations per message. "lockstep" waits for each reply; "pipelined"
 // sends MAIL+RCPT+DATA in one write; "bdat" pipelines and sends the body
-// with BDAT. Server "raw" is a minimal responder (client cost alone),
+// with BDAT; "send" uses Client.Send, which with BDAT puts MAIL, RCPT and
+// a small message in one write. Server "raw" is a minimal responder (client cost alone),
 // "posthorn" this package's Server with a discarding backend (its
 // allocations count too).
 func BenchmarkClientSend(b *testing.B) {
 	for _, server := range []string{"raw", "posthorn"} {
 		for _, size := range []int{1 << 10, 100 << 10} {
-			for _, mode := range []string{"lockstep", "pipelined", "bdat"} {
+			for _, mode := range []string{"lockstep", "pipelined", "bdat", "send"} {
 				b.Run(fmt.Sprintf("%s/%dKiB/%s", server, size>>10, mode), func(b *testing.B) {
 					benchClientSend(b, server, size, mode)
 				})
@@ -110,13 +111,13 @@ func BenchmarkClientSend(b *testing.B) {
 func benchClientSend(b *testing.B, server string, size int, mode string) {
 	var addr string
 	if server == "raw" {
-		addr = startRawResponder(b, mode == "bdat")
+		addr = startRawResponder(b, mode == "bdat" || mode == "send")
 	} else {
 		addr = startBenchServer(b, &Server{MaxMessageBytes: -1})
 	}
 	d := quietDialer(Plain)
 	d.DisablePipelining = mode == "lockstep"
-	d.DisableChunking = mode != "bdat"
+	d.DisableChunking = mode != "bdat" && mode != "send"
 	ctx := context.Background()
 	c, err := d.Dial(ctx, addr)
 	if err != nil {
@@ -129,6 +130,12 @@ func benchClientSend(b *testing.B, server string, size int, mode string) {
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	for b.Loop() {
+		if mode == "send" {
+			if _, err := c.Send(ctx, "sender@example.org", nil, rcpts, bytes.NewReader(msg)); err != nil {
+				b.Fatal(err)
+			}
+			continue
+		}
 		w, _, err := c.Transaction(ctx, "sender@example.org", nil, rcpts)
 		if err != nil {
 			b.Fatal(err)

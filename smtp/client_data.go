@@ -38,6 +38,8 @@ type DataWriter struct {
 	pending   int  // BDAT replies not read yet
 	chunkErr  error
 
+	tx []int // Send: recipients whose RCPT replies are still unread
+
 	err      error // sticky write error
 	closed   bool
 	closeErr error
@@ -227,9 +229,13 @@ func (w *DataWriter) sendChunk(last bool) error {
 	return nil
 }
 
-// readChunkReplies reads BDAT replies until only keep are pending. The
-// first negative one is kept in chunkErr.
+// readChunkReplies reads BDAT replies until only keep are pending, after
+// the replies Send left unread (readTx); it is called only after a flush.
+// The first negative one is kept in chunkErr.
 func (w *DataWriter) readChunkReplies(keep int) error {
+	if err := w.readTx(); err != nil {
+		return err
+	}
 	for w.pending > keep {
 		r, err := w.c.readReply()
 		if err != nil {
@@ -242,6 +248,38 @@ func (w *DataWriter) readChunkReplies(keep int) error {
 			}
 			w.chunkErr = err
 		}
+	}
+	return nil
+}
+
+// readTx reads the MAIL and RCPT replies that Send left unread, which
+// come before any chunk's reply. A failed MAIL, or no recipient accepted,
+// fails the message like a failed chunk.
+func (w *DataWriter) readTx() error {
+	if w.tx == nil {
+		return nil
+	}
+	send := w.tx
+	w.tx = nil
+	c := w.c
+	mr, err := c.readReply()
+	if err != nil {
+		return err
+	}
+	accept, err := c.readRcptReplies(send, w.results)
+	if err != nil {
+		return err
+	}
+	w.accept = accept
+	if err := checkReply(mr, 250); err != nil {
+		if asError(err) == nil {
+			return err
+		}
+		if w.chunkErr == nil {
+			w.chunkErr = err
+		}
+	} else if len(accept) == 0 && w.chunkErr == nil {
+		w.chunkErr = noRecipients(w.results)
 	}
 	return nil
 }

@@ -75,6 +75,7 @@ func (c *scriptConn) SetWriteDeadline(t time.Time) error { return nil }
 func FuzzClient(f *testing.F) {
 	f.Add("220 x\r\n250-x\r\n250-PIPELINING\r\n250 8BITMIME\r\n250 ok\r\n250 ok\r\n550 no\r\n354 go\r\n250 ok\r\n221 bye\r\n")
 	f.Add("220 x\r\n250-x\r\n250 CHUNKING\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n221 bye\r\n")
+	f.Add("220 x\r\n250-x\r\n250-PIPELINING\r\n250 CHUNKING\r\n250 ok\r\n250 ok\r\n550 no\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n221 bye\r\n")
 	f.Add("220 x\r\n500 no\r\n250 helo\r\n250 ok\r\n250 ok\r\n354 go\r\n250 ok\r\n")
 	f.Add("220 x\r\n250-x\r\n250 AUTH PLAIN\r\n334 \r\n235 ok\r\n")
 	f.Add("220 x\r\n250-x\r\n250 PIPELINING\r\n421 bye\r\n")
@@ -93,6 +94,7 @@ func FuzzClient(f *testing.F) {
 				io.WriteString(w, "Subject: x\r\n\r\nQUIT\r\n.\r\nRSET\r\n")
 				w.Close()
 			}
+			c.Send(ctx, "a@example.org", nil, []Recipient{{Address: "b@example.com"}}, strings.NewReader("Subject: y\r\n\r\n.\r\n"))
 			c.Noop(ctx)
 			c.Quit(ctx)
 		}

@@ -27,7 +27,7 @@ func SendMail(ctx context.Context, addr string, auth Auth, from string, to []str
 
 // SendMail is SendMail with the Dialer's settings.
 //
-// body is streamed, with lone LF turned into CRLF. Its first 64 KiB are
+// body is streamed (see Client.Send), with lone LF turned into CRLF. Its first 64 KiB are
 // looked at: 8-bit bytes there select BODY=8BITMIME, and 8-bit bytes in
 // the header request SMTPUTF8 (RFC 6532); a server without the extension
 // then refuses the message with ErrUnsupported rather than receive
@@ -69,15 +69,8 @@ func (d *Dialer) SendMail(ctx context.Context, addr string, auth Auth, from stri
 	for i, a := range to {
 		rcpts[i].Address = a
 	}
-	w, results, err := c.Transaction(ctx, from, opts, rcpts)
+	results, err := c.Send(ctx, from, opts, rcpts, br)
 	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(w, br); err != nil {
-		w.Abort() // never let a truncated message through
-		return fmt.Errorf("smtp: sending message: %w", err)
-	}
-	if err := w.Close(); err != nil {
 		return err
 	}
 	var errs []error

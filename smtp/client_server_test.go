@@ -327,3 +327,43 @@ func TestClientServerSendMailPartial(t *testing.T) {
 	require.Len(t, be.messages(), 1, "the message went to the others")
 	assert.Equal(t, []string{"b@example.com"}, be.messages()[0].To)
 }
+
+func TestClientServerSend(t *testing.T) {
+	tb := &testBackend{}
+	lmtp := BackendFunc(func(ctx context.Context, c *ConnInfo) (Session, error) {
+		s, err := tb.NewSession(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		return &lmtpRcptSession{s.(*testSession)}, nil
+	})
+	for _, mode := range []Mode{ModeReceiver, ModeLMTP} {
+		addr := startServer(t, &Server{Backend: lmtp, Mode: mode})
+		for _, chunking := range []bool{true, false} {
+			d := quietDialer(Plain)
+			d.LMTP = mode == ModeLMTP
+			d.DisableChunking = !chunking
+			d.ChunkSize = 100
+			c, err := d.Dial(context.Background(), addr)
+			require.NoError(t, err)
+			body := strings.Repeat("a line of the message\n", 20)
+			res, err := c.Send(context.Background(), "a@example.org", nil,
+				[]Recipient{{Address: "b@example.com"}, {Address: "full@example.com"}}, strings.NewReader(body))
+			if mode == ModeLMTP {
+				var re *RecipientError
+				require.ErrorAs(t, err, &re, "chunking %v", chunking)
+				assert.Equal(t, "full@example.com", re.Address)
+				assert.NoError(t, res[0].Err)
+				assert.Error(t, res[1].Err)
+			} else {
+				require.NoError(t, err)
+			}
+			require.NoError(t, c.Quit(context.Background()))
+		}
+	}
+	msgs := tb.messages()
+	require.Len(t, msgs, 4)
+	for _, m := range msgs {
+		assert.Equal(t, strings.Repeat("a line of the message\r\n", 20), m.Data)
+	}
+}

@@ -1080,3 +1080,84 @@ func TestClientPipelinedGroupsMailRejected(t *testing.T) {
 	assert.Equal(t, 452, se.Code, "unsent recipients carry the MAIL error")
 	require.NoError(t, c.Noop(ctx))
 }
+
+// readBDAT reads "BDAT n [LAST]" and its data; last reports LAST.
+func (f *fakeConn) readBDAT() (data string, last bool) {
+	line := f.recv()
+	var n int
+	last = strings.HasSuffix(line, " LAST")
+	if _, err := fmt.Sscanf(strings.TrimSuffix(line, " LAST"), "BDAT %d", &n); err != nil {
+		f.t.Errorf("got %q, want BDAT", line)
+		return "", true
+	}
+	return f.readN(n), last
+}
+
+func TestClientSendOneWrite(t *testing.T) {
+	d := plainDialer()
+	d.ChunkSize = 8
+	c := dialFake(t, d, func(f *fakeConn) {
+		if !greetFake(f, "CHUNKING", "PIPELINING") {
+			return
+		}
+		// One message of one chunk: everything before any reply.
+		f.expect("MAIL FROM:<a@example.org>")
+		f.expect("RCPT TO:<b@example.com>")
+		f.expect("RCPT TO:<bad@example.com>")
+		if data, last := f.readBDAT(); data != "hi\r\n" || !last {
+			f.t.Errorf("BDAT %q last=%v", data, last)
+		}
+		f.send("250 ok", "250 ok", "550 5.1.1 no", "250 2.0.0 queued")
+		// Three chunks, still all before any reply.
+		f.expect("MAIL FROM:<a@example.org>")
+		f.expect("RCPT TO:<b@example.com>")
+		var body string
+		for n := 0; ; n++ {
+			data, last := f.readBDAT()
+			body += data
+			if last {
+				break
+			}
+		}
+		if body != "0123456789abcdefghij\r\n" {
+			f.t.Errorf("body %q", body)
+		}
+		f.send("250 ok", "250 ok", "250 ok", "250 ok", "250 ok")
+		// MAIL refused: the chunk is refused too, then RSET.
+		f.expect("MAIL FROM:<a@example.org>")
+		f.expect("RCPT TO:<b@example.com>")
+		f.readBDAT()
+		f.send("451 4.3.0 not now", "503 5.5.1 need MAIL", "503 5.5.1 need MAIL")
+		f.expect("RSET")
+		f.send("250 ok")
+		// No recipient accepted.
+		f.expect("MAIL FROM:<a@example.org>")
+		f.expect("RCPT TO:<b@example.com>")
+		f.readBDAT()
+		f.send("250 ok", "550 5.1.1 no", "554 5.5.1 no valid recipients")
+		f.expect("RSET")
+		f.send("250 ok")
+		f.expect("NOOP")
+		f.send("250 ok")
+	})
+	ctx := context.Background()
+	res, err := c.Send(ctx, "a@example.org", nil, []Recipient{{Address: "b@example.com"}, {Address: "bad@example.com"}}, strings.NewReader("hi\n"))
+	require.NoError(t, err)
+	assert.NoError(t, res[0].Err)
+	var se *Error
+	require.ErrorAs(t, res[1].Err, &se)
+	assert.Equal(t, 550, se.Code)
+
+	_, err = c.Send(ctx, "a@example.org", nil, []Recipient{{Address: "b@example.com"}}, strings.NewReader("0123456789abcdefghij"))
+	require.NoError(t, err)
+
+	_, err = c.Send(ctx, "a@example.org", nil, []Recipient{{Address: "b@example.com"}}, strings.NewReader("x"))
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, 451, se.Code, "the MAIL error, not the chunk's")
+
+	res, err = c.Send(ctx, "a@example.org", nil, []Recipient{{Address: "b@example.com"}}, strings.NewReader("x"))
+	require.ErrorIs(t, err, ErrNoRecipients)
+	require.ErrorAs(t, res[0].Err, &se)
+	assert.Equal(t, 550, se.Code)
+	require.NoError(t, c.Noop(ctx), "usable after each failure")
+}

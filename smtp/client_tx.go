@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // Transaction runs MAIL FROM and one RCPT TO per recipient, then starts the
@@ -26,56 +27,134 @@ import (
 // SMTPUTF8 is requested when an address needs it; set opts.UTF8 when only
 // the header does.
 func (c *Client) Transaction(ctx context.Context, from string, opts *MailOptions, to []Recipient) (*DataWriter, []RcptResult, error) {
+	tx, err := c.prepare(ctx, from, opts, to)
+	if err != nil {
+		return nil, tx.results, err
+	}
+	var accept []int
+	if c.pipelining() {
+		accept, err = c.transactPipelined(tx.mail, tx.lines, tx.send, tx.results)
+	} else {
+		accept, err = c.transactInTurn(tx.mail, tx.lines, tx.send, tx.results)
+	}
+	if err != nil {
+		c.binary = false
+		return nil, tx.results, c.end(err)
+	}
+	return c.newDataWriter(c.chunking(), tx.results, accept), tx.results, nil
+}
+
+// txPlan is a transaction checked and ready to send.
+type txPlan struct {
+	mail    string       // the MAIL command
+	lines   []string     // the RCPT commands to send
+	send    []int        // for each line, the index of its recipient
+	results []RcptResult // one per recipient
+}
+
+// prepare checks a transaction's addresses and options and, when there is
+// something to send, begins the operation.
+func (c *Client) prepare(ctx context.Context, from string, opts *MailOptions, to []Recipient) (txPlan, error) {
 	if err := c.ready(); err != nil {
-		return nil, nil, err
+		return txPlan{}, err
 	}
 	if len(to) == 0 {
-		return nil, nil, errors.New("smtp: Transaction without recipients")
+		return txPlan{}, errors.New("smtp: Transaction without recipients")
 	}
-	results := make([]RcptResult, len(to))
-	lines := make([]string, 0, len(to))
-	send := make([]int, 0, len(to)) // indexes of the recipients sent
+	tx := txPlan{
+		results: make([]RcptResult, len(to)),
+		lines:   make([]string, 0, len(to)),
+		send:    make([]int, 0, len(to)),
+	}
 	needUTF8 := false
 	max := c.caps.Limits.RcptMax
 	for i, r := range to {
-		results[i].Address = r.Address
+		tx.results[i].Address = r.Address
 		line, utf8, err := c.rcptCommand(r.Address, r.Options)
 		if err != nil {
-			results[i].Err = err
+			tx.results[i].Err = err
 			continue
 		}
-		if max > 0 && len(lines) >= max {
-			results[i].Err = &Error{Code: 452, EnhancedCode: EnhancedCode{4, 5, 3},
+		if max > 0 && len(tx.lines) >= max {
+			tx.results[i].Err = &Error{Code: 452, EnhancedCode: EnhancedCode{4, 5, 3},
 				Message: fmt.Sprintf("Not sent: the server accepts %d recipients per transaction (LIMITS RCPTMAX)", max)}
 			continue
 		}
 		needUTF8 = needUTF8 || utf8
-		lines = append(lines, line)
-		send = append(send, i)
+		tx.lines = append(tx.lines, line)
+		tx.send = append(tx.send, i)
 	}
-	if len(send) == 0 {
-		return nil, results, noRecipients(results)
+	if len(tx.send) == 0 {
+		return tx, noRecipients(tx.results)
 	}
-	mail, err := c.mailCommand(from, opts, needUTF8)
-	if err != nil {
-		return nil, results, err
+	var err error
+	if tx.mail, err = c.mailCommand(from, opts, needUTF8); err != nil {
+		return tx, err
 	}
 	if err := c.begin(ctx, c.timeout(c.d.CommandTimeout, DefaultCommandTimeout)); err != nil {
-		return nil, results, err
+		return tx, err
 	}
 	c.mails++
 	c.binary = opts != nil && opts.Body == BodyBinaryMIME
-	var accept []int
-	if c.pipelining() {
-		accept, err = c.transactPipelined(mail, lines, send, results)
+	return tx, nil
+}
+
+// Send runs a whole transaction with the body read from body, and returns
+// the result per recipient (see Transaction). The error is nil when the
+// server took the message for the accepted recipients; in LMTP mode it
+// joins a *RecipientError per failed delivery. If reading body fails the
+// message is abandoned (see DataWriter.Abort), never sent truncated.
+//
+// When the server offers both CHUNKING and PIPELINING, MAIL, the RCPTs and
+// the first BDAT chunk leave in one write and a message that fits in one
+// chunk costs a single round trip; otherwise Send is Transaction, a copy
+// and Close.
+func (c *Client) Send(ctx context.Context, from string, opts *MailOptions, to []Recipient, body io.Reader) ([]RcptResult, error) {
+	var w *DataWriter
+	if !c.chunking() || !c.pipelining() || len(to) > maxPipelined {
+		var err error
+		var results []RcptResult
+		if w, results, err = c.Transaction(ctx, from, opts, to); err != nil {
+			return results, err
+		}
 	} else {
-		accept, err = c.transactInTurn(mail, lines, send, results)
+		tx, err := c.prepare(ctx, from, opts, to)
+		if err != nil {
+			return tx.results, err
+		}
+		c.writeLine(tx.mail)
+		for _, l := range tx.lines {
+			c.writeLine(l)
+		}
+		// The replies are read before the first chunk reply (readTx).
+		w = c.newDataWriter(true, tx.results, nil)
+		w.tx = tx.send
 	}
-	if err != nil {
-		c.binary = false
-		return nil, results, c.end(err)
+	if c.copyBuf == nil {
+		c.copyBuf = make([]byte, 32<<10)
 	}
-	return c.newDataWriter(c.chunking(), results, accept), results, nil
+	src := &readErrTracker{r: body}
+	if _, err := io.CopyBuffer(w, src, c.copyBuf); err != nil && src.err != nil {
+		w.Abort()
+		return w.Results(), fmt.Errorf("smtp: reading message: %w", src.err)
+	}
+	err := w.Close()
+	return w.Results(), err
+}
+
+// readErrTracker tells the errors of the message source from those of the
+// connection.
+type readErrTracker struct {
+	r   io.Reader
+	err error
+}
+
+func (t *readErrTracker) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF {
+		t.err = err
+	}
+	return n, err
 }
 
 // maxPipelined is the most RCPT commands written before their replies are
