@@ -31,9 +31,6 @@ type ctPeer struct {
 	tlsAddr string // implicit TLS
 	newUser func(t *testing.T) (user, pass string)
 	dir     string // Dovecot: the instance directory
-	// lacks names server features the suite leaves out for this peer
-	// (our server does not render ENVELOPE or BODYSTRUCTURE yet).
-	lacks map[string]bool
 }
 
 // ctPeers returns the peers the suite runs against.
@@ -77,7 +74,6 @@ func ctOwnServer(t *testing.T) *ctPeer {
 	var n atomic.Int32
 	return &ctPeer{
 		name:    "posthorn",
-		lacks:   map[string]bool{"ENVELOPE": true, "BODYSTRUCTURE": true},
 		addr:    l.Addr().String(),
 		tlsAddr: lt.Addr().String(),
 		newUser: func(t *testing.T) (string, string) {

@@ -118,7 +118,8 @@ type SearchData struct {
 	UID    bool
 }
 
-// Nums lists the numbers in All, ascending order as the server sent them.
+// Nums lists the numbers in All in ascending order (nil for more than
+// 1<<20 numbers: use All directly).
 func (d *SearchData) Nums() []uint32 { return expandUIDs(d.All) }
 
 // Search finds messages; keys are ANDed. opts may be nil.

@@ -136,30 +136,35 @@ func parseCopyUID(arg string) *CopyResult {
 	res := &CopyResult{UIDValidity: uint32(v)}
 	res.Source = expandUIDs(src)
 	res.Dest = expandUIDs(dst)
-	if len(res.Source) != len(res.Dest) {
+	if len(res.Source) != len(res.Dest) || res.Source == nil {
 		return nil
 	}
 	return res
 }
 
-// expandUIDs lists the numbers of a uid-set in order, bounded (a hostile
-// server cannot make the client allocate more than 1<<20 numbers).
+// maxExpand bounds the numbers expandUIDs lists: a hostile server
+// cannot make the client allocate for four billion UIDs.
+const maxExpand = 1 << 20
+
+// expandUIDs lists the numbers of a uid-set in order; nil if it holds
+// "*" or more than maxExpand numbers.
 func expandUIDs(s NumSet) []uint32 {
-	var out []uint32
+	total := 0
 	for _, r := range s.Ranges {
-		lo, hi := r.Start, r.Stop
-		if lo == Star || hi == Star { // "*" has no meaning here
+		if r.Start == Star || r.Stop == Star {
 			return nil
 		}
-		if hi < lo {
-			lo, hi = hi, lo
+		lo, hi := min(r.Start, r.Stop), max(r.Start, r.Stop)
+		total += int(hi-lo) + 1
+		if total > maxExpand {
+			return nil
 		}
-		for n := lo; ; n++ {
-			if len(out) >= 1<<20 {
-				return nil
-			}
+	}
+	out := make([]uint32, 0, total)
+	for _, r := range s.Ranges {
+		for n := min(r.Start, r.Stop); ; n++ {
 			out = append(out, n)
-			if n == hi {
+			if n == max(r.Start, r.Stop) {
 				break
 			}
 		}
