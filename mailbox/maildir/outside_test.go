@@ -434,3 +434,28 @@ func TestOutsideChangeBeforeOwnChange(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, listAll(t, m), 3, "after an expunge")
 }
+
+// TestCancelInsideWatch: a watcher may cancel its watch from inside its
+// callback, even when the poller delivers the event.
+func TestCancelInsideWatch(t *testing.T) {
+	s := newTestStore(t)
+	s.PollInterval = 10 * time.Millisecond
+	a, m := openInbox(t, s)
+	_, err := m.Status(context.Background())
+	require.NoError(t, err)
+	done := make(chan struct{})
+	cancelc := make(chan func(), 1)
+	var once sync.Once
+	cancelc <- a.Watch(func(mailbox.Event) {
+		once.Do(func() {
+			(<-cancelc)()
+			close(done)
+		})
+	})
+	require.NoError(t, os.WriteFile(filepath.Join(s.Root, "alice", "new", "1700000009.c.host"), []byte("c"), 0o600))
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the watcher was not called, or cancel blocked inside it")
+	}
+}

@@ -40,18 +40,16 @@ func (p *poller) add() {
 	}
 }
 
+// remove ends a watch; the last one stops the poller without waiting for
+// it, so that a watcher may cancel from inside its callback (which the
+// poller may be running).
 func (p *poller) remove() {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.watches--
-	var stopc, done chan struct{}
 	if p.watches == 0 && p.stopc != nil {
-		stopc, done = p.stopc, p.done
+		close(p.stopc)
 		p.stopc, p.done = nil, nil
-	}
-	p.mu.Unlock()
-	if stopc != nil {
-		close(stopc)
-		<-done
 	}
 }
 
