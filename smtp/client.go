@@ -47,7 +47,7 @@ var ErrClientClosed = errors.New("smtp: client closed")
 //
 //	RFC 5321  EHLO with HELO fallback, MAIL, RCPT, DATA, RSET, NOOP, VRFY, QUIT; §4.5.3.2 timeouts
 //	RFC 2920  PIPELINING: MAIL, every RCPT and DATA in one write
-//	RFC 3030  CHUNKING: BDAT chunks (Dialer.ChunkSize), pipelined; BINARYMIME
+//	RFC 3030  CHUNKING: BDAT chunks (Dialer.ChunkSize), pipelined (Send: with MAIL and RCPT); BINARYMIME
 //	RFC 6152  8BITMIME: BODY=8BITMIME only when offered (ErrUnsupported otherwise)
 //	RFC 6531  SMTPUTF8: requested only when an address (or, via MailOptions.UTF8, the header) needs it
 //	RFC 1870  SIZE: declared when offered, checked against the server's limit

@@ -79,6 +79,49 @@ func ExampleClient_Transaction() {
 	// carol@example.net: 550 5.1.1 (temporary: false)
 }
 
+// Send runs a whole transaction from an io.Reader. With a server that offers
+// CHUNKING and PIPELINING, a small message costs one round trip:
+//
+//	C: MAIL FROM:<alice@example.org>
+//	C: RCPT TO:<bob@example.com>
+//	C: BDAT 27 LAST
+//	C: Subject: hi
+//	C:
+//	C: Hello Bob
+//	S: 250 2.1.0 Sender <alice@example.org> OK
+//	S: 250 2.1.5 Recipient <bob@example.com> OK
+//	S: 250 2.0.0 Message accepted for delivery
+func ExampleClient_Send() {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &smtp.Server{
+		Logger: slog.New(slog.DiscardHandler),
+		Backend: smtp.BackendFunc(func(ctx context.Context, c *smtp.ConnInfo) (smtp.Session, error) {
+			return &printSession{}, nil
+		}),
+	}
+	go srv.Serve(l)
+	defer srv.Close()
+
+	ctx := context.Background()
+	c, err := (&smtp.Dialer{Security: smtp.Plain}).Dial(ctx, l.Addr().String())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	body := strings.NewReader("Subject: hi\n\nHello Bob\n") // lone LFs become CRLF
+	results, err := c.Send(ctx, "alice@example.org", nil, []smtp.Recipient{{Address: "bob@example.com"}}, body)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(results[0].Address, results[0].Err)
+	// Output:
+	// from alice@example.org: 26 bytes
+	// bob@example.com <nil>
+}
+
 // Submission on port 587: STARTTLS is required (the zero Security), then
 // Login picks the strongest password mechanism the server offers.
 func ExampleDialer_Dial() {
