@@ -92,9 +92,28 @@ func (d *Decoder) Value(v *Value) bool {
 		v.Num = n
 	default:
 		v.Kind = KindAtom
-		v.Str = string(tok)
+		if a, ok := commonAtoms[string(tok)]; ok {
+			v.Str = a // no allocation for the usual response atoms
+		} else {
+			v.Str = string(tok)
+		}
 	}
 	return true
+}
+
+var commonAtoms = map[string]string{}
+
+func init() {
+	for _, a := range []string{"FETCH", "FLAGS", "UID", "ENVELOPE", "BODY", "BODYSTRUCTURE",
+		"INTERNALDATE", "RFC822.SIZE", "RFC822", "RFC822.HEADER", "RFC822.TEXT", "MODSEQ",
+		"EXISTS", "RECENT", "EXPUNGE", "SEARCH", "ESEARCH", "LIST", "LSUB", "STATUS",
+		"CAPABILITY", "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "SIZE", "VANISHED",
+		"BODY[]", "BODY[HEADER]", "BODY[TEXT]", "BINARY", "SAVEDATE", "ENABLED", "NAMESPACE",
+		`\Seen`, `\Answered`, `\Flagged`, `\Deleted`, `\Draft`, `\Recent`, `\*`,
+		`\HasChildren`, `\HasNoChildren`, `\Noselect`, `\Noinferiors`, `\Subscribed`,
+		`\Sent`, `\Drafts`, `\Trash`, `\Junk`, `\Archive`, `\All`, `\Flagged`} {
+		commonAtoms[a] = a
+	}
 }
 
 // bracketToken reads the rest of a token with bracketed parts, such as
@@ -178,6 +197,8 @@ func (d *Decoder) Response(r *Response) bool {
 		return d.ExpectCRLF()
 	case d.accept('*'):
 		r.Tag = "*"
+	case d.AtEOL():
+		return d.Fail("tag")
 	default:
 		if !d.ExpectTag(&r.Tag) {
 			return false
@@ -196,12 +217,19 @@ func (d *Decoder) Response(r *Response) bool {
 	if r.Tag != "*" {
 		return d.Fail("status")
 	}
+	base := len(d.vstack)
+	defer func() {
+		r.Fields = make([]Value, len(d.vstack)-base)
+		copy(r.Fields, d.vstack[base:])
+		clear(d.vstack[base:])
+		d.vstack = d.vstack[:base]
+	}()
 	for {
 		var v Value
 		if !d.Value(&v) {
 			return d.Fail("response data")
 		}
-		r.Fields = append(r.Fields, v)
+		d.vstack = append(d.vstack, v)
 		if d.CRLF() {
 			return true
 		}
