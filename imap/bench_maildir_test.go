@@ -2,10 +2,8 @@ package imap
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/posthorn/posthorn/internal/testpeer"
-	"github.com/posthorn/posthorn/mailbox"
 	"github.com/posthorn/posthorn/mailbox/maildir"
 )
 
@@ -37,31 +34,8 @@ func maildirBench(b *testing.B) (addr, userDir string) {
 	users := new(maildir.Users)
 	users.Add("sara", "secret")
 	st := &maildir.Store{Root: root, Users: users, PollInterval: -1, Logger: slog.New(slog.DiscardHandler)}
-	ctx := context.Background()
-	acct, err := st.Open(ctx, "sara")
-	if err != nil {
-		b.Fatal(err)
-	}
-	mb, err := acct.Mailbox(ctx, "INBOX")
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i := range benchMessages {
-		if _, err := mb.Append(ctx, strings.NewReader(benchMessage(i)), &mailbox.AppendOptions{}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	mb.Close()
-	acct.Close()
-	srv := &Server{Store: st, AllowInsecureAuth: true, Logger: slog.New(slog.DiscardHandler)}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { srv.Serve(l); close(done) }()
-	b.Cleanup(func() { srv.Close(); <-done })
-	return l.Addr().String(), filepath.Join(root, "sara")
+	fillInbox(b, st)
+	return serveBench(b, st), filepath.Join(root, "sara")
 }
 
 var maildirCommands = []struct{ name, cmd string }{

@@ -21,35 +21,45 @@ const benchMessages = 10000
 // benchEnv is a server with a 10,000-message INBOX in the memory store.
 func benchEnv(b *testing.B) *testEnv {
 	b.Helper()
-	t := &testing.T{}
 	st := memstore.New()
 	if err := st.AddUser("sara", "secret"); err != nil {
 		b.Fatal(err)
 	}
+	fillInbox(b, st)
+	return &testEnv{srv: nil, store: st, addr: serveBench(b, st)}
+}
+
+// fillInbox appends benchMessages messages to sara's INBOX.
+func fillInbox(b *testing.B, st mailbox.Store) {
 	ctx := context.Background()
-	acct, _ := st.Open(ctx, "sara")
-	mb, _ := acct.Mailbox(ctx, "INBOX")
+	acct, err := st.Open(ctx, "sara")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer acct.Close()
+	mb, err := acct.Mailbox(ctx, "INBOX")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer mb.Close()
 	for i := range benchMessages {
-		m := fmt.Sprintf("From: Bob <bob@example.org>\r\nTo: Sara <sara@example.org>\r\nSubject: message %d about things\r\n"+
-			"Date: Tue, 5 Mar 2024 10:00:00 +0000\r\nMessage-ID: <%d@example.org>\r\nMIME-Version: 1.0\r\n"+
-			"Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"+
-			"Hello Sara, this is message %d.\r\n%s\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>Hello</p>\r\n--b--\r\n",
-			i, i, i, strings.Repeat("Some filler text for the body of the message. ", 20))
-		if _, err := mb.Append(ctx, strings.NewReader(m), &mailbox.AppendOptions{}); err != nil {
+		if _, err := mb.Append(ctx, strings.NewReader(benchMessage(i)), &mailbox.AppendOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	mb.Close()
-	acct.Close()
-	srv := &Server{Store: st, AllowInsecureAuth: true, Logger: slog.New(slog.DiscardHandler)}
+}
+
+// serveBench serves st on 127.0.0.1 until the benchmark ends.
+func serveBench(b *testing.B, st mailbox.Store) string {
+	srv := &Server{Store: st, AllowInsecureAuth: true, MaxConnsPerUser: -1, Logger: slog.New(slog.DiscardHandler)}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	e := &testEnv{t: t, srv: srv, store: st, addr: l.Addr().String(), done: make(chan error, 1)}
-	go func() { e.done <- srv.Serve(l) }()
-	b.Cleanup(func() { srv.Close(); <-e.done })
-	return e
+	done := make(chan struct{})
+	go func() { srv.Serve(l); close(done) }()
+	b.Cleanup(func() { srv.Close(); <-done })
+	return l.Addr().String()
 }
 
 // benchClient sends a command and reads until its tagged response,

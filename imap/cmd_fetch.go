@@ -298,14 +298,24 @@ func (s *msgSource) writeNestedSection(sec Section, p *wire.Partial) error {
 		if err != nil {
 			return err
 		}
-		data := mime.HeaderFields(hdr, sec.Fields, sec.Specifier == PartHeaderFieldsNot)
-		if p != nil {
-			data = partialBytes(data, p)
-		}
-		s.c.w.literalHeader(int64(len(data)))
-		s.c.w.data(data)
-		return nil
+		return s.writeData(mime.HeaderFields(hdr, sec.Fields, sec.Specifier == PartHeaderFieldsNot), p)
 	}
+	return s.writePartialRange(off, size, p)
+}
+
+// writeData writes data (cut to the partial range) as a literal.
+func (s *msgSource) writeData(data []byte, p *wire.Partial) error {
+	if p != nil {
+		data = partialBytes(data, p)
+	}
+	s.c.w.literalHeader(int64(len(data)))
+	s.c.w.data(data)
+	return nil
+}
+
+// writePartialRange streams the range [off, off+size) of the message cut
+// to the partial range.
+func (s *msgSource) writePartialRange(off, size int64, p *wire.Partial) error {
 	if p != nil {
 		po := min(int64(p.Offset), size)
 		off += po
@@ -417,19 +427,9 @@ func (s *msgSource) writeSection(sec Section, p *wire.Partial) error {
 		return errNo(CodeCannot, "Section not supported")
 	}
 	if data != nil {
-		if p != nil {
-			data = partialBytes(data, p)
-		}
-		s.c.w.literalHeader(int64(len(data)))
-		s.c.w.data(data)
-		return nil
+		return s.writeData(data, p)
 	}
-	if p != nil {
-		po := min(int64(p.Offset), size)
-		off += po
-		size = min(size-po, int64(p.Count))
-	}
-	return s.writeRange(off, size)
+	return s.writePartialRange(off, size, p)
 }
 
 func partialBytes(b []byte, p *wire.Partial) []byte {

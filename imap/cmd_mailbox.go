@@ -25,12 +25,25 @@ func (c *conn) mailboxArg(trailing bool) (string, error) {
 	return canon, nil
 }
 
-// parseFirst runs parse, then requires the end of the line; a syntax error
-// wins over an invalid-name error so the line is discarded properly.
+// nameArgs reads SP mailbox like mailboxArg.
 func (c *conn) nameArgs(trailing bool) (string, error) {
 	name, err := c.mailboxArg(trailing)
 	if isParseError(err) {
 		return "", err
+	}
+	return name, err
+}
+
+// onlyNameArg reads SP mailbox CRLF, the arguments of DELETE, SUBSCRIBE,
+// SELECT and the like. A syntax error wins over an invalid name, so the
+// line is discarded properly.
+func (c *conn) onlyNameArg() (string, error) {
+	name, err := c.nameArgs(false)
+	if isParseError(err) {
+		return "", err
+	}
+	if perr := c.expectEOL(); perr != nil {
+		return "", perr
 	}
 	return name, err
 }
@@ -95,13 +108,7 @@ func canonicalAttr(a mailbox.Attr) mailbox.Attr {
 
 // DELETE (RFC 9051 §6.3.5). Deleting the selected mailbox unselects it.
 func cmdDelete(c *conn, cmd *command) error {
-	name, err := c.nameArgs(false)
-	if isParseError(err) {
-		return err
-	}
-	if perr := c.expectEOL(); perr != nil {
-		return perr
-	}
+	name, err := c.onlyNameArg()
 	if err != nil {
 		return err
 	}
@@ -136,13 +143,7 @@ func cmdRename(c *conn, cmd *command) error {
 
 // SUBSCRIBE and UNSUBSCRIBE (RFC 9051 §6.3.7, §6.3.8).
 func cmdSubscribe(c *conn, cmd *command) error {
-	name, err := c.nameArgs(false)
-	if isParseError(err) {
-		return err
-	}
-	if perr := c.expectEOL(); perr != nil {
-		return perr
-	}
+	name, err := c.onlyNameArg()
 	if err != nil {
 		return err
 	}

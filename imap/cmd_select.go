@@ -8,12 +8,9 @@ import (
 
 // SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3).
 func cmdSelect(c *conn, cmd *command) error {
-	name, err := c.nameArgs(false)
+	name, err := c.onlyNameArg()
 	if isParseError(err) {
 		return err
-	}
-	if perr := c.expectEOL(); perr != nil {
-		return perr
 	}
 	if c.mbox != nil {
 		// RFC 9051 §6.3.2: the previous mailbox is closed first, and the
