@@ -140,3 +140,30 @@ func TestMatchPattern(t *testing.T) {
 		}
 	}
 }
+
+func TestRenameAndDeleteSelected(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.login()
+	c.run("C: a CREATE Work", "S: a OK *", "C: b APPEND Work {2+}", "C: hi", "S: b OK *", "C: c SELECT Work")
+	c.skipUntil("c OK *")
+	c.run(
+		"C: d RENAME Work Play",
+		"S: d OK *",
+		// The session follows its mailbox to the new name.
+		"C: e FETCH 1 BODY.PEEK[]",
+		"S: * 1 FETCH (BODY[] {2}hi)",
+		"S: e OK *",
+		"C: f STORE 1 +FLAGS.SILENT (\\Seen)",
+		"S: f OK *",
+		"C: g DELETE Play",
+		"S: * OK [CLOSED] *",
+		"S: g OK *",
+		"C: h FETCH 1 FLAGS",
+		"S: h BAD *not allowed now",
+		"C: i RENAME INBOX Old",
+		"S: i OK *",
+		"C: j STATUS INBOX (MESSAGES)",
+		"S: * STATUS INBOX (MESSAGES 0)",
+		"S: j OK *",
+	)
+}
