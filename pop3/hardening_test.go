@@ -1,0 +1,415 @@
+package pop3_test
+
+// Adversarial, fault and soak tests of POP3 (issue 13); see
+// docs/SECURITY.md. Maildrop lock and DELE-then-disconnect are covered by
+// TestInUse and TestDropDeletesNothing.
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/posthorn/posthorn/internal/soak"
+	"github.com/posthorn/posthorn/internal/testcert"
+	"github.com/posthorn/posthorn/mailbox"
+	"github.com/posthorn/posthorn/mailbox/memstore"
+	"github.com/posthorn/posthorn/pop3"
+	"github.com/posthorn/posthorn/pop3/pop3test"
+)
+
+// TestHardeningSTLSResponseInjection: lines a server (or a man in the
+// middle) sends after "+OK" to STLS, in plaintext, are never read as
+// replies inside TLS (CVE-2021-38371 class; RFC 2595 §4).
+func TestHardeningSTLSResponseInjection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		io.WriteString(c, "+OK fake ready\r\n")
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			switch strings.TrimSpace(strings.ToUpper(line)) {
+			case "CAPA":
+				io.WriteString(c, "+OK\r\nSTLS\r\nUSER\r\n.\r\n")
+				continue
+			case "STLS":
+			default:
+				io.WriteString(c, "-ERR what\r\n")
+				continue
+			}
+			// The injection: a fake CAPA answer and a fake +OK to USER
+			// and PASS, in the same segment as the +OK to STLS.
+			io.WriteString(c, "+OK begin TLS\r\n+OK\r\nEVIL\r\n.\r\n+OK injected\r\n+OK injected\r\n")
+			tc := tls.Server(c, testcert.ServerTLS())
+			if tc.Handshake() != nil {
+				return
+			}
+			br = bufio.NewReader(tc)
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				switch f := strings.Fields(strings.ToUpper(line)); f[0] {
+				case "CAPA":
+					io.WriteString(tc, "+OK\r\nUSER\r\n.\r\n")
+				case "USER":
+					io.WriteString(tc, "+OK\r\n")
+				case "PASS":
+					io.WriteString(tc, "-ERR [AUTH] no\r\n")
+				default:
+					io.WriteString(tc, "-ERR no\r\n")
+				}
+			}
+		}
+	}()
+	d := &pop3.Dialer{TLSConfig: testcert.ClientTLS()}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := d.Dial(ctx, ln.Addr().String())
+	if err != nil {
+		// The strict defence: the client refuses a server that talks
+		// past its STLS reply.
+		if !strings.Contains(err.Error(), "after STLS") {
+			t.Fatalf("Dial: %v", err)
+		}
+		return
+	}
+	defer c.Close()
+	if c.Capabilities().Has("EVIL") {
+		t.Error("injected capability accepted")
+	}
+	// Had the injected +OK lines been read, this login would succeed.
+	if err := c.Login(ctx, "sara", "secret"); err == nil {
+		t.Fatal("login answered by injected lines")
+	}
+}
+
+// TestHardeningSlowloris: one byte at a time cannot hold a connection
+// past the autologout timer, before or after login.
+func TestHardeningSlowloris(t *testing.T) {
+	srv := pop3test.NewServer(t, &pop3test.Options{Messages: []string{"Subject: a\r\n\r\na\r\n"},
+		Configure: func(s *pop3.Server) { s.ReadTimeout = 300 * time.Millisecond }})
+	for _, prefix := range []string{"", "USER sara\r\nPASS secret\r\n"} {
+		nc, err := net.Dial("tcp", srv.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		io.WriteString(nc, prefix)
+		if !trickle(nc, "NOOP"+strings.Repeat(" x", 100), 50*time.Millisecond, 5*time.Second) {
+			t.Errorf("prefix %q: a slowloris kept its connection for 5 s", prefix)
+		}
+	}
+	ctx := context.Background()
+	c, err := srv.Dialer().Dial(ctx, srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(ctx, srv.User, srv.Password); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := c.Stat(ctx); err != nil || n != 1 {
+		t.Fatalf("STAT = %d, %v", n, err)
+	}
+}
+
+func trickle(nc net.Conn, s string, interval, limit time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		io.Copy(io.Discard, nc)
+	}()
+	end := time.Now().Add(limit)
+	for i := 0; time.Now().Before(end); i++ {
+		select {
+		case <-done:
+			return true
+		case <-time.After(interval):
+		}
+		nc.SetWriteDeadline(time.Now().Add(time.Second))
+		if _, err := nc.Write([]byte{s[i%len(s)]}); err != nil {
+			<-done
+			return true
+		}
+	}
+	return false
+}
+
+// TestHardeningSoakFetchDelete: concurrent POP3 sessions list, retrieve and
+// delete while new mail arrives and the store fails at random (disk full,
+// EIO); some sessions reset their connection before QUIT, and one client
+// never reads. Afterwards exactly the messages whose deletion a QUIT
+// acknowledged are gone, every other one is present once, and no goroutine
+// or descriptor is left. POSTHORN_SOAK=full: 200 clients for 60 s.
+func TestHardeningSoakFetchDelete(t *testing.T) {
+	size := soak.Pick(soak.Size{Clients: 12, Ops: 20, Duration: 6 * time.Second},
+		soak.Size{Clients: 200, Ops: 1 << 30, Duration: 60 * time.Second})
+	before := soak.Snapshot()
+	mem := memstore.New()
+	const nusers = 6
+	for i := range nusers {
+		if err := mem.AddUser(fmt.Sprint("u", i), "pw"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fst := &soak.FaultStore{Store: mem, Rate: 0.05, Seed: 2}
+	srv := &pop3.Server{Store: fst, Auth: fst, AllowInsecureAuth: true, AuthFailureDelay: -1,
+		WriteTimeout: 500 * time.Millisecond, MaxConnections: 1000, Logger: slog.New(slog.DiscardHandler)}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	addr := ln.Addr().String()
+
+	ctx := context.Background()
+	var (
+		mu      sync.Mutex
+		present = map[string]map[string]bool{} // user → Subject → still expected
+		deleted = map[string]bool{}
+		nextID  int
+	)
+	for i := range nusers {
+		for range 5 {
+			d := fmt.Sprint("u", i)
+			_, err := mailbox.Deliver(ctx, mem, d, strings.NewReader(fmt.Sprintf("Subject: m%d\r\n\r\nbody\r\n", nextID)), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if present[d] == nil {
+				present[d] = map[string]bool{}
+			}
+			present[d][fmt.Sprint("m", nextID)] = true
+			nextID++
+		}
+	}
+	stuck := make(chan bool, 1)
+	go func() { stuck <- soak.StuckReader(addr, "CAPA", 10*time.Second) }()
+	end := size.Deadline()
+	var wg sync.WaitGroup
+	var sessions, inUse, tempFail, resets int
+	for ci := range size.Clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rnd := rand.New(rand.NewPCG(uint64(ci), 11))
+			for op := 0; op < size.Ops && time.Now().Before(end); op++ {
+				user := fmt.Sprint("u", rnd.IntN(nusers))
+				if rnd.IntN(4) == 0 {
+					mu.Lock()
+					nextID++
+					subj := fmt.Sprint("m", nextID)
+					mu.Unlock()
+					if _, err := mailbox.Deliver(ctx, mem, user, strings.NewReader("Subject: "+subj+"\r\n\r\nbody\r\n"), nil); err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					present[user][subj] = true
+					mu.Unlock()
+				}
+				r := soakSession(addr, user, rnd)
+				mu.Lock()
+				sessions++
+				switch {
+				case r.err != nil:
+					t.Errorf("client %d: %v", ci, r.err)
+				case r.inUse:
+					inUse++
+				case r.reset:
+					resets++
+				case r.quitOK:
+					for _, s := range r.dele {
+						present[user][s] = false
+						deleted[user+"/"+s] = true
+					}
+				}
+				tempFail += r.temp
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if !<-stuck {
+		t.Error("a client that never reads kept its connection")
+	}
+	fst.Stop()
+	t.Logf("%d sessions, %d in use, %d resets, %d temporary failures, %d injected, %d deleted", sessions, inUse, resets, tempFail, fst.Injected(), len(deleted))
+	if len(deleted) == 0 || tempFail == 0 {
+		t.Error("the run proved nothing")
+	}
+	for user, want := range present {
+		got := subjects(t, mem, user)
+		for s, keep := range want {
+			if keep && got[s] != 1 || !keep && got[s] != 0 {
+				t.Errorf("%s: %s present %d times, want kept=%v", user, s, got[s], keep)
+			}
+		}
+	}
+	srv.Close()
+	soak.CheckLeaks(t, before, 2, 5*time.Second)
+}
+
+type sessionResult struct {
+	dele                 []string // subjects marked deleted
+	quitOK, inUse, reset bool
+	temp                 int
+	err                  error
+}
+
+// soakSession runs one POP3 session over a raw connection.
+func soakSession(addr, user string, rnd *rand.Rand) (r sessionResult) {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		r.err = err
+		return
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(c)
+	cmd := func(line string, multi bool) (string, []string, error) {
+		if line != "" {
+			if _, err := io.WriteString(c, line+"\r\n"); err != nil {
+				return "", nil, err
+			}
+		}
+		st, err := br.ReadString('\n')
+		if err != nil {
+			return "", nil, err
+		}
+		var body []string
+		if multi && strings.HasPrefix(st, "+OK") {
+			for {
+				l, err := br.ReadString('\n')
+				if err != nil {
+					return st, body, err
+				}
+				if l == ".\r\n" {
+					break
+				}
+				body = append(body, strings.TrimRight(l, "\r\n"))
+			}
+		}
+		return strings.TrimRight(st, "\r\n"), body, nil
+	}
+	if st, _, err := cmd("", false); err != nil || !strings.HasPrefix(st, "+OK") {
+		r.err = fmt.Errorf("greeting %q %v", st, err)
+		return
+	}
+	cmd("USER "+user, false)
+	st, _, err := cmd("PASS pw", false)
+	if err != nil {
+		r.err = err
+		return
+	}
+	if strings.HasPrefix(st, "-ERR [IN-USE]") {
+		r.inUse = true
+		return
+	}
+	if !strings.HasPrefix(st, "+OK") {
+		r.err = fmt.Errorf("PASS: %q", st)
+		return
+	}
+	_, list, err := cmd("LIST", true)
+	if err != nil {
+		r.err = err
+		return
+	}
+	for i := range list {
+		n := i + 1
+		st, body, err := cmd(fmt.Sprint("RETR ", n), true)
+		if err != nil {
+			r.err = err
+			return
+		}
+		if strings.HasPrefix(st, "-ERR [SYS/TEMP]") {
+			r.temp++
+			continue
+		}
+		if !strings.HasPrefix(st, "+OK") || len(body) == 0 {
+			r.err = fmt.Errorf("RETR %d: %q", n, st)
+			return
+		}
+		subj := strings.TrimPrefix(body[0], "Subject: ")
+		if rnd.IntN(2) == 0 {
+			if st, _, _ := cmd(fmt.Sprint("DELE ", n), false); strings.HasPrefix(st, "+OK") {
+				r.dele = append(r.dele, subj)
+			}
+		}
+	}
+	if rnd.IntN(8) == 0 {
+		soak.Reset(c)
+		r.reset = true
+		return
+	}
+	st, _, err = cmd("QUIT", false)
+	switch {
+	case err != nil:
+		r.err = err
+	case strings.HasPrefix(st, "+OK"):
+		r.quitOK = true
+	case strings.HasPrefix(st, "-ERR [SYS/TEMP]"):
+		r.temp++
+	default:
+		r.err = fmt.Errorf("QUIT: %q", st)
+	}
+	return
+}
+
+func subjects(t *testing.T, st mailbox.Store, user string) map[string]int {
+	t.Helper()
+	ctx := context.Background()
+	a, err := st.Open(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	mb, err := a.Mailbox(ctx, mailbox.Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	got := map[string]int{}
+	var last mailbox.UID
+	for info, err := range mb.Messages(ctx, 1) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.UID <= last {
+			t.Errorf("%s: UID %d after %d", user, info.UID, last)
+		}
+		last = info.UID
+		rc, err := mb.Open(ctx, info.UID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		line, _, _ := strings.Cut(string(b), "\r\n")
+		got[strings.TrimPrefix(line, "Subject: ")]++
+	}
+	return got
+}
