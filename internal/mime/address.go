@@ -87,7 +87,7 @@ type atok struct {
 // tokenizeAddresses splits an address list into words, quoted strings
 // and specials, dropping comments.
 func tokenizeAddresses(s string) []atok {
-	var toks []atok
+	toks := make([]atok, 0, len(s)/4+4)
 	l := lexer{s: s}
 	for len(toks) < 8*maxAddresses {
 		for l.i < len(l.s) && (l.s[l.i] == ' ' || l.s[l.i] == '\t' || l.s[l.i] == '\r' || l.s[l.i] == '\n') {
@@ -140,13 +140,13 @@ func ParseAddressList(s string) []Address {
 	i := 0
 	for i < len(toks) && len(out) < maxAddresses {
 		// Phrase (or local part) up to a special.
-		var phrase []atok
+		// The phrase (or local part); its comments are skipped when
+		// joined.
+		start := i
 		for i < len(toks) && (toks[i].kind == 'w' || toks[i].kind == 'q' || toks[i].kind == '.' || toks[i].kind == 'c') {
-			if toks[i].kind != 'c' {
-				phrase = append(phrase, toks[i])
-			}
 			i++
 		}
+		phrase := toks[start:i]
 		var next byte
 		if i < len(toks) {
 			next = toks[i].kind
@@ -182,13 +182,13 @@ func ParseAddressList(s string) []Address {
 			// domain = word *("." word); a comment names the address
 			// ("addr (Name)", as Dovecot reads it); the rest up to the
 			// next separator is junk (as in "a@b <c@d>").
-			var domain []atok
 			name := ""
+			domEnd := i // the domain is toks[i:domEnd], comments skipped
 			inDomain := true
+			last := byte('.') // kind of the domain's last word or dot
 			j := i
 			for ; j < len(toks) && toks[j].kind != ',' && toks[j].kind != ';'; j++ {
 				t := toks[j]
-				afterDot := len(domain) == 0 || domain[len(domain)-1].kind == '.'
 				switch {
 				case t.kind == 'c':
 					if name == "" {
@@ -196,15 +196,14 @@ func ParseAddressList(s string) []Address {
 					}
 				case !inDomain:
 					// junk after the address
-				case (t.kind == 'w' || t.kind == 'q') && afterDot:
-					domain = append(domain, t)
-				case t.kind == '.' && !afterDot:
-					domain = append(domain, t)
+				case (t.kind == 'w' || t.kind == 'q') && last == '.', t.kind == '.' && last != '.':
+					last = t.kind
+					domEnd = j + 1
 				default:
 					inDomain = false
 				}
 			}
-			if a := (Address{Name: name, Mailbox: joinExact(phrase), Host: joinExact(domain)}); a.Mailbox != "" || a.Host != "" {
+			if a := (Address{Name: name, Mailbox: joinExact(phrase), Host: joinExact(toks[i:domEnd])}); a.Mailbox != "" || a.Host != "" {
 				out = append(out, a)
 			}
 			i = j
@@ -246,11 +245,19 @@ func lastIndexKind(toks []atok, k byte) int {
 // to the word before them.
 func joinPhrase(toks []atok) string {
 	var b strings.Builder
-	for i, t := range toks {
-		if i > 0 && t.kind != '.' {
+	n := 0
+	for _, t := range toks {
+		if t.kind == 'c' {
+			continue
+		}
+		if n > 0 && t.kind != '.' {
 			b.WriteByte(' ')
 		}
+		if n == 0 && len(toks) == 1 {
+			return t.s
+		}
 		b.WriteString(t.s)
+		n++
 	}
 	return b.String()
 }
@@ -258,6 +265,9 @@ func joinPhrase(toks []atok) string {
 // joinExact joins local-part or domain tokens without spaces; comments
 // are left out.
 func joinExact(toks []atok) string {
+	if len(toks) == 1 && toks[0].kind != 'c' {
+		return toks[0].s
+	}
 	var b strings.Builder
 	for _, t := range toks {
 		if t.kind != 'c' {

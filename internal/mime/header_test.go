@@ -72,6 +72,7 @@ func TestParseAddressList(t *testing.T) {
 		{"a@b <c@d>, e@f", []Address{{Mailbox: "a", Host: "b"}, {Mailbox: "e", Host: "f"}}}, // junk after an address
 		{"x@y z", []Address{{Mailbox: "x", Host: "y"}}},
 		{"x@a.b.c", []Address{{Mailbox: "x", Host: "a.b.c"}}},
+		{"x@(c)a.(d)b", []Address{{Name: "c", Mailbox: "x", Host: "a.b"}}},
 		{"John Q. Public <jqp@x>", []Address{{Name: "John Q. Public", Mailbox: "jqp", Host: "x"}}},
 		{"=?utf-8?q?J=C3=B6rg?= <j@x>", []Address{{Name: "=?utf-8?q?J=C3=B6rg?=", Mailbox: "j", Host: "x"}}},
 		{"<@route1,@route2:u@h>", []Address{{Adl: "@route1,@route2", Mailbox: "u", Host: "h"}}},
