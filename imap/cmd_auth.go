@@ -6,12 +6,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/posthorn/posthorn/internal/sasl"
 	"log/slog"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/posthorn/posthorn/internal/sasl"
 	"github.com/posthorn/posthorn/mailbox"
 )
 

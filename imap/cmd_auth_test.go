@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"crypto/tls"
 	"encoding/base64"
-	"github.com/posthorn/posthorn/internal/sasl"
-	"github.com/stretchr/testify/assert"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/posthorn/posthorn/internal/sasl"
 	"github.com/posthorn/posthorn/internal/testcert"
 	"github.com/posthorn/posthorn/mailbox/memstore"
 )

@@ -5,12 +5,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/posthorn/posthorn/imap/internal/wire"
-	"github.com/posthorn/posthorn/internal/mime"
 	"io"
 	"log/slog"
 	"slices"
 
+	"github.com/posthorn/posthorn/imap/internal/wire"
+	"github.com/posthorn/posthorn/internal/mime"
 	"github.com/posthorn/posthorn/mailbox"
 )
 

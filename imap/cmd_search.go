@@ -2,10 +2,10 @@ package imap
 
 import (
 	"bytes"
-	"github.com/posthorn/posthorn/imap/internal/wire"
 	"strings"
 	"time"
 
+	"github.com/posthorn/posthorn/imap/internal/wire"
 	"github.com/posthorn/posthorn/mailbox"
 )
 

@@ -24,13 +24,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/posthorn/posthorn/imap/internal/wire"
 	"log/slog"
 	"net"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
 
+	"github.com/posthorn/posthorn/imap/internal/wire"
 	"github.com/posthorn/posthorn/mailbox"
 )
 

@@ -2,7 +2,6 @@ package imap
 
 import (
 	"bytes"
-	"github.com/posthorn/posthorn/internal/mime"
 	"io"
 	stdmime "mime"
 	"net/mail"
@@ -10,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/posthorn/posthorn/internal/mime"
 	"github.com/posthorn/posthorn/mailbox"
 )
 
