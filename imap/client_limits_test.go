@@ -62,3 +62,24 @@ func TestClientLimits(t *testing.T) {
 		assert.True(t, err != nil && !errors.Is(err, errRespSyntax), "stale reader refused: %v", err)
 	})
 }
+
+func TestClientViewVanished(t *testing.T) {
+	v := &mailboxView{}
+	v.setExists(5)
+	for i, u := range []uint32{10, 11, 12, 13, 14} {
+		v.setUID(uint32(i+1), u)
+	}
+	v.vanish(span(11, 12))
+	assert.EqualValues(t, 3, v.Exists)
+	assert.Equal(t, []uint32{10, 13, 14}, v.uids)
+
+	// An unknown position: the count stays right, the table is dropped.
+	v.uids[1] = 0
+	v.vanish(span(13, 13))
+	assert.EqualValues(t, 2, v.Exists)
+	assert.Equal(t, []uint32{0, 0}, v.uids)
+
+	v.expunge(1)
+	assert.EqualValues(t, 1, v.Exists)
+	assert.Len(t, v.uids, 1)
+}

@@ -89,16 +89,31 @@ func (v *mailboxView) expunge(seq uint32) {
 	}
 }
 
+// vanish applies a VANISHED response (not EARLIER): every UID in it was
+// a message of the mailbox (RFC 7162 §3.2.10). Those whose position is
+// known are removed; if some were not, positions of the rest can no
+// longer be trusted and the seq → UID table is forgotten.
 func (v *mailboxView) vanish(set NumSet) {
+	uids := expandUIDs(set)
 	out := v.uids[:0]
+	removed := 0
 	for _, u := range v.uids {
 		if u != 0 && set.Contains(u, ^uint32(0)) {
-			v.Exists--
+			removed++
 			continue
 		}
 		out = append(out, u)
 	}
 	v.uids = out
+	gone := max(len(uids), removed)
+	if gone > int(v.Exists) {
+		gone = int(v.Exists)
+	}
+	v.Exists -= uint32(gone)
+	if removed < gone || uids == nil {
+		v.uids = v.uids[:0]
+	}
+	v.setExists(v.Exists)
 }
 
 func (v *mailboxView) setUID(seq, uid uint32) {

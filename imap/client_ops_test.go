@@ -330,6 +330,32 @@ func ctUpdates(t *testing.T, p *ctPeer) {
 	uid, ok := a.SeqUID(1)
 	assert.True(t, ok, "message b kept its UID, renumbered to 1")
 	assert.NotZero(t, uid)
+
+	if !a.Has(ctx, "QRESYNC") {
+		return
+	}
+	// With QRESYNC enabled, expunges arrive as VANISHED.
+	var vups []Update
+	q := p.loginAs(t, u, pass, &ClientOptions{Handler: func(up Update) { vups = append(vups, up) }})
+	_, err = q.Enable(ctx, "QRESYNC")
+	require.NoError(t, err)
+	_, err = q.Select(ctx, "INBOX", nil)
+	require.NoError(t, err)
+	for _, err := range q.Fetch(ctx, all(), &FetchOptions{UID: true}) {
+		require.NoError(t, err)
+	}
+	last, _ := q.SeqUID(2)
+	_, err = b.Store(ctx, one(1), StoreAdd, []Flag{FlagDeleted}, nil)
+	require.NoError(t, err)
+	_, _, err = b.Expunge(ctx)
+	require.NoError(t, err)
+	require.NoError(t, q.Noop(ctx))
+	require.NotEmpty(t, vups)
+	assert.Equal(t, UpdateVanished, vups[len(vups)-1].Kind, "%v", vups)
+	assert.EqualValues(t, 1, q.Mailbox().Exists)
+	uid, ok = q.SeqUID(1)
+	assert.True(t, ok)
+	assert.Equal(t, last, uid)
 }
 
 func ctIdle(t *testing.T, p *ctPeer) {
