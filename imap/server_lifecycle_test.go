@@ -336,3 +336,27 @@ func TestPipelining(t *testing.T) {
 	c.skipUntil("b OK *")
 	c.expect("* 1 FETCH (UID 1)", "c OK *", `* 1 FETCH (UID 1 FLAGS (\Seen))`, "d OK *", "e OK *")
 }
+
+type ctxKey struct{}
+
+// ctxAuth reports the context value the server passed to Authenticate.
+type ctxAuth struct{ got chan any }
+
+func (a ctxAuth) Authenticate(ctx context.Context, u, p string) (string, error) {
+	a.got <- ctx.Value(ctxKey{})
+	return u, nil
+}
+
+func TestBaseAndConnContextReachStore(t *testing.T) {
+	auth := ctxAuth{got: make(chan any, 1)}
+	e := newTestEnv(t, func(s *Server) {
+		s.Auth = auth
+		s.BaseContext = func(net.Listener) context.Context { return context.WithValue(context.Background(), ctxKey{}, "base") }
+		s.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+			return context.WithValue(ctx, ctxKey{}, ctx.Value(ctxKey{}).(string)+"+conn")
+		}
+	})
+	c := e.dial()
+	c.run("C: a LOGIN sara x", "S: a OK *")
+	assert.Equal(t, "base+conn", <-auth.got)
+}
