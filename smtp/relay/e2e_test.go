@@ -281,3 +281,35 @@ func benchRelay(b *testing.B, oneAtATime bool) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 }
+
+// failingReader returns some bytes, then an error: a spool that breaks
+// while the message is being sent.
+type failingReader struct{ n int }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	k := min(len(p), f.n)
+	for i := range p[:k] {
+		p[i] = 'x'
+	}
+	f.n -= k
+	return k, nil
+}
+
+func TestRelayNeverSendsTruncatedMessage(t *testing.T) {
+	w := newWorld(t)
+	for _, disableChunking := range []bool{false, true} {
+		w.transport.Dialer.DisableChunking = disableChunking
+		d := &Delivery{Domain: "jim.example", From: "bob@bob.example", Recipients: []string{"jim@jim.example"},
+			Open: func(context.Context) (io.ReadCloser, error) { return io.NopCloser(&failingReader{n: 100000}), nil }}
+		res := w.transport.Deliver(context.Background(), d)
+		require.Len(t, res, 1)
+		assert.Error(t, res[0].Err, "chunking disabled: %v", disableChunking)
+		perm, _ := Permanent(res[0].Err)
+		assert.False(t, perm, "a local read error is temporary")
+	}
+	time.Sleep(100 * time.Millisecond)
+	assert.Empty(t, w.mx2.messages("jim@jim.example"), "the receiver must not accept a truncated message")
+}

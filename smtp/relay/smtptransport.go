@@ -157,13 +157,18 @@ func (t *SMTPTransport) attempt(ctx context.Context, d *Delivery, host, addr str
 	}
 	body, err := d.Open(ctx)
 	if err != nil {
-		w.Close()
+		w.Abort() // never let the receiver take an empty message
 		return resultsAll(len(out), err, host), false, nil
 	}
 	_, err = io.Copy(w, body)
 	body.Close()
-	if cerr := w.Close(); err == nil {
-		err = cerr
+	if err != nil {
+		// A spool read error or a failed write: abort, so that no
+		// truncated message is ever accepted (BDAT: RSET; DATA: the
+		// connection is dropped before the final dot).
+		w.Abort()
+	} else {
+		err = w.Close()
 	}
 	if err != nil {
 		if perm, _ := Permanent(err); perm {
