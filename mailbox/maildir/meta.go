@@ -2,12 +2,14 @@ package maildir
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/posthorn/posthorn/mailbox"
 )
@@ -29,14 +31,54 @@ const (
 )
 
 type metaRef struct {
-	off int64 // of the record's frame
+	uid uint32
 	n   int32 // frame length
+	off int64 // of the record's frame
+}
+
+// metaRefs is a set of metaRef sorted by UID: 16 bytes per message, and
+// appending in UID order (the usual case) costs no move.
+type metaRefs []metaRef
+
+func (r metaRefs) search(uid uint32) (int, bool) {
+	return slices.BinarySearchFunc(r, uid, func(x metaRef, u uint32) int { return cmp.Compare(x.uid, u) })
+}
+
+func (r metaRefs) get(uid uint32) (metaRef, bool) {
+	if i, ok := r.search(uid); ok {
+		return r[i], true
+	}
+	return metaRef{}, false
+}
+
+// put adds or replaces ref and returns the frame length it replaced.
+func (r *metaRefs) put(ref metaRef) (old int32) {
+	if n := len(*r); n == 0 || (*r)[n-1].uid < ref.uid {
+		*r = append(*r, ref)
+		return 0
+	}
+	i, ok := r.search(ref.uid)
+	if ok {
+		old = (*r)[i].n
+		(*r)[i] = ref
+		return old
+	}
+	*r = slices.Insert(*r, i, ref)
+	return 0
+}
+
+func (r *metaRefs) del(uid uint32) (old int32) {
+	if i, ok := r.search(uid); ok {
+		old = (*r)[i].n
+		*r = slices.Delete(*r, i, i+1)
+	}
+	return old
 }
 
 type metaStore struct {
 	file    *os.File
 	uv      uint32
-	refs    map[uint32]metaRef
+	refs    metaRefs
 	end     int64
 	live    int64
 	buf     []byte
@@ -59,7 +101,7 @@ func (f *folder) metaLoad() (*metaStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &metaStore{file: file, uv: f.s.uidValidity, refs: make(map[uint32]metaRef)}
+	m := &metaStore{file: file, uv: f.s.uidValidity}
 	if err := m.readFrom(0, f.s); err != nil {
 		// Wrong UIDVALIDITY, no header or damage: start the cache afresh.
 		if err := m.reset(); err != nil {
@@ -83,7 +125,7 @@ func (m *metaStore) reset() error {
 	if _, err := m.file.Write(e.b); err != nil {
 		return err
 	}
-	clear(m.refs)
+	m.refs = m.refs[:0]
 	m.end, m.live, m.buf = int64(len(e.b)), 0, nil
 	return nil
 }
@@ -129,10 +171,7 @@ func (m *metaStore) readFrom(off int64, s *state) error {
 			}
 			uid := binary.LittleEndian.Uint32(u[:])
 			if s.find(uid) >= 0 {
-				if old, ok := m.refs[uid]; ok {
-					m.live -= int64(old.n)
-				}
-				m.refs[uid] = metaRef{off, int32(8 + n)}
+				m.live -= int64(m.refs.put(metaRef{uid, int32(8 + n), off}))
 				m.live += 8 + n
 			}
 		default:
@@ -145,12 +184,12 @@ func (m *metaStore) readFrom(off int64, s *state) error {
 
 // get returns the data stored for uid, or ErrNotExist.
 func (m *metaStore) get(uid uint32, s *state) ([]byte, error) {
-	ref, ok := m.refs[uid]
+	ref, ok := m.refs.get(uid)
 	if !ok {
 		// Another process may have added it: index what was appended.
 		if fi, err := m.file.Stat(); err == nil && fi.Size() > m.end {
 			m.readFrom(m.end, s)
-			ref, ok = m.refs[uid]
+			ref, ok = m.refs.get(uid)
 		}
 		if !ok {
 			return nil, fmt.Errorf("maildir: no metadata for UID %d: %w", uid, mailbox.ErrNotExist)
@@ -162,7 +201,7 @@ func (m *metaStore) get(uid uint32, s *state) ([]byte, error) {
 	}
 	if crc32.Checksum(frame[8:], crcTable) != binary.LittleEndian.Uint32(frame[4:]) ||
 		binary.LittleEndian.Uint32(frame[9:]) != uid {
-		delete(m.refs, uid)
+		m.live -= int64(m.refs.del(uid))
 		return nil, fmt.Errorf("maildir: metadata for UID %d damaged: %w", uid, mailbox.ErrNotExist)
 	}
 	return append([]byte(nil), frame[13:]...), nil
@@ -208,10 +247,7 @@ func (m *metaStore) set(uid uint32, data []byte) error {
 	if _, err := m.file.Write(e.b); err != nil {
 		return err
 	}
-	if old, ok := m.refs[uid]; ok {
-		m.live -= int64(old.n)
-	}
-	m.refs[uid] = metaRef{off, int32(len(e.b))}
+	m.live -= int64(m.refs.put(metaRef{uid, int32(len(e.b)), off}))
 	m.live += int64(len(e.b))
 	m.end = off + int64(len(e.b))
 	m.buf = m.buf[:0]
@@ -221,12 +257,17 @@ func (m *metaStore) set(uid uint32, data []byte) error {
 // drop forgets the metadata of expunged messages; the space is reclaimed
 // by compact.
 func (m *metaStore) drop(uids []uint32) {
+	gone := make(map[uint32]bool, len(uids))
 	for _, u := range uids {
-		if old, ok := m.refs[u]; ok {
-			m.live -= int64(old.n)
-			delete(m.refs, u)
-		}
+		gone[u] = true
 	}
+	m.refs = slices.DeleteFunc(m.refs, func(r metaRef) bool {
+		if gone[r.uid] {
+			m.live -= int64(r.n)
+			return true
+		}
+		return false
+	})
 }
 
 // compact rewrites the cache without dead records once they are the
@@ -240,9 +281,10 @@ func (f *folder) metaCompact(m *metaStore) error {
 	if err != nil {
 		return err
 	}
-	fresh := &metaStore{file: nf, uv: m.uv, refs: make(map[uint32]metaRef, len(m.refs))}
+	fresh := &metaStore{file: nf, uv: m.uv, refs: make(metaRefs, 0, len(m.refs))}
 	err = fresh.reset()
-	for uid := range m.refs {
+	for _, ref := range slices.Clone(m.refs) {
+		uid := ref.uid
 		if err != nil {
 			break
 		}

@@ -338,3 +338,42 @@ func TestKeywordLimits(t *testing.T) {
 	info := listAll(t, m2)
 	assert.Len(t, info[19].Flags, MaxKeywords)
 }
+
+// TestMetadataCompaction: replaced and expunged metadata is reclaimed once
+// it is the majority of the cache file, and what is live survives.
+func TestMetadataCompaction(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	_, m := openInbox(t, s)
+	mc := m.(mailbox.MetadataCache)
+	u1, err := m.Append(ctx, strings.NewReader("one"), nil)
+	require.NoError(t, err)
+	u2, err := m.Append(ctx, strings.NewReader("two"), nil)
+	require.NoError(t, err)
+	require.NoError(t, mc.SetMetadata(ctx, u1, []byte("keep")))
+	big := make([]byte, 64<<10)
+	for i := range 40 {
+		big[0] = byte(i)
+		require.NoError(t, mc.SetMetadata(ctx, u2, big))
+	}
+	fi, err := os.Stat(filepath.Join(s.Root, "alice", metaFile))
+	require.NoError(t, err)
+	assert.Less(t, fi.Size(), int64(1<<20), "the metadata cache was not compacted")
+	got, err := mc.Metadata(ctx, u1)
+	require.NoError(t, err)
+	assert.Equal(t, "keep", string(got))
+	got, err = mc.Metadata(ctx, u2)
+	require.NoError(t, err)
+	assert.Equal(t, byte(39), got[0])
+	// Expunged entries go too, and a reload of the cache agrees.
+	_, err = m.Expunge(ctx, []mailbox.UID{u2})
+	require.NoError(t, err)
+	m.Close()
+	_, m = openInbox(t, &Store{Root: s.Root, Users: s.Users, PollInterval: -1})
+	mc = m.(mailbox.MetadataCache)
+	got, err = mc.Metadata(ctx, u1)
+	require.NoError(t, err)
+	assert.Equal(t, "keep", string(got))
+	_, err = mc.Metadata(ctx, u2)
+	assert.ErrorIs(t, err, mailbox.ErrNotExist)
+}
