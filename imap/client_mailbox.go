@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/posthorn/posthorn/imap/internal/utf7"
+	"github.com/posthorn/posthorn/internal/utf7"
 )
 
 // MailboxState describes the selected mailbox: what SELECT or EXAMINE

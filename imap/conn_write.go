@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/posthorn/posthorn/imap/internal/utf7"
+	"github.com/posthorn/posthorn/internal/utf7"
 	"github.com/posthorn/posthorn/mailbox"
 )
 

@@ -4,7 +4,7 @@
 // [Error] type that carries a tagged NO, BAD or BYE.
 //
 // The wire codec lives in imap/internal/wire, modified UTF-7 in
-// imap/internal/utf7 and the MIME parser in internal/mime. The value
+// internal/utf7 and the MIME parser in internal/mime. The value
 // types are declared beside the codec (which cannot import this package)
 // and appear here as aliases: imap.NumSet and the codec's NumSet are one
 // type.

@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/posthorn/posthorn/imap/internal/utf7"
+	"github.com/posthorn/posthorn/internal/utf7"
 )
 
 // Default limits of a Decoder.

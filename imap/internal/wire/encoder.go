@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/posthorn/posthorn/imap/internal/utf7"
+	"github.com/posthorn/posthorn/internal/utf7"
 )
 
 // MaxQuoted is the longest string the Encoder writes as a quoted string;
