@@ -661,7 +661,15 @@ func (m *mbox) Metadata(ctx context.Context, uid mailbox.UID) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ms.get(uint32(uid), f.s)
+	data, err := ms.get(uint32(uid), f.s)
+	if errors.Is(err, mailbox.ErrNotExist) && f.metaReplaced() {
+		f.metaReload()
+		if ms, err = f.metaLoad(); err != nil {
+			return nil, err
+		}
+		data, err = ms.get(uint32(uid), f.s)
+	}
+	return data, err
 }
 
 // SetMetadata implements mailbox.MetadataCache.
@@ -679,6 +687,9 @@ func (m *mbox) SetMetadata(ctx context.Context, uid mailbox.UID, data []byte) er
 	defer f.unlock()
 	if f.s.find(uint32(uid)) < 0 {
 		return fmt.Errorf("maildir: UID %d: %w", uid, mailbox.ErrNotExist)
+	}
+	if f.metaReplaced() {
+		f.metaReload()
 	}
 	ms, err := f.metaLoad()
 	if err != nil {

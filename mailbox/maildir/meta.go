@@ -113,6 +113,25 @@ func (f *folder) metaLoad() (*metaStore, error) {
 	return m, nil
 }
 
+// metaReplaced reports whether another process compacted the cache file
+// since we opened it (mu held); the caller then loads it again.
+func (f *folder) metaReplaced() bool {
+	if f.meta == nil {
+		return false
+	}
+	onDisk, err1 := f.root.Stat(metaFile)
+	ours, err2 := f.meta.file.Stat()
+	return err1 == nil && err2 == nil && inode(onDisk) != inode(ours)
+}
+
+// metaReload drops the cache state so that metaLoad reads the file again.
+func (f *folder) metaReload() {
+	if f.meta != nil {
+		f.meta.close()
+		f.meta = nil
+	}
+}
+
 func (m *metaStore) reset() error {
 	if err := m.file.Truncate(0); err != nil {
 		return err

@@ -377,3 +377,36 @@ func TestMetadataCompaction(t *testing.T) {
 	_, err = mc.Metadata(ctx, u2)
 	assert.ErrorIs(t, err, mailbox.ErrNotExist)
 }
+
+// TestMetadataReplacedByOtherProcess: after another process compacted the
+// metadata cache (a new file), this one reads and writes the new file.
+func TestMetadataReplacedByOtherProcess(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	_, m := openInbox(t, s)
+	mc := m.(mailbox.MetadataCache)
+	uid, err := m.Append(ctx, strings.NewReader("x"), nil)
+	require.NoError(t, err)
+	require.NoError(t, mc.SetMetadata(ctx, uid, []byte("old")))
+	// The other process: a fresh cache file holding another value.
+	f := m.(*mbox).f
+	path := filepath.Join(s.Root, "alice", metaFile)
+	tmp := path + ".other"
+	nf, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	require.NoError(t, err)
+	other := &metaStore{file: nf, uv: f.meta.uv}
+	require.NoError(t, other.reset())
+	require.NoError(t, other.set(uint32(uid)+1, []byte("from the other process")))
+	nf.Close()
+	require.NoError(t, os.Rename(tmp, path))
+	uid2, err := m.Append(ctx, strings.NewReader("y"), nil)
+	require.NoError(t, err)
+	require.Equal(t, uid+1, uid2)
+	got, err := mc.Metadata(ctx, uid2)
+	require.NoError(t, err)
+	assert.Equal(t, "from the other process", string(got))
+	require.NoError(t, mc.SetMetadata(ctx, uid, []byte("new")))
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "new", "SetMetadata wrote into the replaced file")
+}
