@@ -25,14 +25,25 @@ func init() {
 }
 
 // direct reports whether b is represented as itself (RFC 3501 §5.1.3:
-// printable US-ASCII other than "&").
-func direct(b byte) bool { return b >= 0x20 && b <= 0x7e }
+// printable US-ASCII other than "&"), sep being a printable character that
+// is encoded in BASE64 too (0 for none).
+func direct(b, sep byte) bool { return b >= 0x20 && b <= 0x7e && b != sep }
 
 // Encode returns the modified UTF-7 form of the UTF-8 string s. Invalid
 // UTF-8 sequences are encoded as U+FFFD.
-func Encode(s string) string {
+func Encode(s string) string { return encode(s, 0) }
+
+// EncodeSep is Encode for names in which sep, a printable US-ASCII
+// character other than "&", separates hierarchy levels: a sep inside s is
+// written in BASE64 like a non-ASCII character, so the result never holds
+// a bare sep. Maildir++ folder names use it with '.' ("a.b" becomes
+// "a&AC4-b"), which the usual lenient decoders (Dovecot's, mutt's) read
+// back as s; the strict Decode does not, DecodeSep does.
+func EncodeSep(s string, sep byte) string { return encode(s, sep) }
+
+func encode(s string, sep byte) string {
 	i := 0
-	for i < len(s) && direct(s[i]) && s[i] != '&' {
+	for i < len(s) && direct(s[i], sep) && s[i] != '&' {
 		i++
 	}
 	if i == len(s) {
@@ -43,7 +54,7 @@ func Encode(s string) string {
 	b.WriteString(s[:i])
 	for i < len(s) {
 		c := s[i]
-		if direct(c) {
+		if direct(c, sep) {
 			if c == '&' {
 				b.WriteString("&-")
 			} else {
@@ -55,7 +66,7 @@ func Encode(s string) string {
 		// Collect the run of non-direct characters.
 		j := i
 		var units []uint16
-		for j < len(s) && !direct(s[j]) {
+		for j < len(s) && !direct(s[j], sep) {
 			r, n := utf8.DecodeRuneInString(s[j:])
 			j += n
 			if r >= 0x10000 {
@@ -87,9 +98,15 @@ func Encode(s string) string {
 
 // Decode converts the modified UTF-7 string s to UTF-8. It returns
 // ErrInvalid for any input Encode could not have produced.
-func Decode(s string) (string, error) {
+func Decode(s string) (string, error) { return decode(s, 0) }
+
+// DecodeSep is the inverse of EncodeSep: it returns ErrInvalid for any
+// input EncodeSep(·, sep) could not have produced, a bare sep among them.
+func DecodeSep(s string, sep byte) (string, error) { return decode(s, sep) }
+
+func decode(s string, sep byte) (string, error) {
 	i := 0
-	for i < len(s) && direct(s[i]) && s[i] != '&' {
+	for i < len(s) && direct(s[i], sep) && s[i] != '&' {
 		i++
 	}
 	if i == len(s) {
@@ -101,7 +118,7 @@ func Decode(s string) (string, error) {
 	prevEncoded := false // the previous token was a non-empty &...- run
 	for i < len(s) {
 		c := s[i]
-		if !direct(c) {
+		if !direct(c, sep) {
 			return "", ErrInvalid
 		}
 		if c != '&' {
@@ -125,7 +142,7 @@ func Decode(s string) (string, error) {
 		if j < 0 {
 			return "", ErrInvalid
 		}
-		if err := decodeRun(&b, s[i:i+j]); err != nil {
+		if err := decodeRun(&b, s[i:i+j], sep); err != nil {
 			return "", err
 		}
 		i += j + 1
@@ -134,7 +151,7 @@ func Decode(s string) (string, error) {
 	return b.String(), nil
 }
 
-func decodeRun(b *strings.Builder, run string) error {
+func decodeRun(b *strings.Builder, run string, sep byte) error {
 	var acc uint32
 	var bits uint
 	var units []uint16
@@ -168,7 +185,7 @@ func decodeRun(b *strings.Builder, run string) error {
 			}
 			b.WriteRune(r)
 			k++
-		case u >= 0x20 && u <= 0x7e:
+		case u >= 0x20 && u <= 0x7e && u != rune(sep):
 			// Printable ASCII must be represented directly.
 			return ErrInvalid
 		default:
