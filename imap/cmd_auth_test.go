@@ -203,3 +203,15 @@ func TestAuthenticateMechanisms(t *testing.T) {
 		})
 	}
 }
+
+func TestTooManyBadCommandsBeforeAuth(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.dial()
+	c.run(
+		"C: a LOGIN", "S: a BAD *",
+		"C: b LOGIN (", "S: b BAD *",
+		"C: c CAPABILITY x", "S: c BAD *",
+		"S: * BYE [CLIENTBUG] *",
+	)
+	c.expectClosed()
+}

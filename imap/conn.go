@@ -75,6 +75,7 @@ type conn struct {
 	rev2       bool // ENABLE IMAP4rev2
 	utf8       bool // ENABLE UTF8=ACCEPT (or rev2)
 	loginFails int
+	badCount   int  // BAD answers before authentication
 	counted    bool // counted in Server.users
 
 	user        string
@@ -466,8 +467,19 @@ func (c *conn) badLine(tag string, err error) bool {
 		}
 		return false
 	}
+	if c.state == stateNotAuth {
+		// Something that is not an IMAP client: stop listening to it.
+		if c.badCount++; c.badCount >= maxBadBeforeAuth {
+			c.bye(CodeClientBug, "Too many bad commands")
+			return false
+		}
+	}
 	return c.flush() == nil
 }
+
+// maxBadBeforeAuth is the number of unparsable commands after which a
+// connection that has not logged in is closed.
+const maxBadBeforeAuth = 3
 
 // writeStatus writes the tagged response of cmd for err.
 func (c *conn) writeStatus(cmd *command, err error) {
