@@ -1,7 +1,7 @@
-// Package maildir is the durable mail store of Posthorn: one Maildir++
-// tree per user on the local file system, shared with other Maildir tools
-// (mutt, mbsync, Dovecot, procmail-style MDAs), with an index per folder
-// for UIDs, MODSEQs, keywords and tombstones. It implements mailbox.Store.
+// Package maildir is the durable mail store of Posthorn: one Maildir++ tree
+// per user on the local file system, shared with other Maildir tools (mutt,
+// mbsync, Dovecot, procmail-style MDAs), with an index per folder for UIDs,
+// MODSEQs, keywords and tombstones. It implements mailbox.Store.
 //
 // # Quick start
 //
@@ -10,8 +10,8 @@
 //	store := &maildir.Store{Root: "/var/mail/posthorn", Users: users}
 //	uid, err := mailbox.Deliver(ctx, store, "jim", msg, nil)
 //
-// Store.Users can be any [Directory]; [ReadPasswdFile] loads a
-// Dovecot-style passwd-file ({PLAIN}, {BLF-CRYPT} and {SHA512-CRYPT}).
+// Store.Users can be any [Directory]; [ReadPasswdFile] loads a Dovecot-style
+// passwd-file ({PLAIN}, {BLF-CRYPT} and {SHA512-CRYPT}).
 //
 // # Layout on disk
 //
@@ -24,36 +24,36 @@
 //	<folder>/posthorn-specialuse  the RFC 6154 attribute of the folder, if any
 //	Root/<user>/posthorn-uidvalidity, posthorn-subscriptions, *.lock
 //
-// Folder names are UTF-8 in the API and modified UTF-7 (RFC 3501 §5.1.3)
-// on disk, "/" becoming the Maildir++ separator ".". A "." inside a level is
-// written "&AC4-", the modified UTF-7 encoding of U+002E, so it
-// round-trips and other tools decode it to ".". Directories whose names
-// are not modified UTF-7 (raw UTF-8 from some tools) are not listed: no
-// name could address them without aliasing another. Message files are named
+// Folder names are UTF-8 in the API and modified UTF-7 (RFC 3501 §5.1.3) on
+// disk, "/" becoming the Maildir++ separator ".". A "." inside a level is
+// written "&AC4-", the modified UTF-7 encoding of U+002E, so it round-trips
+// and other tools decode it to ".". Directories whose names are not modified
+// UTF-7 (raw UTF-8 from some tools) are not listed: no name could address
+// them without aliasing another. Message files are named
 // "<time>.M<usec>P<pid>Q<n>R<rand>.<host>,S=<size>[:2,<flags>]". The info
-// letters are D (\Draft), F (\Flagged), P ($Forwarded), R (\Answered),
-// S (\Seen) and T (\Deleted), kept in ASCII order; letters we do not know
+// letters are D (\Draft), F (\Flagged), P ($Forwarded), R (\Answered), S
+// (\Seen) and T (\Deleted), kept in ASCII order; letters we do not know
 // (Dovecot's keyword letters) survive our renames. Other keywords live only
-// in the index. A message without flags stays in new/; any flag change
-// moves it to cur/.
+// in the index. A message without flags stays in new/; any flag change moves
+// it to cur/.
 //
 // # Durability and crashes
 //
 // Append writes the message into tmp/, fsyncs it, renames it into new/ (or
 // cur/), fsyncs that directory, appends the index record and fsyncs the
 // index before it returns the UID. Appends that arrive together share the
-// directory and index fsyncs (group commit). A crash before the index
-// record leaves a file without a UID, which the next scan adopts with a fresh UID; a crash
-// inside the record leaves a torn last record, cut off at the next load.
-// The index is an append-only log (see index.go for the record format),
-// compacted by writing a snapshot to a new file, fsyncing it and renaming
-// it over the old one, so it loads after a crash at any instant. A
+// directory and index fsyncs (group commit). A crash before the index record
+// leaves a file without a UID, which the next scan adopts with a fresh UID;
+// a crash inside the record leaves a torn last record, cut off at the next
+// load. The index is an append-only log (see index.go for the record
+// format), compacted by writing a snapshot to a new file, fsyncing it and
+// renaming it over the old one, so it loads after a crash at any instant. A
 // checksum failure anywhere but the last record, a missing index or a
 // contradiction (a UID going backwards) makes the folder rebuild its index
 // from the files with a new UIDVALIDITY: UIDs are never reused wrongly.
 // UIDVALIDITY values come from a per-user counter that is at least the
-// current Unix time, so they are never reused for a name, even after
-// delete and create or a lost counter.
+// current Unix time, so they are never reused for a name, even after delete
+// and create or a lost counter.
 //
 // # Outside changes
 //
@@ -61,35 +61,35 @@
 // other programs are noticed from the mtimes of new/ and cur/: every
 // operation stats the index and both directories (three stat calls) and
 // rescans when something changed, giving new files UIDs and publishing
-// MessagesAdded, FlagsChanged and MessagesExpunged events. Because an
-// mtime has a coarse tick, a directory whose mtime is less than two seconds
-// older than the scan that read it is rescanned until it has settled, at
-// most once a second and at most a tenth of the time (a rescan of an
-// unchanged 100,000-message folder reads 100,000 names: about 0.1 s). While an account is watched (IMAP IDLE), the
-// folders open in the process and INBOX are polled every
-// Store.PollInterval (2 s by default). So an outside delivery is announced
-// within PollInterval to a watcher, or at the next access otherwise.
-// Keywords cannot be set by outside programs (Maildir has no place for
-// them) and are lost when an index is rebuilt.
+// MessagesAdded, FlagsChanged and MessagesExpunged events. Because an mtime
+// has a coarse tick, a directory whose mtime is less than two seconds older
+// than the scan that read it is rescanned until it has settled, at most once
+// a second and at most a tenth of the time (a rescan of an unchanged
+// 100,000-message folder reads 100,000 names: about 0.1 s). While an account
+// is watched (IMAP IDLE), the folders open in the process and INBOX are
+// polled every Store.PollInterval (2 s by default). So an outside delivery
+// is announced within PollInterval to a watcher, or at the next access
+// otherwise. Keywords cannot be set by outside programs (Maildir has no
+// place for them) and are lost when an index is rebuilt.
 //
 // # Concurrency
 //
 // Every Store, Account and Mailbox is safe for concurrent use. All handles
 // of one tree in a process share one in-memory index per folder, through a
 // process-wide registry keyed by path; events reach the Bus of every Store
-// that has the tree open. Several processes may share a tree: index
-// writes, installs of new files and scans hold the folder's flock, and
-// each process catches up with the others' index records before it
-// changes or reads anything, publishing their changes to its own watchers
-// (so sessions in another process see them at their next access, or
-// within PollInterval while watching). Account changes (create, delete,
-// rename, subscriptions) hold a per-user flock; a rename moves one folder
-// directory at a time, so a crash in the middle of renaming a folder with
-// children leaves some of them under the old name (no message is lost). The POP3 maildrop lock is
-// a non-blocking flock, so it excludes other processes too. Not supported:
-// network file systems without working flock(2), and sharing a tree
-// between processes on systems other than Unix (the package builds there,
-// for one process).
+// that has the tree open. Several processes may share a tree: index writes,
+// installs of new files and scans hold the folder's flock, and each process
+// catches up with the others' index records before it changes or reads
+// anything, publishing their changes to its own watchers (so sessions in
+// another process see them at their next access, or within PollInterval
+// while watching). Account changes (create, delete, rename, subscriptions)
+// hold a per-user flock; a rename moves one folder directory at a time, so a
+// crash in the middle of renaming a folder with children leaves some of them
+// under the old name (no message is lost). The POP3 maildrop lock is a
+// non-blocking flock, so it excludes other processes too. Not supported:
+// network file systems without working flock(2), and sharing a tree between
+// processes on systems other than Unix (the package builds there, for one
+// process).
 //
 // # Limits
 //
@@ -97,9 +97,9 @@
 // mailbox.ErrTooLarge while the message is read; user names are at most
 // MaxUserLength bytes; mailbox names of up to mailbox.MaxNameLength bytes
 // work (past 255 bytes of directory name they live in posthorn-long/);
-// cached metadata is at most 16 MiB per message; the last UID of a
-// mailbox is 2³²-2, after which Append fails (rename the mailbox and
-// create it again for a new UIDVALIDITY).
+// cached metadata is at most 16 MiB per message; the last UID of a mailbox
+// is 2³²-2, after which Append fails (rename the mailbox and create it again
+// for a new UIDVALIDITY).
 //
 // # Safety
 //
@@ -108,14 +108,14 @@
 // control characters or start with ".". Every file access inside a user's
 // tree goes through an os.Root, so a symbolic link planted in the tree
 // cannot lead outside it; folder directories, cur/ and new/ that are
-// symbolic links are not used, message files are opened with O_NOFOLLOW,
-// and only regular files are taken as messages.
+// symbolic links are not used, message files are opened with O_NOFOLLOW, and
+// only regular files are taken as messages.
 //
 // # Parsed metadata
 //
 // Every Mailbox is a mailbox.MetadataCache: the IMAP server keeps each
-// message's parsed MIME structure there after the first FETCH that needs
-// it, in posthorn-meta (offsets in memory, data read through a read-ahead
+// message's parsed MIME structure there after the first FETCH that needs it,
+// in posthorn-meta (offsets in memory, data read through a read-ahead
 // window: all 100,000 entries of a folder in about 0.1 s). With
 // Store.ParseOnDelivery, Append parses and caches it at once. Copies and
 // moves carry it; expunges drop it.
@@ -123,9 +123,10 @@
 // # Memory
 //
 // A message costs 48 bytes in memory plus its file name in one arena per
-// folder (about 100 bytes in all); keywords are interned sets. Opening a
-// folder another handle holds costs three stat calls; a cold open reads
-// the index (and scans the directories only when their mtimes say so).
+// folder (about 110 bytes in all, 128 once the metadata cache is in use);
+// keywords are interned sets. Opening a folder another handle holds costs
+// three stat calls; a cold open reads the index (and scans the directories
+// only when their mtimes say so).
 //
 // # Standards
 //
@@ -137,4 +138,5 @@
 //	RFC 6851 MOVE                                       Mover: rename into the destination, then expunge
 //	RFC 4315 UIDPLUS                                    Copier (hard links) and Mover return UID maps
 //	RFC 8514 SAVEDATE                                   kept per message
+//	RFC 1939 §7 UIDL                                    UIDLer: the Maildir base name, stable across index rebuilds
 package maildir
