@@ -52,10 +52,21 @@ func (c *Client) AppendMulti(ctx context.Context, mailbox string, msgs []AppendM
 		return nil, errors.New("imap: server does not support MULTIAPPEND")
 	}
 	cmd, w := c.newCommand("APPEND")
+	if err := writeAppend(w, mailbox, msgs); err != nil {
+		return nil, err
+	}
+	if err := c.run(cmd, w); err != nil {
+		return nil, err
+	}
+	return appendResult(cmd.status), nil
+}
+
+// writeAppend writes the arguments of APPEND.
+func writeAppend(w *cmdWriter, mailbox string, msgs []AppendMessage) error {
 	w.sp().mailbox(mailbox)
 	for _, m := range msgs {
 		if m.Size < 0 || m.Body == nil {
-			return nil, errors.New("imap: append needs a body and its size")
+			return errors.New("imap: append needs a body and its size")
 		}
 		if len(m.Flags) > 0 {
 			w.sp().flags(m.Flags)
@@ -66,15 +77,14 @@ func (c *Client) AppendMulti(ctx context.Context, mailbox string, msgs []AppendM
 		w.sp()
 		w.literal(m.Body, m.Size, m.Binary)
 	}
-	if w.err != nil && cmd.done {
-		return nil, w.err // refused at a synchronising literal
-	}
-	if err := c.run(cmd, w); err != nil {
-		return nil, err
-	}
-	res = &AppendResult{}
-	if cmd.status.Code == CodeAppendUID {
-		f := strings.Fields(cmd.status.CodeArg)
+	return nil
+}
+
+// appendResult reads APPENDUID from a tagged OK.
+func appendResult(st *Error) *AppendResult {
+	res := &AppendResult{}
+	if st.Code == CodeAppendUID {
+		f := strings.Fields(st.CodeArg)
 		if len(f) == 2 {
 			v, _ := strconv.ParseUint(f[0], 10, 32)
 			res.UIDValidity = uint32(v)
@@ -83,5 +93,50 @@ func (c *Client) AppendMulti(ctx context.Context, mailbox string, msgs []AppendM
 			}
 		}
 	}
-	return res, nil
+	return res
+}
+
+// AppendEach appends each message with its own APPEND, pipelined: all
+// commands go out before the first answer is read when their literals
+// need no continuation (LITERAL+, or LITERAL-/IMAP4rev2 for messages up
+// to 4 KiB); otherwise each waits for the server's go-ahead. Unlike
+// AppendMulti, each message succeeds or fails alone: results[i] is nil
+// for a failed one, and err joins the failures.
+func (c *Client) AppendEach(ctx context.Context, mailbox string, msgs []AppendMessage) (results []*AppendResult, err error) {
+	end, err := c.beginCaps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer end(&err)
+	cmds := make([]*clientCmd, len(msgs))
+	var errs []error
+	for i, m := range msgs {
+		cmd, w := c.newCommand("APPEND")
+		if err := writeAppend(w, mailbox, []AppendMessage{m}); err != nil {
+			return nil, err
+		}
+		if err := c.send(cmd, w); err != nil {
+			if c.broken != nil {
+				return nil, err
+			}
+			errs = append(errs, err) // refused before sending
+			continue
+		}
+		cmds[i] = cmd
+	}
+	results = make([]*AppendResult, len(msgs))
+	for i, cmd := range cmds {
+		if cmd == nil {
+			continue
+		}
+		if err := c.wait(cmd); err != nil {
+			if c.broken != nil {
+				return nil, err
+			}
+			errs = append(errs, err)
+			continue
+		}
+		results[i] = appendResult(cmd.status)
+	}
+	return results, errors.Join(errs...)
 }

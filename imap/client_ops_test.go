@@ -503,8 +503,18 @@ func ctMisc(t *testing.T, p *ctPeer) {
 			assert.True(t, m.InternalDate.Equal(time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)), "%v", m.InternalDate)
 		}
 	}
+	each := []AppendMessage{
+		{Body: strings.NewReader(ctMessage("e1", "1\r\n")), Size: int64(len(ctMessage("e1", "1\r\n")))},
+		{Body: strings.NewReader(ctMessage("e2", "2\r\n")), Size: int64(len(ctMessage("e2", "2\r\n")))},
+	}
+	eres, err := c.AppendEach(ctx, "INBOX", each)
+	require.NoError(t, err)
+	require.Len(t, eres, 2)
+	if c.Has(ctx, "UIDPLUS") {
+		assert.Len(t, eres[1].UIDs, 1)
+	}
 	// Appending to a missing mailbox: NO [TRYCREATE], client still usable.
-	_, err := c.Append(ctx, "Missing", AppendMessage{Body: strings.NewReader("x\r\n"), Size: 3})
+	_, err = c.Append(ctx, "Missing", AppendMessage{Body: strings.NewReader("x\r\n"), Size: 3})
 	var ie *Error
 	require.ErrorAs(t, err, &ie)
 	assert.Equal(t, CodeTryCreate, ie.Code)

@@ -2,6 +2,7 @@ package imap
 
 import (
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -27,7 +28,7 @@ func (k UpdateKind) String() string {
 	if int(k) < len(updateKindNames) {
 		return updateKindNames[k]
 	}
-	return "UpdateKind(" + string(rune('0'+k)) + ")"
+	return "UpdateKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // Update is an unsolicited server response delivered to

@@ -424,3 +424,27 @@ func TestClientThread(t *testing.T) {
 	assert.Equal(t, want, got)
 	scriptOK(t, done)
 }
+
+func TestClientAppendEachPipelined(t *testing.T) {
+	c, done := ctScript(t, nil,
+		"S: * OK [CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS] ready",
+		// Both commands arrive before the server answers either.
+		"C: T1 APPEND INBOX {3+}",
+		"C: one",
+		"C: T2 APPEND INBOX {3+}",
+		"C: two",
+		"S: T1 OK [APPENDUID 5 1] done",
+		"S: T2 NO [OVERQUOTA] full",
+	)
+	res, err := c.AppendEach(ctxT(t), "INBOX", []AppendMessage{
+		{Body: strings.NewReader("one"), Size: 3},
+		{Body: strings.NewReader("two"), Size: 3},
+	})
+	var ie *Error
+	require.ErrorAs(t, err, &ie)
+	assert.Equal(t, CodeOverQuota, ie.Code)
+	require.Len(t, res, 2)
+	assert.Equal(t, []uint32{1}, res[0].UIDs)
+	assert.Nil(t, res[1])
+	scriptOK(t, done)
+}
