@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -359,4 +360,34 @@ func TestBaseAndConnContextReachStore(t *testing.T) {
 	c := e.dial()
 	c.run("C: a LOGIN sara x", "S: a OK *")
 	assert.Equal(t, "base+conn", <-auth.got)
+}
+
+func TestMapError(t *testing.T) {
+	c := &conn{log: slog.New(slog.DiscardHandler), ctx: context.Background()}
+	for _, tc := range []struct {
+		err  error
+		typ  StatusType
+		code ResponseCode
+	}{
+		{mailbox.ErrNotExist, StatusNO, CodeNonExistent},
+		{fmt.Errorf("x: %w", mailbox.ErrExist), StatusNO, CodeAlreadyExists},
+		{mailbox.ErrAuthFailed, StatusNO, CodeAuthenticationFailed},
+		{mailbox.ErrInUse, StatusNO, CodeInUse},
+		{mailbox.ErrOverQuota, StatusNO, CodeOverQuota},
+		{mailbox.ErrTooLarge, StatusNO, CodeTooBig},
+		{mailbox.ErrReadOnly, StatusNO, CodeNoPerm},
+		{mailbox.ErrNotPermitted, StatusNO, CodeNoPerm},
+		{mailbox.ErrInvalidName, StatusNO, CodeCannot},
+		{mailbox.ErrInvalidFlag, StatusBAD, CodeClientBug},
+		{mailbox.ErrHasChildren, StatusNO, CodeHasChildren},
+		{mailbox.ErrNoSelect, StatusNO, CodeCannot},
+		{context.Canceled, StatusNO, CodeUnavailable},
+		{&Error{Code: CodeLimit, Text: "x"}, StatusNO, CodeLimit},
+		{errors.New("disk on fire"), StatusNO, CodeServerBug},
+	} {
+		e := c.mapError(tc.err)
+		assert.Equal(t, tc.typ, e.Type, "%v", tc.err)
+		assert.Equal(t, tc.code, e.Code, "%v", tc.err)
+		assert.NotContains(t, e.Text, "fire")
+	}
 }
