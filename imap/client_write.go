@@ -9,8 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/posthorn/posthorn/internal/utf7"
 	"github.com/posthorn/posthorn/imap/internal/wire"
+	"github.com/posthorn/posthorn/internal/utf7"
 )
 
 // cmdWriter writes one command line through the codec's encoder,
