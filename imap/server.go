@@ -350,9 +350,11 @@ func (s *Server) newConn(ctx context.Context, nc net.Conn) *conn {
 	full := s.maxConns() > 0 && len(s.conns) >= s.maxConns()
 	if s.inShutdown.Load() || full {
 		s.mu.Unlock()
-		nc.SetWriteDeadline(time.Now().Add(time.Second))
-		nc.Write([]byte("* BYE [UNAVAILABLE] Too many connections\r\n"))
-		nc.Close()
+		go func() { // never stall the accept loop on a slow peer
+			nc.SetWriteDeadline(time.Now().Add(time.Second))
+			nc.Write([]byte("* BYE [UNAVAILABLE] Too many connections\r\n"))
+			nc.Close()
+		}()
 		return nil
 	}
 	c := newConn(s, ctx, nc)
