@@ -163,7 +163,7 @@ func cmdNamespace(c *conn, cmd *command) error {
 // statusItems are the STATUS data items this server answers.
 var statusItems = map[string]bool{
 	"MESSAGES": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true,
-	"DELETED": true, "SIZE": true, "RECENT": true,
+	"DELETED": true, "SIZE": true, "RECENT": true, "APPENDLIMIT": true,
 }
 
 // statusAtts reads "(" status-att *(SP status-att) ")".
@@ -240,6 +240,12 @@ func (c *conn) writeMailboxStatus(name string, items []string) error {
 			w.num(uint64(st.Size))
 		case "RECENT":
 			w.num(0) // \Recent is per session; other sessions' mailboxes have none for us
+		case "APPENDLIMIT": // RFC 7889 §4
+			if lim := c.srv.appendLimit(); lim > 0 {
+				w.num(uint64(lim))
+			} else {
+				w.raw("NIL")
+			}
 		}
 	}
 	w.byte(')')
