@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"time"
@@ -151,4 +152,43 @@ func literalSize(line []byte) (int64, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// Capture sends cmd on a new logged-in connection with INBOX selected and
+// returns the raw untagged responses it got (literals included), for
+// replaying them to clients.
+func Capture(ctx context.Context, addr, user, pass, cmd string) ([]byte, error) {
+	c, err := DialIMAP(ctx, addr, user, pass)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if _, err := c.Cmd("SELECT INBOX"); err != nil {
+		return nil, err
+	}
+	c.bw.WriteString("cap " + cmd + "\r\n")
+	if err := c.bw.Flush(); err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	for {
+		line, err := c.br.ReadBytes('\n')
+		if err != nil {
+			return nil, err
+		}
+		if bytes.HasPrefix(line, []byte("cap ")) {
+			if !bytes.HasPrefix(line, []byte("cap OK")) {
+				return nil, fmt.Errorf("%s", bytes.TrimSpace(line))
+			}
+			return out.Bytes(), nil
+		}
+		out.Write(line)
+		if n, ok := literalSize(line); ok {
+			lit := make([]byte, n)
+			if _, err := io.ReadFull(c.br, lit); err != nil {
+				return nil, err
+			}
+			out.Write(lit)
+		}
+	}
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"os"
 	"time"
 
 	"github.com/posthorn/posthorn/bench/clients"
@@ -61,6 +64,61 @@ func (c *compare) smtpClient() {
 				if len(vals) > 0 {
 					r.values[cl.Name] = median(vals)
 				}
+			}
+		}
+	}
+}
+
+// imapClient measures the IMAP client libraries fetching a whole folder,
+// from Dovecot and from a replay server that costs nothing (the client
+// alone).
+func (c *compare) imapClient() {
+	n := 10000
+	if c.quick {
+		n = 500
+	}
+	dir, _ := os.MkdirTemp("/tmp", "phc-")
+	defer os.RemoveAll(dir)
+	addr, _, stop, err := targets.Dovecot(dir, load.Corpus(n, 1))
+	if err != nil {
+		c.note("IMAP client: %v", err)
+		return
+	}
+	defer stop()
+	ctx := context.Background()
+	captured, err := load.Capture(ctx, addr, targets.IMAPUser, targets.IMAPPass, "UID FETCH 1:* (UID FLAGS ENVELOPE)")
+	if err != nil {
+		c.note("IMAP client: capture: %v", err)
+		return
+	}
+	replay, stopReplay, err := targets.ReplayIMAP(captured, n)
+	if err != nil {
+		c.note("IMAP client: %v", err)
+		return
+	}
+	defer stopReplay()
+	for _, srv := range []struct{ name, addr string }{{"from Dovecot", addr}, {"from a replay server (client alone)", replay}} {
+		r := c.row("IMAP client", fmt.Sprintf("UID FETCH 1:* (UID FLAGS ENVELOPE) of %d messages %s", n, srv.name), "msgs/s", true)
+		for _, cl := range clients.IMAP {
+			var vals []float64
+			f, err := cl.Open(srv.addr, targets.IMAPUser, targets.IMAPPass)
+			if err != nil {
+				c.note("IMAP client %s: %v", cl.Name, err)
+				continue
+			}
+			f.FetchAll() // warm-up
+			for run := 0; run < c.runs; run++ {
+				start := time.Now()
+				got, err := f.FetchAll()
+				if err != nil || got != n {
+					c.note("IMAP client %s: fetched %d of %d: %v", cl.Name, got, n, err)
+					break
+				}
+				vals = append(vals, float64(n)/time.Since(start).Seconds())
+			}
+			f.Close()
+			if len(vals) > 0 {
+				r.values[cl.Name] = median(vals)
 			}
 		}
 	}

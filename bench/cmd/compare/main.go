@@ -70,7 +70,7 @@ var pop3Targets = []struct {
 func main() {
 	runs := flag.Int("runs", 3, "runs per measurement (the median is reported)")
 	out := flag.String("out", "", "also write the Markdown table to this file")
-	suites := flag.String("suites", "smtp,smtpclient,imap,pop3,mem", "suites to run")
+	suites := flag.String("suites", "smtp,smtpclient,imap,imapclient,pop3,mem", "suites to run")
 	quick := flag.Bool("quick", false, "smaller loads (a smoke test of the tool)")
 	serve := flag.String("serve", "", "internal: serve one target in this process for the memory suite")
 	flag.Parse()
@@ -88,6 +88,8 @@ func main() {
 			c.smtp()
 		case "smtpclient":
 			c.smtpClient()
+		case "imapclient":
+			c.imapClient()
 		case "imap":
 			c.imap()
 		case "pop3":
