@@ -165,7 +165,11 @@ func (d *Dialer) Dial(ctx context.Context, addr string) (*Client, error) {
 		conn.Close()
 		return nil, err
 	}
-	if d.Security == SecurityStartTLS && !c.authed {
+	if d.Security == SecurityStartTLS {
+		if c.authed { // RFC 9051 §7.1.4: no STARTTLS after PREAUTH
+			c.Close()
+			return nil, errors.New("imap: server greeted with PREAUTH: STARTTLS impossible")
+		}
 		if err := c.StartTLS(ctx, cfg); err != nil {
 			c.Close()
 			return nil, err

@@ -23,6 +23,9 @@ type FetchOptions struct {
 	BodyStructure bool
 	ModSeq        bool // CONDSTORE
 	Sections      []FetchSection
+	// BinarySize asks for the decoded size of these sections
+	// (BINARY.SIZE, RFC 3516); results in FetchMessage.BinarySize.
+	BinarySize []Section
 	// ChangedSince limits the results to messages whose MODSEQ is
 	// greater (CHANGEDSINCE, RFC 7162 §3.1.4.1); 0: no limit.
 	ChangedSince uint64
@@ -442,6 +445,12 @@ func writeFetch(w *cmdWriter, set NumSet, opts *FetchOptions) {
 	}
 	if opts.BodyStructure {
 		item("BODYSTRUCTURE")
+	}
+	for i := range opts.BinarySize {
+		item("")
+		if w.err == nil {
+			w.enc.FetchItem(wire.FetchItem{Name: "BINARY.SIZE", Section: &opts.BinarySize[i]})
+		}
 	}
 	for _, s := range opts.Sections {
 		it := wire.FetchItem{Name: "BODY", Peek: !s.Seen, Section: &s.Section}

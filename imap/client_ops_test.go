@@ -28,6 +28,7 @@ func TestClient(t *testing.T) {
 		{"TLS", ctTLS},
 		{"Mailboxes", ctMailboxes},
 		{"Fetch", ctSelectAndFetch},
+		{"MIME", ctMIME},
 		{"LargeLiteral", ctLargeLiteral},
 		{"Store", ctStore},
 		{"Search", ctSearch},
@@ -551,4 +552,55 @@ func ctCompress(t *testing.T, p *ctPeer) {
 	require.NoError(t, c.Noop(ctx))
 	require.Error(t, c.Compress(ctx), "only once")
 	require.NoError(t, c.Logout(ctx))
+}
+
+// ctMIME fetches parts of a multipart message: BODYSTRUCTURE, nested
+// sections, MIME headers, BINARY (decoded by the server) and BINARY.SIZE.
+func ctMIME(t *testing.T, p *ctPeer) {
+	ctx := ctxT(t)
+	c := p.login(t, nil)
+	msg := "From: sara@example.org\r\nSubject: with attachment\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n" +
+		"preamble\r\n--b1\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nHello Jim.\r\n" +
+		"--b1\r\nContent-Type: application/octet-stream; name=\"data.bin\"\r\nContent-Transfer-Encoding: base64\r\n" +
+		"Content-Disposition: attachment; filename=\"data.bin\"\r\n\r\nAAECA/8=\r\n--b1--\r\n"
+	ctAppend(t, c, "INBOX", msg)
+	_, err := c.Select(ctx, "INBOX", nil)
+	require.NoError(t, err)
+	opts := &FetchOptions{BodyStructure: true, BinarySize: []Section{{Path: []int{2}}},
+		Sections: []FetchSection{
+			{Section: Section{Path: []int{1}}},
+			{Section: Section{Path: []int{2}, Specifier: PartMIME}},
+			{Section: Section{Path: []int{2}}, Binary: true},
+		}}
+	n := 0
+	for m, err := range c.Fetch(ctx, one(1), opts) {
+		require.NoError(t, err)
+		n++
+		bs := m.BodyStructure
+		require.NotNil(t, bs)
+		assert.True(t, bs.IsMultipart())
+		assert.True(t, strings.EqualFold("mixed", bs.Subtype))
+		require.Len(t, bs.Parts, 2)
+		assert.True(t, strings.EqualFold("base64", bs.Parts[1].Encoding))
+		assert.True(t, strings.EqualFold("attachment", bs.Parts[1].Disposition), bs.Parts[1].Disposition)
+
+		var got []string
+		for {
+			sb, err := m.NextBody()
+			require.NoError(t, err)
+			if sb == nil {
+				break
+			}
+			b, err := io.ReadAll(sb.Reader)
+			require.NoError(t, err)
+			got = append(got, string(b))
+		}
+		require.Len(t, got, 3)
+		assert.Equal(t, "Hello Jim.", got[0])
+		assert.Contains(t, got[1], "Content-Transfer-Encoding: base64")
+		assert.Equal(t, "\x00\x01\x02\x03\xff", got[2], "BINARY[2] is decoded")
+		assert.Equal(t, map[string]int64{"2": 5}, m.BinarySize)
+	}
+	assert.Equal(t, 1, n)
 }

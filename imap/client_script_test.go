@@ -448,3 +448,20 @@ func TestClientAppendEachPipelined(t *testing.T) {
 	assert.Nil(t, res[1])
 	scriptOK(t, done)
 }
+
+func TestClientStartTLSRefusesPreauth(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	go func() {
+		nc, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		io.WriteString(nc, "* PREAUTH [CAPABILITY IMAP4rev1 STARTTLS] welcome\r\n")
+		io.Copy(io.Discard, nc)
+	}()
+	_, err = DialStartTLS(ctxT(t), l.Addr().String(), nil)
+	require.ErrorContains(t, err, "PREAUTH")
+}
