@@ -20,6 +20,7 @@ package imap
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -348,8 +349,7 @@ func (c *conn) readCommand() bool {
 		cmd.uid, cmd.name = true, sub
 	}
 	if c.w.tron {
-		// Arguments are left out: they may hold credentials or bodies.
-		c.log.LogAttrs(c.ctx, LevelTrace, "C: "+cmd.tag+" "+cmd.displayName())
+		c.log.LogAttrs(c.ctx, LevelTrace, "C: "+cmd.tag+" "+cmd.displayName()+c.traceArgs(cmd))
 	}
 	spec, ok := commands[cmd.name]
 	if !ok {
@@ -394,6 +394,28 @@ func (c *conn) readCommand() bool {
 		return false
 	}
 	return c.flush() == nil
+}
+
+// traceArgs returns the rest of the command line as far as it is already
+// buffered (it is not consumed), for the protocol trace: at most
+// maxTraceLine bytes, never literal contents (they follow the line), and
+// nothing at all for LOGIN and AUTHENTICATE, whose arguments are
+// credentials.
+func (c *conn) traceArgs(cmd *command) string {
+	if cmd.name == "LOGIN" || cmd.name == "AUTHENTICATE" {
+		return " <redacted>"
+	}
+	b, _ := c.br.Peek(c.br.Buffered())
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i]
+	} else {
+		b = append(b[:len(b):len(b)], "..."...)
+	}
+	b = bytes.TrimRight(b, "\r")
+	if len(b) > maxTraceLine {
+		b = append(b[:maxTraceLine:maxTraceLine], "..."...)
+	}
+	return string(b)
 }
 
 func (cmd *command) displayName() string {

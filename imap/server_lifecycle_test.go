@@ -268,13 +268,19 @@ func TestTraceRedactsCredentials(t *testing.T) {
 	var msgs []string
 	e := newTestEnv(t, func(s *Server) { s.Logger = slog.New(recordHandler{&mu, &msgs}) })
 	c := e.dial()
-	c.run("C: a LOGIN sara s3cr3t-pw", "S: a NO *", "C: b AUTHENTICATE PLAIN AHNhcmEAczNjcjN0LXB3", "S: b NO *", "C: c LOGIN sara secret", "S: c OK *", "C: d LOGOUT", "S: * BYE *", "S: d OK *")
+	c.run("C: a LOGIN sara s3cr3t-pw", "S: a NO *", "C: b AUTHENTICATE PLAIN AHNhcmEAczNjcjN0LXB3", "S: b NO *", "C: c LOGIN sara secret", "S: c OK *",
+		"C: s STATUS INBOX (MESSAGES)", "S: * STATUS *", "S: s OK *",
+		"C: ap APPEND INBOX {11}", "S: + *", "C: body-secret", "S: ap OK *",
+		"C: d LOGOUT", "S: * BYE *", "S: d OK *")
 	c.expectClosed()
 	mu.Lock()
 	defer mu.Unlock()
 	all := strings.Join(msgs, "\n")
-	assert.Contains(t, all, "C: a LOGIN")
+	assert.Contains(t, all, "C: a LOGIN <redacted>")
+	assert.Contains(t, all, "C: d LOGOUT")
 	assert.Contains(t, all, "S: c OK")
+	assert.Contains(t, all, "C: s STATUS INBOX (MESSAGES)")
+	assert.Contains(t, all, "C: ap APPEND INBOX {11}")
 	for _, secret := range []string{"s3cr3t-pw", "AHNhcmEAczNjcjN0LXB3", "secret"} {
 		assert.NotContains(t, all, secret)
 	}
