@@ -153,13 +153,17 @@ func BenchmarkFolder100k(b *testing.B) {
 	b.Run("cold-open", func(b *testing.B) {
 		var before, after runtime.MemStats
 		for b.Loop() {
+			b.StopTimer()
 			runtime.GC()
 			runtime.ReadMemStats(&before)
+			b.StartTimer()
 			a, m := openList(b, s, false)
+			b.StopTimer()
 			runtime.GC()
 			runtime.ReadMemStats(&after)
 			m.Close()
 			a.Close()
+			b.StartTimer()
 		}
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/100_000, "heapB/msg")
 	})
