@@ -65,12 +65,13 @@ func (v *view) seqAtOrAfter(u mailbox.UID) int {
 }
 
 // eachMessage calls fn with the store's info of each of uids (ascending)
-// that still exists, in order.
+// that still exists, in order. The pointer is valid during the call only.
 func (c *conn) eachMessage(uids []mailbox.UID, fn func(m *mailbox.MessageInfo) error) error {
 	if len(uids) == 0 {
 		return nil
 	}
 	i := 0
+	var cur mailbox.MessageInfo // one variable for all: fn must not keep the pointer
 	for m, err := range c.mbox.Messages(c.ctx, uids[0]) {
 		if err != nil {
 			return err
@@ -84,7 +85,8 @@ func (c *conn) eachMessage(uids []mailbox.UID, fn func(m *mailbox.MessageInfo) e
 		if uids[i] != m.UID {
 			continue
 		}
-		if err := fn(&m); err != nil {
+		cur = m
+		if err := fn(&cur); err != nil {
 			return err
 		}
 		i++

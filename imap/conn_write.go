@@ -60,8 +60,8 @@ func (w *respWriter) crlf() {
 }
 
 func (w *respWriter) num(n uint64) {
-	var buf [20]byte
-	w.rawBytes(strconv.AppendUint(buf[:0], n, 10))
+	// AvailableBuffer: formatted in place, no allocation.
+	w.rawBytes(strconv.AppendUint(w.bw.AvailableBuffer(), n, 10))
 }
 
 func (w *respWriter) num32(n uint32) { w.num(uint64(n)) }
@@ -181,7 +181,7 @@ func (w *respWriter) flags(flags []mailbox.Flag, recent bool) {
 
 // dateTime writes an IMAP date-time (RFC 9051 §9) quoted.
 func (w *respWriter) dateTime(t time.Time) {
-	w.raw(t.Format(`"02-Jan-2006 15:04:05 -0700"`))
+	w.rawBytes(t.AppendFormat(w.bw.AvailableBuffer(), `"02-Jan-2006 15:04:05 -0700"`))
 }
 
 // statusLine writes "tag TYPE [CODE arg] text" CRLF; tag "*" for untagged.
