@@ -14,6 +14,9 @@ func newTestStore(t testing.TB) *Store {
 	if err := users.Add("alice", "secret", "alice@example.org"); err != nil {
 		t.Fatal(err)
 	}
+	if err := users.Add("bob", "bobsecret", "bob@example.org"); err != nil {
+		t.Fatal(err)
+	}
 	return &Store{Root: t.TempDir(), Users: users, PollInterval: -1}
 }
 
@@ -21,10 +24,11 @@ func TestConformance(t *testing.T) {
 	mailboxtest.Run(t, func(t *testing.T) mailboxtest.Fixture {
 		s := newTestStore(t)
 		return mailboxtest.Fixture{
-			Store:    s,
-			User:     "alice",
-			Password: "secret",
-			Address:  "alice@example.org",
+			Store:     s,
+			User:      "alice",
+			Password:  "secret",
+			Address:   "alice@example.org",
+			OtherUser: "bob",
 			Reopen: func(t *testing.T) mailbox.Store {
 				return &Store{Root: s.Root, Users: s.Users, PollInterval: -1}
 			},
