@@ -23,12 +23,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	serving "github.com/posthorn/posthorn/internal/serve" // pop3 tests declare serve
 	"github.com/posthorn/posthorn/internal/textwire"
 	"github.com/posthorn/posthorn/mailbox"
 )
@@ -63,7 +63,7 @@ type conn struct {
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	isTLS     bool
-	overLimit bool // set by Server.trackConn
+	overLimit bool // its arrival crossed MaxConnections
 	closing   bool // close after the current reply
 
 	state     sessionState
@@ -144,7 +144,7 @@ func (c *conn) waitIdle() bool {
 	}
 	// Checked after the deadline is set: Shutdown sets the flag before it
 	// wakes idle connections, so one of the two sees the other.
-	return !c.srv.inShutdown.Load()
+	return !c.srv.lifecycle().ShuttingDown()
 }
 
 func (c *conn) busy() {
@@ -153,9 +153,9 @@ func (c *conn) busy() {
 	c.mu.Unlock()
 }
 
-// wakeIfIdle makes a connection blocked waiting for a command return at
-// once (Shutdown).
-func (c *conn) wakeIfIdle() {
+// Wake makes a connection blocked waiting for a command return at once
+// (Shutdown).
+func (c *conn) Wake() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.idle {
@@ -163,10 +163,20 @@ func (c *conn) wakeIfIdle() {
 	}
 }
 
+// Abort closes the connection at once (Close).
+func (c *conn) Abort() {
+	c.mu.Lock()
+	c.rwc.Close()
+	c.mu.Unlock()
+}
+
+// Serve runs the session; the Server tracks c until it returns.
+func (c *conn) Serve() { c.serve() }
+
 func (c *conn) serve() {
 	defer func() {
 		if r := recover(); r != nil {
-			c.log.LogAttrs(c.ctx, slog.LevelError, "pop3: panic serving connection", slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
+			serving.LogPanic(c.ctx, c.log, "pop3", r)
 		}
 		c.finish()
 	}()
@@ -209,7 +219,7 @@ func (c *conn) serve() {
 				c.bad("line too long")
 				continue
 			}
-			if c.srv.inShutdown.Load() {
+			if c.srv.lifecycle().ShuttingDown() {
 				c.reply(false, CodeSysTemp, "server shutting down")
 			} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
 				c.reply(false, "", "autologout; idle for too long")

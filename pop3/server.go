@@ -11,10 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
+	serving "github.com/posthorn/posthorn/internal/serve" // pop3 tests declare serve
 	"github.com/posthorn/posthorn/mailbox"
 )
 
@@ -153,14 +152,13 @@ type Server struct {
 	// ConnContext derives a connection's context.
 	ConnContext func(ctx context.Context, c net.Conn) context.Context
 
-	mu         sync.Mutex
-	listeners  map[*net.Listener]struct{}
-	conns      map[*conn]struct{}
-	lastLogin  map[string]time.Time // for LoginDelay
-	inShutdown atomic.Bool
-	wg         sync.WaitGroup
-	hostOnce   sync.Once
-	hostname   string
+	lcOnce sync.Once
+	lc     serving.Server // listeners, connections, Shutdown and Close
+
+	mu        sync.Mutex
+	lastLogin map[string]time.Time // for LoginDelay
+	hostOnce  sync.Once
+	hostname  string
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -274,49 +272,26 @@ func (s *Server) Serve(l net.Listener) error {
 		l.Close()
 		return err
 	}
-	if !s.trackListener(&l, true) {
-		l.Close()
-		return ErrServerClosed
-	}
-	defer s.trackListener(&l, false)
+	return s.lifecycle().Serve(l, func(ctx context.Context, nc net.Conn, over serving.Limit) serving.Conn {
+		c := s.newConn(ctx, nc)
+		c.overLimit = over != serving.LimitNone
+		return c
+	})
+}
 
-	base := context.Background()
-	if s.BaseContext != nil {
-		base = s.BaseContext(l)
-	}
-	var delay time.Duration
-	for {
-		rw, err := l.Accept()
-		if err != nil {
-			if s.inShutdown.Load() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				s.logger().LogAttrs(base, slog.LevelWarn, "pop3: accept error; retrying", slog.Any("err", err), slog.Duration("delay", delay))
-				time.Sleep(delay)
-				continue
-			}
-			return err
+// lifecycle returns the server's listener and connection tracking.
+func (s *Server) lifecycle() *serving.Server {
+	s.lcOnce.Do(func() {
+		s.lc = serving.Server{
+			Name:        "pop3",
+			ErrClosed:   ErrServerClosed,
+			Logger:      s.logger,
+			BaseContext: s.BaseContext,
+			ConnContext: s.ConnContext,
+			MaxConns:    intOr(s.MaxConnections, DefaultMaxConnections),
 		}
-		delay = 0
-		ctx := base
-		if s.ConnContext != nil {
-			ctx = s.ConnContext(ctx, rw)
-		}
-		c := s.newConn(ctx, rw)
-		if !s.trackConn(c, true) {
-			rw.Close()
-			continue
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer s.trackConn(c, false)
-			c.serve()
-		}()
-	}
+	})
+	return &s.lc
 }
 
 // checkConfig refuses capability arguments that would break the CAPA
@@ -336,41 +311,6 @@ func (s *Server) checkConfig() error {
 		}
 	}
 	return nil
-}
-
-func (s *Server) trackListener(l *net.Listener, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.inShutdown.Load() {
-			return false
-		}
-		if s.listeners == nil {
-			s.listeners = make(map[*net.Listener]struct{})
-		}
-		s.listeners[l] = struct{}{}
-	} else {
-		delete(s.listeners, l)
-	}
-	return true
-}
-
-func (s *Server) trackConn(c *conn, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.inShutdown.Load() {
-			return false
-		}
-		if s.conns == nil {
-			s.conns = make(map[*conn]struct{})
-		}
-		s.conns[c] = struct{}{}
-		c.overLimit = intOr(s.MaxConnections, DefaultMaxConnections) > 0 && len(s.conns) > intOr(s.MaxConnections, DefaultMaxConnections)
-	} else {
-		delete(s.conns, c)
-	}
-	return true
 }
 
 // checkLoginDelay records a login of user and reports whether it comes
@@ -402,48 +342,10 @@ func (s *Server) checkLoginDelay(user string) bool {
 // only at QUIT), lets commands in progress finish, and waits for every
 // connection to end or ctx to expire.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.inShutdown.Store(true)
-	s.mu.Lock()
-	s.closeListenersLocked()
-	for c := range s.conns {
-		c.wakeIfIdle()
-	}
-	s.mu.Unlock()
-
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return s.lifecycle().Shutdown(ctx)
 }
 
 // Close stops the server at once: listeners and connections are closed.
 func (s *Server) Close() error {
-	s.inShutdown.Store(true)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	err := s.closeListenersLocked()
-	for c := range s.conns {
-		c.mu.Lock()
-		c.rwc.Close()
-		c.mu.Unlock()
-	}
-	return err
-}
-
-func (s *Server) closeListenersLocked() error {
-	var err error
-	for l := range s.listeners {
-		if cerr := (*l).Close(); cerr != nil && err == nil {
-			err = cerr
-		}
-	}
-	clear(s.listeners)
-	return err
+	return s.lifecycle().Close()
 }

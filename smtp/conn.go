@@ -22,7 +22,7 @@ package smtp
 // Deadlines: every socket read goes through connReader, which refreshes the
 // read deadline (at most once a second) to now+ReadTimeout, capped by the
 // transaction deadline. Shutdown wakes an idle conn with a past deadline
-// (the miekg/dns trick); a busy conn notices inShutdown before its next
+// (the miekg/dns trick); a busy conn notices the shutdown before its next
 // command.
 
 import (
@@ -40,6 +40,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/posthorn/posthorn/internal/serve"
 	"github.com/posthorn/posthorn/internal/textwire"
 )
 
@@ -53,9 +54,9 @@ var (
 
 type conn struct {
 	srv         *Server
-	raw         net.Conn // the accepted connection
-	nc          net.Conn // raw, or the *tls.Conn over it
-	ip          string
+	raw         net.Conn    // the accepted connection
+	nc          net.Conn    // raw, or the *tls.Conn over it
+	over        serve.Limit // the connection limit its arrival crossed
 	implicitTLS bool
 	ctx         context.Context
 	cancel      context.CancelFunc
@@ -91,18 +92,13 @@ type txn struct {
 	rcpts []string
 }
 
-func newConn(ctx context.Context, s *Server, nc net.Conn, implicitTLS bool) *conn {
-	c := &conn{srv: s, raw: nc, nc: nc, implicitTLS: implicitTLS, id: connIDs.Add(1)}
+func newConn(ctx context.Context, s *Server, nc net.Conn, implicitTLS bool, over serve.Limit) *conn {
+	c := &conn{srv: s, raw: nc, nc: nc, implicitTLS: implicitTLS, over: over, id: connIDs.Add(1)}
 	c.ctx, c.cancel = context.WithCancel(ctx)
 	c.cr.c = c
 	c.info.Mode = s.Mode
 	c.info.RemoteAddr = nc.RemoteAddr()
 	c.info.LocalAddr = nc.LocalAddr()
-	if ta, ok := c.info.RemoteAddr.(*net.TCPAddr); ok {
-		c.ip = ta.IP.String()
-	} else if c.info.RemoteAddr != nil {
-		c.ip = c.info.RemoteAddr.String()
-	}
 	return c
 }
 
@@ -155,9 +151,9 @@ func (c *conn) refreshReadDeadline(force bool) {
 	c.raw.SetReadDeadline(d)
 }
 
-// wakeIfIdle makes a conn waiting for a command return from its read, for
-// Shutdown. Called with the server's mu held.
-func (c *conn) wakeIfIdle() {
+// Wake makes a conn waiting for a command return from its read, for
+// Shutdown. Called with the server's lock held.
+func (c *conn) Wake() {
 	c.mu.Lock()
 	if c.idle {
 		c.raw.SetReadDeadline(time.Unix(1, 0))
@@ -165,8 +161,8 @@ func (c *conn) wakeIfIdle() {
 	c.mu.Unlock()
 }
 
-// abort closes the connection at once, for Server.Close.
-func (c *conn) abort() {
+// Abort closes the connection at once, for Server.Close.
+func (c *conn) Abort() {
 	c.cancel()
 	c.raw.Close()
 }
@@ -235,12 +231,13 @@ func (c *conn) replyErr(err error, what string) {
 	c.reply(errInternal)
 }
 
-func (c *conn) serve(ctx context.Context) {
+// Serve runs the session; the Server tracks c until it returns.
+func (c *conn) Serve() {
+	c.srv.setState(c.raw, StateNew)
 	defer c.finish()
 	defer func() {
 		if r := recover(); r != nil {
-			c.logger().LogAttrs(c.ctx, slog.LevelError, "smtp: panic serving connection",
-				slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
+			serve.LogPanic(c.ctx, c.logger(), "smtp", r)
 			if c.out != nil {
 				*c.out = (*c.out)[:0]
 			}
@@ -249,7 +246,7 @@ func (c *conn) serve(ctx context.Context) {
 		}
 	}()
 	c.trace = c.srv.logger().Enabled(c.ctx, LevelTrace)
-	if e := c.srv.overLimit(c); e != nil {
+	if e := c.srv.limitError(c.over); e != nil {
 		if !c.implicitTLS { // a TLS client could not read a plaintext reply
 			c.reply(e)
 			c.flush()
@@ -279,7 +276,7 @@ func (c *conn) serve(ctx context.Context) {
 			if !c.waitCommand() {
 				break
 			}
-		} else if c.srv.inShutdown.Load() {
+		} else if c.srv.lifecycle().ShuttingDown() {
 			c.replyShutdown()
 			break
 		}
@@ -315,7 +312,7 @@ func (c *conn) replyShutdown() {
 func (c *conn) readFailed(err error) {
 	c.quit = true
 	switch {
-	case c.srv.inShutdown.Load() && errors.Is(err, os.ErrDeadlineExceeded):
+	case c.srv.lifecycle().ShuttingDown() && errors.Is(err, os.ErrDeadlineExceeded):
 		c.replyShutdown()
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		c.replyf(421, EnhancedCode{4, 4, 2}, c.srv.host()+" Timeout exceeded, closing connection")
@@ -325,7 +322,7 @@ func (c *conn) readFailed(err error) {
 // waitCommand waits, without buffers, for the next command to arrive.
 func (c *conn) waitCommand() bool {
 	c.mu.Lock()
-	if c.srv.inShutdown.Load() {
+	if c.srv.lifecycle().ShuttingDown() {
 		c.mu.Unlock()
 		c.replyShutdown()
 		c.flush()
@@ -532,7 +529,6 @@ func (c *conn) finish() {
 	c.releaseBuffers()
 	c.nc.Close()
 	c.cancel()
-	c.srv.trackConn(c, false)
 	c.srv.setState(c.raw, StateClosed)
 }
 

@@ -9,8 +9,9 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/posthorn/posthorn/internal/serve"
 )
 
 // Mode is the role a Server plays.
@@ -171,16 +172,16 @@ type Server struct {
 	// ConnContext derives a connection's context.
 	ConnContext func(ctx context.Context, c net.Conn) context.Context
 
-	mu         sync.Mutex
-	listeners  map[*net.Listener]struct{}
-	conns      map[*conn]struct{}
-	perIP      map[string]int
-	inShutdown atomic.Bool
-	wg         sync.WaitGroup
-	tlsOnce    sync.Once
-	tlsConfig  *tls.Config
-	hostOnce   sync.Once
-	hostname   string
+	lcOnce sync.Once
+	lc     serve.Server // listeners, connections, Shutdown and Close
+
+	mu        sync.Mutex // guards listeners
+	listeners map[*net.Listener]struct{}
+
+	tlsOnce   sync.Once
+	tlsConfig *tls.Config
+	hostOnce  sync.Once
+	hostname  string
 }
 
 // LevelTrace is the slog level of wire transcripts.
@@ -258,7 +259,7 @@ func (s *Server) host() string {
 
 // ListenAndServe listens on s.Addr (":smtp" when empty) and serves.
 func (s *Server) ListenAndServe() error {
-	if s.inShutdown.Load() {
+	if s.lifecycle().ShuttingDown() {
 		return ErrServerClosed
 	}
 	addr := s.Addr
@@ -275,7 +276,7 @@ func (s *Server) ListenAndServe() error {
 // ListenAndServeTLS listens on s.Addr (":smtps" when empty) and serves
 // implicit TLS (the port 465 role, RFC 8314) with s.TLSConfig.
 func (s *Server) ListenAndServeTLS() error {
-	if s.inShutdown.Load() {
+	if s.lifecycle().ShuttingDown() {
 		return ErrServerClosed
 	}
 	addr := s.Addr
@@ -310,58 +311,37 @@ func (s *Server) serve(l net.Listener, implicitTLS bool) error {
 		l.Close()
 		return errors.New("smtp: Server.Backend is nil")
 	}
-	if !s.trackListener(&l, true) {
-		l.Close()
-		return ErrServerClosed
-	}
-	defer s.trackListener(&l, false)
 	defer l.Close()
-
-	baseCtx := context.Background()
-	if s.BaseContext != nil {
-		baseCtx = s.BaseContext(l)
-		if baseCtx == nil {
-			panic("smtp: BaseContext returned a nil context")
-		}
-	}
-	var delay time.Duration
-	for {
-		nc, err := l.Accept()
-		if err != nil {
-			if s.inShutdown.Load() {
-				return ErrServerClosed
-			}
-			if ne, ok := err.(net.Error); ok && ne.Timeout() || isTemporary(err) {
-				// Back off as net/http does: 5 ms doubling to 1 s.
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				s.logger().LogAttrs(baseCtx, slog.LevelWarn, "smtp: accept error; retrying",
-					slog.String("err", err.Error()), slog.Duration("delay", delay))
-				time.Sleep(delay)
-				continue
-			}
-			return err
-		}
-		delay = 0
-		ctx := baseCtx
-		if s.ConnContext != nil {
-			ctx = s.ConnContext(ctx, nc)
-			if ctx == nil {
-				panic("smtp: ConnContext returned nil")
-			}
-		}
-		c := newConn(ctx, s, nc, implicitTLS)
-		if !s.trackConn(c, true) {
-			nc.Close()
-			return ErrServerClosed
-		}
-		s.setState(nc, StateNew)
-		go c.serve(ctx)
-	}
+	return s.lifecycle().Serve(l, func(ctx context.Context, nc net.Conn, over serve.Limit) serve.Conn {
+		return newConn(ctx, s, nc, implicitTLS, over)
+	})
 }
 
-func isTemporary(err error) bool {
-	te, ok := err.(interface{ Temporary() bool })
-	return ok && te.Temporary()
+// lifecycle returns the server's listener and connection tracking.
+func (s *Server) lifecycle() *serve.Server {
+	s.lcOnce.Do(func() {
+		s.lc = serve.Server{
+			Name:          "smtp",
+			ErrClosed:     ErrServerClosed,
+			Logger:        s.logger,
+			BaseContext:   s.BaseContext,
+			ConnContext:   s.ConnContext,
+			MaxConns:      s.maxConns(),
+			MaxConnsPerIP: s.maxConnsPerIP(),
+			OnListen: func(l *net.Listener, serving bool) {
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				if !serving {
+					delete(s.listeners, l)
+				} else if s.listeners == nil {
+					s.listeners = map[*net.Listener]struct{}{l: {}}
+				} else {
+					s.listeners[l] = struct{}{}
+				}
+			},
+		}
+	})
+	return &s.lc
 }
 
 func (s *Server) setState(nc net.Conn, st ConnState) {
@@ -370,58 +350,12 @@ func (s *Server) setState(nc net.Conn, st ConnState) {
 	}
 }
 
-func (s *Server) trackListener(l *net.Listener, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.inShutdown.Load() {
-			return false
-		}
-		if s.listeners == nil {
-			s.listeners = make(map[*net.Listener]struct{})
-		}
-		s.listeners[l] = struct{}{}
-		return true
-	}
-	delete(s.listeners, l)
-	return true
-}
-
-// trackConn registers or forgets c. Adding fails once the server stops.
-func (s *Server) trackConn(c *conn, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.inShutdown.Load() {
-			return false
-		}
-		if s.conns == nil {
-			s.conns = make(map[*conn]struct{})
-			s.perIP = make(map[string]int)
-		}
-		s.conns[c] = struct{}{}
-		s.perIP[c.ip]++
-		s.wg.Add(1)
-		return true
-	}
-	if _, ok := s.conns[c]; ok {
-		delete(s.conns, c)
-		if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
-			delete(s.perIP, c.ip)
-		}
-		s.wg.Done()
-	}
-	return true
-}
-
-// overLimit reports which connection limit c's arrival crossed, if any.
-func (s *Server) overLimit(c *conn) *Error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if m := s.maxConns(); m > 0 && len(s.conns) > m {
+// limitError is the reply to a connection over a limit.
+func (s *Server) limitError(over serve.Limit) *Error {
+	switch over {
+	case serve.LimitTotal:
 		return &Error{Code: 421, EnhancedCode: EnhancedCode{4, 3, 2}, Message: s.host() + " Too many connections, try again later"}
-	}
-	if m := s.maxConnsPerIP(); m > 0 && s.perIP[c.ip] > m {
+	case serve.LimitPerIP:
 		return &Error{Code: 421, EnhancedCode: EnhancedCode{4, 7, 0}, Message: s.host() + " Too many connections from your address"}
 	}
 	return nil
@@ -432,47 +366,11 @@ func (s *Server) overLimit(c *conn) *Error {
 // as soon as their current command or message is done), then waits until
 // every connection has closed or ctx ends (returning ctx.Err()).
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.inShutdown.Store(true)
-	s.mu.Lock()
-	s.closeListenersLocked()
-	for c := range s.conns {
-		c.wakeIfIdle()
-	}
-	s.mu.Unlock()
-
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return s.lifecycle().Shutdown(ctx)
 }
 
 // Close stops the server at once: listeners and connections are closed
 // and sessions' contexts cancelled.
 func (s *Server) Close() error {
-	s.inShutdown.Store(true)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	err := s.closeListenersLocked()
-	for c := range s.conns {
-		c.abort()
-	}
-	return err
-}
-
-func (s *Server) closeListenersLocked() error {
-	var err error
-	for l := range s.listeners {
-		if cerr := (*l).Close(); cerr != nil && err == nil {
-			err = cerr
-		}
-	}
-	clear(s.listeners)
-	return err
+	return s.lifecycle().Close()
 }
