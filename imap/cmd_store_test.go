@@ -205,7 +205,7 @@ func TestSearchDecodesBodies(t *testing.T) {
 	e := newTestEnv(t)
 	e.appendMsg("INBOX", "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nK=E4se und Brot\r\n")
 	e.appendMsg("INBOX", multipartMsg)
-	e.appendMsg("INBOX", "Subject: plain\r\n\r\nno mime here\r\n")
+	e.appendMsg("INBOX", "Subject: plain\r\n and folded\r\n\r\nno mime here\r\n")
 	c := e.selectInbox()
 	c.run(
 		`C: a SEARCH CHARSET UTF-8 BODY "käse"`,
@@ -221,6 +221,9 @@ func TestSearchDecodesBodies(t *testing.T) {
 		"C: d SEARCH TEXT \"mime here\"",
 		"S: * SEARCH 3",
 		"S: d OK *",
+		"C: e SEARCH TEXT \"PLAIN AND FOLDED\"",
+		"S: * SEARCH 3",
+		"S: e OK *",
 	)
 }
 

@@ -25,6 +25,7 @@ type searchCtx struct {
 	hdrMap   map[string][]string // lower-case field name → decoded values
 	bodyDone bool
 	body     []byte // lower-cased text of the body (bounded)
+	unfolded []byte // scratch: the header unfolded and lower-cased
 }
 
 // maxSearchBody bounds the body text a BODY/TEXT search reads per message.
@@ -261,10 +262,27 @@ func (s *searchCtx) headerContains(name, needle string) (bool, error) {
 }
 
 func (s *searchCtx) headerAnyContains(needle string) (bool, error) {
+	if s.hdrMap == nil {
+		// Fast path: a header without encoded words is searched as
+		// unfolded, lower-cased bytes, without splitting it into fields.
+		if err := s.src.preload(); err != nil {
+			return false, err
+		}
+		if err := s.src.loadHeader(); err != nil {
+			return false, err
+		}
+		if hdr := s.src.header; isASCII(needle) && bytes.Index(hdr, []byte("=?")) < 0 {
+			s.unfolded = unfoldLower(s.unfolded[:0], hdr)
+			return bytes.Contains(s.unfolded, []byte(strings.ToLower(needle))), nil
+		}
+	}
 	if _, err := s.headerValues("from"); err != nil {
 		return false, err
 	}
-	for _, vals := range s.hdrMap {
+	for name, vals := range s.hdrMap {
+		if containsFold(name, needle) { // names too, as the fast path
+			return true, nil
+		}
 		for _, v := range vals {
 			if containsFold(v, needle) {
 				return true, nil
@@ -272,6 +290,23 @@ func (s *searchCtx) headerAnyContains(needle string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// unfoldLower appends hdr to dst with line folds removed (CRLF before a
+// space or tab) and ASCII letters lower-cased.
+func unfoldLower(dst, hdr []byte) []byte {
+	for i := 0; i < len(hdr); i++ {
+		c := hdr[i]
+		if c == '\r' && i+2 < len(hdr) && hdr[i+1] == '\n' && (hdr[i+2] == ' ' || hdr[i+2] == '\t') {
+			i++
+			continue
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 // bodyContains searches the body text: the text/* parts, with transfer
