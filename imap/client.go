@@ -10,6 +10,8 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/posthorn/posthorn/internal/ctxconn"
 )
@@ -60,12 +62,14 @@ import (
 // is abandoned mid-stream and the Client is broken: every later call
 // returns the context's error and only Close is left.
 type Client struct {
-	conn net.Conn
-	out  *countWriter // counts what reached conn
-	bw   *bufio.Writer
-	rd   respReader
-	opts ClientOptions
-	log  *slog.Logger
+	conn   net.Conn
+	connMu sync.Mutex   // guards conn against Close from another goroutine
+	closed atomic.Bool  // Close was called
+	out    *countWriter // counts what reached conn
+	bw     *bufio.Writer
+	rd     respReader
+	opts   ClientOptions
+	log    *slog.Logger
 
 	tagNum   uint64
 	inflight []*clientCmd // written, completion not yet read; oldest first
@@ -219,7 +223,9 @@ func NewClient(ctx context.Context, conn net.Conn, opts *ClientOptions) (*Client
 }
 
 func (c *Client) setConn(conn net.Conn) {
+	c.connMu.Lock()
 	c.conn = conn
+	c.connMu.Unlock()
 	_, c.secure = conn.(*tls.Conn)
 	c.out = &countWriter{w: conn}
 	c.bw = bufio.NewWriterSize(c.out, 32<<10)
@@ -249,12 +255,15 @@ func (c *Client) readGreeting() error {
 	return nil
 }
 
-// Close closes the connection without LOGOUT.
+// Close closes the connection without LOGOUT. Unlike the other
+// methods it may be called from any goroutine, to abort a call in
+// progress (which then returns an error).
 func (c *Client) Close() error {
-	if c.broken == nil {
-		c.broken = net.ErrClosed
-	}
-	return c.conn.Close()
+	c.closed.Store(true)
+	c.connMu.Lock()
+	conn := c.conn
+	c.connMu.Unlock()
+	return conn.Close()
 }
 
 // Logout sends LOGOUT and closes the connection.
@@ -315,6 +324,10 @@ func (cmd *clientCmd) result() error {
 // begin binds ctx to the connection for one method call.
 func (c *Client) begin(ctx context.Context) (end func(*error), err error) {
 	if c.broken != nil {
+		return nil, c.broken
+	}
+	if c.closed.Load() {
+		c.broken = net.ErrClosed
 		return nil, c.broken
 	}
 	if err := ctx.Err(); err != nil {

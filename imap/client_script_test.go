@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +35,10 @@ func ctScript(t *testing.T, opts *ClientOptions, script ...string) (*Client, <-c
 				}
 			case step == "CLOSE":
 				ss.Close()
+			case strings.HasPrefix(step, "HOOK "):
+				if f, ok := scriptHooks.Load(step[5:]); ok {
+					f.(func())()
+				}
 			case strings.HasPrefix(step, "C: "):
 				line, err := br.ReadString('\n')
 				if err != nil {
@@ -60,6 +65,9 @@ func ctScript(t *testing.T, opts *ClientOptions, script ...string) (*Client, <-c
 	require.NoError(t, err)
 	return c, done
 }
+
+// scriptHooks holds functions a script runs at "HOOK name" steps.
+var scriptHooks sync.Map
 
 func scriptOK(t *testing.T, done <-chan error) {
 	t.Helper()
@@ -361,17 +369,20 @@ func TestClientIdleRestart(t *testing.T) {
 		"S: T1 OK done",
 		"C: T2 IDLE",
 		"S: + idling",
+		"HOOK idle-restart",
 		"C: DONE",
 		"S: T2 OK done",
 		"C: T3 NOOP",
 		"S: T3 OK done",
 	)
 	var ups []Update
-	ctx, cancel := context.WithTimeout(ctxT(t), 250*time.Millisecond)
+	ctx, cancel := context.WithCancel(ctxT(t))
 	defer cancel()
-	// Restart after 150 ms: IDLE, DONE, IDLE again, DONE when ctx ends
-	// at 250 ms.
-	require.NoError(t, c.Idle(ctx, 150*time.Millisecond, func(u Update) { ups = append(ups, u) }))
+	scriptHooks.Store("idle-restart", func() { cancel() })
+	defer scriptHooks.Delete("idle-restart")
+	// Restart after 300 ms: IDLE, DONE, IDLE again, and DONE when the
+	// script cancels ctx during the second IDLE.
+	require.NoError(t, c.Idle(ctx, 300*time.Millisecond, func(u Update) { ups = append(ups, u) }))
 	require.NoError(t, c.Noop(ctxT(t)))
 	require.Len(t, ups, 1)
 	assert.Equal(t, Update{Kind: UpdateExists, Count: 4}, ups[0])
@@ -464,4 +475,23 @@ func TestClientStartTLSRefusesPreauth(t *testing.T) {
 	}()
 	_, err = DialStartTLS(ctxT(t), l.Addr().String(), nil)
 	require.ErrorContains(t, err, "PREAUTH")
+}
+
+func TestClientCloseAbortsIdle(t *testing.T) {
+	c, _ := ctScript(t, nil,
+		"S: * OK [CAPABILITY IMAP4rev1 IDLE] ready",
+		"C: T1 IDLE",
+		"S: + idling",
+	)
+	done := make(chan error, 1)
+	go func() { done <- c.Idle(context.Background(), 0, nil) }()
+	time.Sleep(50 * time.Millisecond)
+	require.NoError(t, c.Close())
+	select {
+	case err := <-done:
+		require.Error(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not abort Idle")
+	}
+	require.Error(t, c.Noop(context.Background()))
 }
