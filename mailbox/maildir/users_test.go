@@ -74,7 +74,7 @@ func TestPasswdFile(t *testing.T) {
 func TestStoreUsers(t *testing.T) {
 	s := newTestStore(t)
 	ctx := context.Background()
-	_, err := s.Open(ctx, "bob")
+	_, err := s.Open(ctx, "nobody")
 	assert.ErrorIs(t, err, mailbox.ErrNotExist)
 	user, err := s.Authenticate(ctx, "alice", "secret")
 	require.NoError(t, err)
