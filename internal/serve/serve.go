@@ -63,7 +63,8 @@ type Server struct {
 	mu         sync.Mutex
 	listeners  map[*net.Listener]struct{}
 	conns      map[Conn]string // the IP address of each
-	perIP      map[string]int
+	perIP      map[string]int  // tracked and reserved connections
+	reserved   int             // connections being created by New
 	inShutdown atomic.Bool
 	wg         sync.WaitGroup
 }
@@ -83,9 +84,11 @@ func (s *Server) logger() *slog.Logger {
 // Serve accepts connections on l until Shutdown or Close (then it returns
 // ErrClosed) or a permanent accept error. For each connection it calls New
 // with the connection's context and the limit it crossed, then runs the
-// Conn's Serve in a goroutine. New is called with the Server's lock held
-// and must not call the Server; when it returns nil the connection is not
-// tracked, and New must have closed nc.
+// Conn's Serve in a goroutine. New may write a refusal (it holds no lock,
+// and its place counts toward the limits); when it returns nil the
+// connection is not tracked, and New must have closed nc. If the server
+// stops while New runs, the new Conn is aborted and Serve returns
+// ErrClosed.
 func (s *Server) Serve(l net.Listener, New func(ctx context.Context, nc net.Conn, over Limit) Conn) error {
 	if !s.trackListener(&l, true) {
 		l.Close()
@@ -173,33 +176,53 @@ func (s *Server) trackListener(l *net.Listener, add bool) bool {
 	return true
 }
 
-// add creates and tracks the Conn of nc; false once the server stops.
+// add creates and tracks the Conn of nc; false once the server stops. Its
+// place is reserved while New runs without the lock, so that a New that
+// writes a refusal holds up neither the other listeners nor Shutdown.
 func (s *Server) add(ctx context.Context, nc net.Conn, New func(context.Context, net.Conn, Limit) Conn) (Conn, bool) {
 	ip := ipOf(nc.RemoteAddr())
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.inShutdown.Load() {
+		s.mu.Unlock()
 		return nil, false
 	}
 	over := LimitNone
 	switch {
-	case s.MaxConns > 0 && len(s.conns)+1 > s.MaxConns:
+	case s.MaxConns > 0 && len(s.conns)+s.reserved+1 > s.MaxConns:
 		over = LimitTotal
 	case s.MaxConnsPerIP > 0 && s.perIP[ip]+1 > s.MaxConnsPerIP:
 		over = LimitPerIP
 	}
-	c := New(ctx, nc, over)
-	if c == nil {
-		return nil, true
-	}
-	if s.conns == nil {
+	if s.perIP == nil {
 		s.conns = make(map[Conn]string)
 		s.perIP = make(map[string]int)
 	}
-	s.conns[c] = ip
+	s.reserved++
 	s.perIP[ip]++
+	s.mu.Unlock()
+
+	c := New(ctx, nc, over)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reserved--
+	if c == nil || s.inShutdown.Load() {
+		s.releaseIPLocked(ip)
+		if c != nil {
+			c.Abort()
+			return nil, false
+		}
+		return nil, true
+	}
+	s.conns[c] = ip
 	s.wg.Add(1)
 	return c, true
+}
+
+func (s *Server) releaseIPLocked(ip string) {
+	if s.perIP[ip]--; s.perIP[ip] <= 0 {
+		delete(s.perIP, ip)
+	}
 }
 
 // ipOf is the key of the per-IP limit: the IP address of a TCP peer, the
@@ -233,9 +256,7 @@ func (s *Server) forget(c Conn) {
 		return
 	}
 	delete(s.conns, c)
-	if s.perIP[ip]--; s.perIP[ip] <= 0 {
-		delete(s.perIP, ip)
-	}
+	s.releaseIPLocked(ip)
 }
 
 // LogPanic logs v, recovered while serving a connection, with the stack.

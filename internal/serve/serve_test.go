@@ -499,3 +499,63 @@ func TestPermanentAcceptError(t *testing.T) {
 		t.Fatalf("Serve = %v, want the accept error", err)
 	}
 }
+
+// TestNewRunsWithoutLock: while one listener's New is slow, another
+// listener still accepts, its connection counting the slow one's place;
+// a Shutdown meanwhile aborts the slow one's Conn.
+func TestNewRunsWithoutLock(t *testing.T) {
+	srv := &Server{Name: "test", ErrClosed: errClosed, MaxConns: 1}
+	slowL, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fastL, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered, unblock := make(chan struct{}), make(chan struct{})
+	limits := make(chan Limit, 1)
+	newConn := func(_ context.Context, nc net.Conn, over Limit) Conn {
+		if nc.LocalAddr().String() == slowL.Addr().String() {
+			close(entered)
+			<-unblock
+			return &echoConn{nc: nc, srv: srv}
+		}
+		limits <- over
+		nc.Close()
+		return nil
+	}
+	slowDone, fastDone := make(chan error, 1), make(chan error, 1)
+	go func() { slowDone <- srv.Serve(slowL, newConn) }()
+	go func() { fastDone <- srv.Serve(fastL, newConn) }()
+	a, err := net.Dial("tcp", slowL.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	<-entered
+	b, err := net.Dial("tcp", fastL.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if over := <-limits; over != LimitTotal {
+		t.Fatalf("second connection while the first is in New: %v, want LimitTotal", over)
+	}
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(context.Background()) }()
+	waitFor(t, srv.ShuttingDown)
+	close(unblock)
+	if err := <-slowDone; err != errClosed {
+		t.Fatalf("slow Serve = %v", err)
+	}
+	if err := <-fastDone; err != errClosed {
+		t.Fatalf("fast Serve = %v", err)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	if got := readLine(t, a); !strings.Contains(got, "<") {
+		t.Fatalf("conn created during Shutdown was not aborted: %q", got)
+	}
+}
