@@ -264,7 +264,9 @@ func (c *Client) untaggedStatus(st *Error) {
 	switch {
 	case st.Type == StatusBYE:
 		c.bye = st
-		c.notify(Update{Kind: UpdateBye, Text: st.Text})
+		if !c.loggingOut() {
+			c.notify(Update{Kind: UpdateBye, Text: st.Text})
+		}
 	case st.Code == CodeAlert:
 		c.notify(Update{Kind: UpdateAlert, Text: st.Text})
 	}
@@ -328,6 +330,16 @@ func (c *Client) dispatch(u *untagged) {
 		return
 	}
 	c.notify(up)
+}
+
+// loggingOut reports whether LOGOUT is in flight (its BYE is expected).
+func (c *Client) loggingOut() bool {
+	for _, cmd := range c.inflight {
+		if cmd.name == "LOGOUT" {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Client) notify(up Update) {

@@ -495,3 +495,16 @@ func TestClientCloseAbortsIdle(t *testing.T) {
 	}
 	require.Error(t, c.Noop(context.Background()))
 }
+
+func TestClientLogoutByeNotAnUpdate(t *testing.T) {
+	var ups []Update
+	c, done := ctScript(t, &ClientOptions{Handler: func(u Update) { ups = append(ups, u) }},
+		"S: * OK ready",
+		"C: T1 LOGOUT",
+		"S: * BYE see you",
+		"S: T1 OK done",
+	)
+	require.NoError(t, c.Logout(ctxT(t)))
+	assert.Empty(t, ups)
+	scriptOK(t, done)
+}
