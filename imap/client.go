@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/posthorn/posthorn/internal/ctxconn"
 )
@@ -104,6 +105,9 @@ type ClientOptions struct {
 	// without TLS to a non-loopback address. By default credentials are
 	// sent only over TLS or to 127.0.0.0/8 and ::1.
 	AllowInsecureAuth bool
+	// IdlePoll is how often Idle polls with NOOP a server without IDLE.
+	// 0 → DefaultIdlePoll.
+	IdlePoll time.Duration
 }
 
 // Security says how a Dialer protects the connection.

@@ -13,15 +13,16 @@ import (
 // lets a server drop an idle client.
 const DefaultIdleRestart = 28 * time.Minute
 
-// errIdleSetup is returned when the server refuses IDLE.
-var errIdleSetup = errors.New("imap: server refused IDLE")
+// DefaultIdlePoll is how often Idle sends NOOP to a server without IDLE.
+const DefaultIdlePoll = time.Minute
 
 // Idle waits for the server to report changes (RFC 2177, IMAP4rev2),
 // passing each unsolicited response to handler (nil → the client's
 // ClientOptions.Handler) until ctx ends; it then sends DONE, reads the
 // completion and returns nil. The client stays usable. IDLE is restarted
-// every restart interval (0 → DefaultIdleRestart). A failure of the
-// connection, or a refusal, is returned.
+// every restart interval (0 → DefaultIdleRestart). A server without
+// IDLE is polled with NOOP instead, every ClientOptions.IdlePoll. A
+// failure of the connection, or a refusal, is returned.
 func (c *Client) Idle(ctx context.Context, restart time.Duration, handler func(Update)) error {
 	if c.broken != nil {
 		return c.broken
@@ -34,12 +35,45 @@ func (c *Client) Idle(ctx context.Context, restart time.Duration, handler func(U
 		c.opts.Handler = handler
 		defer func() { c.opts.Handler = prev }()
 	}
+	if c.caps == nil {
+		if _, err := c.Capability(ctx); err != nil {
+			return err
+		}
+	}
+	if !c.has("IDLE") && !c.has("IMAP4REV2") {
+		return c.poll(ctx)
+	}
 	for ctx.Err() == nil {
 		if err := c.idleOnce(ctx, restart); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// poll sends NOOP every IdlePoll until ctx ends.
+func (c *Client) poll(ctx context.Context) error {
+	every := c.opts.IdlePoll
+	if every <= 0 {
+		every = DefaultIdlePoll
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		// The NOOP itself is bounded, not ended by ctx: ending the wait
+		// must not break the client.
+		nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		err := c.Noop(nctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // idleOnce runs one IDLE ... DONE exchange.

@@ -459,6 +459,29 @@ func ctSync(t *testing.T, p *ctPeer) {
 			}
 			assert.Len(t, res.State.UIDs, 3)
 
+			if method == SyncFull {
+				// With the local flags, only real changes are reported.
+				known := res.State
+				known.Flags = map[uint32][]Flag{}
+				for _, m := range res.Added {
+					known.Flags[m.UID] = m.Flags
+				}
+				for _, m := range res.Changed {
+					known.Flags[m.UID] = m.Flags
+				}
+				require.NoError(t, c.Unselect(ctx))
+				_, err = c.Select(ctx, "INBOX", nil)
+				require.NoError(t, err)
+				_, err = c.UIDStore(ctx, one(state.UIDs[2]), StoreAdd, []Flag{FlagAnswered}, nil)
+				require.NoError(t, err)
+				require.NoError(t, c.Unselect(ctx))
+				res2, err := c.Sync(ctx, "INBOX", &known)
+				require.NoError(t, err)
+				require.Len(t, res2.Changed, 1)
+				assert.Equal(t, state.UIDs[2], res2.Changed[0].UID)
+				assert.Empty(t, res2.Added)
+			}
+
 			// A different UIDVALIDITY resets.
 			res, err = c.Sync(ctx, "INBOX", &SyncState{UIDValidity: state.UIDValidity + 1, HighestModSeq: 1, UIDs: []uint32{1}})
 			require.NoError(t, err)

@@ -508,3 +508,23 @@ func TestClientLogoutByeNotAnUpdate(t *testing.T) {
 	assert.Empty(t, ups)
 	scriptOK(t, done)
 }
+
+func TestClientIdlePollsWithoutIdle(t *testing.T) {
+	var ups []Update
+	c, done := ctScript(t, &ClientOptions{IdlePoll: 20 * time.Millisecond},
+		"S: * OK [CAPABILITY IMAP4rev1] ready",
+		"C: T1 NOOP",
+		"S: * 2 EXISTS",
+		"S: T1 OK done",
+		"C: T2 NOOP",
+		"HOOK poll",
+		"S: T2 OK done",
+	)
+	ctx, cancel := context.WithCancel(ctxT(t))
+	defer cancel()
+	scriptHooks.Store("poll", func() { cancel() })
+	defer scriptHooks.Delete("poll")
+	require.NoError(t, c.Idle(ctx, 0, func(u Update) { ups = append(ups, u) }))
+	assert.Equal(t, []Update{{Kind: UpdateExists, Count: 2}}, ups)
+	scriptOK(t, done)
+}

@@ -3,6 +3,7 @@ package imap
 import (
 	"context"
 	"slices"
+	"strings"
 )
 
 // SyncState is what a client remembers of a mailbox between sessions.
@@ -11,6 +12,10 @@ type SyncState struct {
 	UIDValidity   uint32
 	HighestModSeq uint64   // 0 if the server had no CONDSTORE
 	UIDs          []uint32 // UIDs known locally, any order
+	// Flags optionally holds the flags known locally by UID. With it, a
+	// full scan (SyncFull) reports as changed only messages whose flags
+	// differ; without it, every known message.
+	Flags map[uint32][]Flag
 }
 
 // SyncMethod says how Sync brought the state up to date.
@@ -32,8 +37,8 @@ type SyncResult struct {
 	// Added holds messages not in SyncState.UIDs (UID, FLAGS, MODSEQ).
 	Added []*FetchMessage
 	// Changed holds known messages whose flags changed. With SyncFull
-	// the server cannot say what changed, so every known message still
-	// present is listed with its current flags.
+	// and no SyncState.Flags the server cannot say what changed, so
+	// every known message still present is listed with its flags.
 	Changed []*FetchMessage
 	// Vanished holds known UIDs that no longer exist, ascending.
 	Vanished []uint32
@@ -96,6 +101,9 @@ func (c *Client) Sync(ctx context.Context, mailbox string, st *SyncState) (*Sync
 				continue
 			}
 			if isKnown(m.UID) {
+				if res.Method == SyncFull && st.Flags != nil && sameFlags(st.Flags[m.UID], m.Flags) {
+					continue
+				}
 				res.Changed = append(res.Changed, m)
 			} else {
 				res.Added = append(res.Added, m)
@@ -226,4 +234,28 @@ func intersect(a, b []uint32) []uint32 {
 		}
 	}
 	return out
+}
+
+// sameFlags reports whether a and b hold the same flags, ignoring order,
+// case and \Recent (a session flag).
+func sameFlags(a, b []Flag) bool {
+	count := func(fs []Flag) map[string]bool {
+		m := make(map[string]bool, len(fs))
+		for _, f := range fs {
+			if !f.Equal(FlagRecent) {
+				m[strings.ToLower(string(f))] = true
+			}
+		}
+		return m
+	}
+	ma, mb := count(a), count(b)
+	if len(ma) != len(mb) {
+		return false
+	}
+	for f := range ma {
+		if !mb[f] {
+			return false
+		}
+	}
+	return true
 }
