@@ -69,6 +69,33 @@ func (s ConnState) String() string {
 // The zero value (with Store set) works; every limit has a safe default.
 // Do not modify fields after Serve is called. A Server is safe for
 // concurrent use.
+//
+// What the server implements (capabilities are derived from this list,
+// the configuration and the authenticator's interfaces):
+//
+//	| Specification                 | Status                                                     |
+//	|-------------------------------|------------------------------------------------------------|
+//	| RFC 3501 IMAP4rev1            | all commands; \Recent per session; mUTF-7 mailbox names     |
+//	| RFC 9051 IMAP4rev2            | via ENABLE; UTF-8 names, ESEARCH replies, [CLOSED], LIST    |
+//	| RFC 2177 IDLE                 | updates pushed as the store publishes them                  |
+//	| RFC 4959 SASL-IR, RFC 4422    | PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, XOAUTH2, OAUTHBEARER |
+//	| RFC 7888 LITERAL+             | non-synchronising literals, bounded                         |
+//	| RFC 4315 UIDPLUS              | APPENDUID, COPYUID, UID EXPUNGE                             |
+//	| RFC 6851 MOVE, RFC 3691 UNSELECT, RFC 2342 NAMESPACE, RFC 2971 ID, RFC 5161 ENABLE | yes |
+//	| RFC 4731 ESEARCH, RFC 5182 SEARCHRES, RFC 5032 WITHIN, RFC 8514 SAVEDATE | yes      |
+//	| RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS, RFC 3348 CHILDREN | yes               |
+//	| RFC 6154 SPECIAL-USE, CREATE-SPECIAL-USE | yes                                         |
+//	| RFC 8438 STATUS=SIZE, STATUS DELETED | yes                                             |
+//	| RFC 7889 APPENDLIMIT, RFC 3502 MULTIAPPEND | yes (MULTIAPPEND all or nothing)          |
+//	| RFC 3516 BINARY               | BINARY[], BINARY.SIZE, literal8, UNKNOWN-CTE                |
+//	| RFC 6855 UTF8=ACCEPT          | UTF-8 strings and names, APPEND UTF8                        |
+//	| RFC 7162 CONDSTORE/QRESYNC    | not yet (MODSEQ is tracked per session for them)            |
+//
+// SEARCH is evaluated by the library over the store's message list, with
+// headers and decoded text parts read only when a key needs them; a store
+// implementing mailbox.Searcher answers the criteria it can. FETCH of
+// ENVELOPE, BODYSTRUCTURE and part sections uses internal/mime, cached
+// through mailbox.MetadataCache when the store offers it.
 type Server struct {
 	// Store holds the users' mail. Required.
 	Store mailbox.Store
