@@ -21,7 +21,8 @@ type account struct {
 	t       *tree
 	bus     mailbox.Bus
 	maxSize int64 // of an appended message; -1 unlimited
-	parse   bool  // Store.ParseOnDelivery
+	quota   quotaLimits
+	parse   bool // Store.ParseOnDelivery
 	closed  atomic.Bool
 
 	mu       sync.Mutex
@@ -337,6 +338,7 @@ func (a *account) Delete(ctx context.Context, name string) error {
 		if err := t.removeFolder(fi.dir); err != nil {
 			return fmt.Errorf("maildir: delete %q: %w", name, err)
 		}
+		t.use.invalidate()
 	}
 	t.publish(mailbox.Event{Kind: mailbox.EventMailboxDeleted, Mailbox: name})
 	return nil
@@ -543,7 +545,7 @@ func (a *account) Mailbox(ctx context.Context, name string) (mailbox.Mailbox, er
 		return nil, err
 	}
 	a.t.retain()
-	return &mbox{f: f, tree: a.t, maxSize: a.maxSize, parse: a.parse}, nil
+	return &mbox{f: f, tree: a.t, maxSize: a.maxSize, parse: a.parse, quota: a.quota}, nil
 }
 
 func (a *account) Watch(fn func(mailbox.Event)) (cancel func()) {

@@ -82,6 +82,19 @@ func (m *mbox) CopyTo(ctx context.Context, uids []mailbox.UID, dest string) (mai
 		return res, err
 	}
 	t := m.f.t
+	var total int64
+	for _, src := range srcs {
+		total += src.rec.size
+	}
+	if m.quota.limited() && len(srcs) > 0 {
+		room, err := m.quota.room(ctx, t, int64(len(srcs)))
+		if err != nil {
+			return res, err
+		}
+		if room >= 0 && total > room {
+			return res, fmt.Errorf("maildir: copies of %d octets, %d left in the quota: %w", total, room, mailbox.ErrOverQuota)
+		}
+	}
 	var ps []pending
 	var from []uint32
 	defer func() {
@@ -116,6 +129,14 @@ func (m *mbox) CopyTo(ctx context.Context, uids []mailbox.UID, dest string) (mai
 		from = append(from, src.uid)
 	}
 	out, err := df.install(ps)
+	var added, n int64
+	for i, u := range out {
+		if u != 0 {
+			added += ps[i].rec.size
+			n++
+		}
+	}
+	t.use.add(added, n)
 	ps = nil
 	st, serr := df.statusNow()
 	res.UIDValidity = st.UIDValidity

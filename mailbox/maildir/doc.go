@@ -93,6 +93,10 @@
 //
 // # Limits
 //
+// Store.QuotaStorage and Store.QuotaMessages cap each user's mail over all
+// mailboxes (mailbox.ErrOverQuota for appends and copies; moves take no
+// room); every Account is a mailbox.Quotaer.
+//
 // Store.MaxMessageSize (64 MiB by default) caps Append with
 // mailbox.ErrTooLarge while the message is read; user names are at most
 // MaxUserLength bytes; mailbox names of up to mailbox.MaxNameLength bytes
@@ -138,5 +142,6 @@
 //	RFC 6851 MOVE                                       Mover: rename into the destination, then expunge
 //	RFC 4315 UIDPLUS                                    Copier (hard links) and Mover return UID maps
 //	RFC 8514 SAVEDATE                                   kept per message
+//	RFC 9208 QUOTA                                      Quotaer: Store.QuotaStorage, Store.QuotaMessages per user
 //	RFC 1939 §7 UIDL                                    UIDLer: the Maildir base name, stable across index rebuilds
 package maildir

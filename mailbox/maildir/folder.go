@@ -418,6 +418,7 @@ func (f *folder) refresh() error {
 	if fi.Size() == f.logOff {
 		return nil
 	}
+	f.t.use.invalidate() // another process changed the folder
 	tail := make([]byte, fi.Size()-f.logOff)
 	if _, err := f.log.ReadAt(tail, f.logOff); err != nil {
 		return err

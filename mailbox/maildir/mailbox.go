@@ -27,7 +27,8 @@ type mbox struct {
 	f       *folder
 	tree    *tree // released at Close, when set
 	maxSize int64 // of an appended message; -1 unlimited
-	parse   bool  // cache the MIME structure at Append
+	quota   quotaLimits
+	parse   bool // cache the MIME structure at Append
 	closed  atomic.Bool
 	once    sync.Once
 }
@@ -170,6 +171,7 @@ func (m *mbox) Open(ctx context.Context, uid mailbox.UID) (io.ReadCloser, error)
 type limitReader struct {
 	r    io.Reader
 	left int64
+	err  error // returned once the limit is crossed
 }
 
 func (l *limitReader) Read(p []byte) (int, error) {
@@ -179,7 +181,7 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.left -= int64(n)
 	if l.left < 0 {
-		return n, fmt.Errorf("maildir: message larger than the limit: %w", mailbox.ErrTooLarge)
+		return n, l.err
 	}
 	return n, err
 }
@@ -267,7 +269,16 @@ func (m *mbox) Append(ctx context.Context, r io.Reader, opts *mailbox.AppendOpti
 		return 0, fmt.Errorf("maildir: append to %q: %w", f.Name(), mailbox.ErrNotExist)
 	}
 	if m.maxSize >= 0 {
-		r = &limitReader{r: r, left: m.maxSize}
+		r = &limitReader{r: r, left: m.maxSize, err: fmt.Errorf("maildir: message larger than %d octets: %w", m.maxSize, mailbox.ErrTooLarge)}
+	}
+	if m.quota.limited() {
+		room, err := m.quota.room(ctx, f.t, 1)
+		if err != nil {
+			return 0, err
+		}
+		if room >= 0 {
+			r = &limitReader{r: r, left: room, err: fmt.Errorf("maildir: message larger than the %d octets left in the quota: %w", room, mailbox.ErrOverQuota)}
+		}
 	}
 	tmpName, base, size, err := f.writeTmp(ctx, r)
 	if err != nil {
@@ -295,6 +306,7 @@ func (m *mbox) Append(ctx context.Context, r io.Reader, opts *mailbox.AppendOpti
 		f.root.Remove(tmpName)
 		return 0, fmt.Errorf("maildir: append to %q: %w", f.Name(), err)
 	}
+	f.t.use.add(size, 1)
 	return mailbox.UID(uid), nil
 }
 
@@ -596,6 +608,7 @@ func (m *mbox) Expunge(ctx context.Context, uids []mailbox.UID) ([]mailbox.UID, 
 func (f *folder) expungeLocked(uids []uint32, remove bool) ([]uint32, error) {
 	s := f.s
 	var gone []uint32
+	var freed int64
 	for _, uid := range uids {
 		i := s.find(uid)
 		if i < 0 {
@@ -605,8 +618,12 @@ func (f *folder) expungeLocked(uids []uint32, remove bool) ([]uint32, error) {
 			if err := f.root.Remove(s.path(&s.msgs[i])); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return nil, err
 			}
+			freed += s.msgs[i].size
 		}
 		gone = append(gone, uid)
+	}
+	if remove {
+		defer f.t.use.add(-freed, -int64(len(gone)))
 	}
 	if len(gone) == 0 {
 		return nil, nil

@@ -410,3 +410,48 @@ func TestMetadataReplacedByOtherProcess(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(b), "new", "SetMetadata wrote into the replaced file")
 }
+
+// TestQuota: appends and copies that would pass a limit fail with
+// ErrOverQuota and store nothing; expunges make room again; moves use none.
+func TestQuota(t *testing.T) {
+	s := newTestStore(t)
+	s.QuotaStorage, s.QuotaMessages = 100, 3
+	ctx := context.Background()
+	a, m := openInbox(t, s)
+	require.NoError(t, a.Create(ctx, "Other", nil))
+	q := a.(mailbox.Quotaer)
+	u1, err := m.Append(ctx, strings.NewReader(strings.Repeat("a", 60)), nil)
+	require.NoError(t, err)
+	_, err = m.Append(ctx, strings.NewReader(strings.Repeat("b", 41)), nil)
+	assert.ErrorIs(t, err, mailbox.ErrOverQuota, "past the storage limit")
+	_, err = m.(mailbox.Copier).CopyTo(ctx, []mailbox.UID{u1}, "Other")
+	assert.ErrorIs(t, err, mailbox.ErrOverQuota, "a copy past the storage limit")
+	u2, err := m.Append(ctx, strings.NewReader(strings.Repeat("c", 40)), nil)
+	require.NoError(t, err, "exactly at the storage limit")
+	_, err = m.(mailbox.Mover).MoveTo(ctx, []mailbox.UID{u2}, "Other")
+	require.NoError(t, err, "a move takes no room")
+	got, err := q.Quota(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, mailbox.Quota{StorageUsed: 100, StorageLimit: 100, MessagesUsed: 2, MessagesLimit: 3}, got)
+	_, err = m.Expunge(ctx, []mailbox.UID{u1})
+	require.NoError(t, err)
+	for i := range 3 {
+		_, err = m.Append(ctx, strings.NewReader("x"), nil)
+		if i < 2 {
+			require.NoError(t, err)
+		} else {
+			assert.ErrorIs(t, err, mailbox.ErrOverQuota, "past the message limit")
+		}
+	}
+	st, _ := m.Status(ctx)
+	assert.EqualValues(t, 2, st.Messages)
+	tmp, _ := os.ReadDir(filepath.Join(s.Root, "alice", "tmp"))
+	assert.Empty(t, tmp)
+	// A store without limits reports its use with zero (unlimited) limits.
+	a2, m2 := openInbox(t, newTestStore(t))
+	_, err = m2.Append(ctx, strings.NewReader("12345"), nil)
+	require.NoError(t, err)
+	got, err = a2.(mailbox.Quotaer).Quota(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, mailbox.Quota{StorageUsed: 5, MessagesUsed: 1}, got)
+}

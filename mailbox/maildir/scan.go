@@ -186,6 +186,7 @@ func (f *folder) scan() error {
 		e.dirStamp(stamp)
 	}
 	if len(e.b) > 0 {
+		f.t.use.invalidate() // outside changes: count the quota use again
 		if err := f.commit(&e, true); err != nil {
 			return err
 		}

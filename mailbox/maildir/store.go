@@ -69,6 +69,15 @@ type Store struct {
 	// structure is cached at the first FETCH that needs it.
 	ParseOnDelivery bool
 
+	// QuotaStorage and QuotaMessages limit each user's mail (RFC 9208):
+	// octets and messages over all mailboxes. 0 means unlimited. Append
+	// and copies that would pass a limit fail with mailbox.ErrOverQuota;
+	// Account.Quota reports use and limits. The check counts the use of
+	// all folders as of at most QuotaRecount ago, plus what this process
+	// added since, so appends racing in other processes may overshoot a
+	// little.
+	QuotaStorage, QuotaMessages int64
+
 	once sync.Once
 	bus  mailbox.Bus
 	root string // absolute Root
@@ -80,6 +89,10 @@ var (
 	_ mailbox.Authenticator     = (*Store)(nil)
 	_ mailbox.RecipientResolver = (*Store)(nil)
 )
+
+// QuotaRecount is the longest the store trusts a count of a user's use of
+// the quota before it counts again.
+const QuotaRecount = 2 * time.Second
 
 // Defaults of the Store fields left zero.
 const (
@@ -180,7 +193,8 @@ func (s *Store) Open(ctx context.Context, user string) (mailbox.Account, error) 
 		}
 		return nil, err
 	}
-	return &account{t: t, bus: s.bus, maxSize: s.maxMessageSize(), parse: s.ParseOnDelivery}, nil
+	return &account{t: t, bus: s.bus, maxSize: s.maxMessageSize(), parse: s.ParseOnDelivery,
+		quota: quotaLimits{storage: s.QuotaStorage, messages: s.QuotaMessages}}, nil
 }
 
 // CreateUser makes the Maildir++ tree of user (an empty INBOX), if it does

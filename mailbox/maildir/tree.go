@@ -57,6 +57,7 @@ type tree struct {
 	dropF    *os.File
 
 	poll poller
+	use  usage // for quotas
 }
 
 type busRef struct {
