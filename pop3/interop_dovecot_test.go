@@ -3,160 +3,20 @@ package pop3
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/posthorn/posthorn/internal/testcert"
 	"github.com/posthorn/posthorn/internal/testpeer"
 )
 
-// dovecot is a private Dovecot POP3 server started by a test.
-type dovecot struct {
-	addr, tlsAddr string
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-}
-
-// startDovecot writes a configuration for a POP3-only Dovecot into a short
-// directory under /tmp (Dovecot's socket paths are length-limited), puts
-// msgs in sara's Maildir, starts Dovecot in the foreground and stops it
-// when the test ends.
-func startDovecot(t *testing.T, msgs ...string) *dovecot {
-	bin := testpeer.Require(t, "dovecot", "dovecot-pop3d")
-	if os.Geteuid() != 0 {
-		t.Skip("a private Dovecot needs root to drop privileges to its own users")
-	}
-	dir, err := os.MkdirTemp("/tmp", "pd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	const uid = 65534 // nobody: owns the Maildir, runs the mail processes
-	maildir := filepath.Join(dir, "mail", "sara")
-	for _, sub := range []string{"", "cur", "new", "tmp"} {
-		p := filepath.Join(maildir, sub)
-		if err := os.MkdirAll(p, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i, m := range msgs {
-		p := filepath.Join(maildir, "new", fmt.Sprintf("%d.M%dP1.test", 1700000000+i, i))
-		if err := os.WriteFile(p, []byte(m), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	filepath.Walk(filepath.Join(dir, "mail"), func(p string, _ os.FileInfo, _ error) error { return os.Chown(p, uid, uid) })
-	os.WriteFile(filepath.Join(dir, "cert.pem"), testcert.CertPEM(), 0o644)
-	os.WriteFile(filepath.Join(dir, "key.pem"), testcert.KeyPEM(), 0o600)
-	users := fmt.Sprintf("sara:{PLAIN}secret:%d:%d::%s::\n", uid, uid, maildir)
-	os.WriteFile(filepath.Join(dir, "users"), []byte(users), 0o644)
-	d := &dovecot{addr: "127.0.0.1:" + freePort(t), tlsAddr: "127.0.0.1:" + freePort(t)}
-	dh := ""
-	if _, err := os.Stat("/usr/share/dovecot/dh.pem"); err == nil {
-		dh = "ssl_dh = </usr/share/dovecot/dh.pem"
-	}
-	_, port, _ := net.SplitHostPort(d.addr)
-	_, tlsPort, _ := net.SplitHostPort(d.tlsAddr)
-	conf := fmt.Sprintf(`instance_name = %[1]s
-base_dir = %[1]s/run
-state_dir = %[1]s/state
-log_path = %[1]s/dovecot.log
-protocols = pop3
-listen = 127.0.0.1
-ssl = yes
-ssl_cert = <%[1]s/cert.pem
-ssl_key = <%[1]s/key.pem
-%[2]s
-ssl_min_protocol = TLSv1.2
-disable_plaintext_auth = no
-auth_mechanisms = plain login cram-md5 scram-sha-256 apop
-auth_failure_delay = 0 secs
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN %[1]s/users
-}
-userdb {
-  driver = passwd-file
-  args = %[1]s/users
-}
-mail_location = maildir:%[1]s/mail/%%u
-mail_uid = %[3]d
-mail_gid = %[3]d
-first_valid_uid = %[3]d
-last_valid_uid = %[3]d
-first_valid_gid = %[3]d
-protocol pop3 {
-  pop3_uidl_format = %%08Xu%%08Xv
-}
-service pop3-login {
-  inet_listener pop3 {
-    address = 127.0.0.1
-    port = %[4]s
-  }
-  inet_listener pop3s {
-    address = 127.0.0.1
-    port = %[5]s
-    ssl = yes
-  }
-}
-`, dir, dh, uid, port, tlsPort)
-	confPath := filepath.Join(dir, "dovecot.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-F", "-c", confPath)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
-	// Wait (bounded) for the greeting on both listeners.
-	deadline := time.Now().Add(15 * time.Second)
-	for _, a := range []string{d.addr, d.tlsAddr} {
-		for {
-			c, err := net.DialTimeout("tcp", a, time.Second)
-			if err == nil {
-				c.Close()
-				break
-			}
-			select {
-			case <-exited:
-				log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-				t.Fatalf("dovecot exited: %s\n%s", out.String(), log)
-			case <-time.After(50 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("dovecot did not start: %s", out.String())
-			}
-		}
-	}
+// startDovecot starts a private POP3-only Dovecot with user sara
+// (password "secret") whose INBOX holds msgs.
+func startDovecot(t *testing.T, msgs ...string) *testpeer.DovecotInstance {
+	d := testpeer.Dovecot(t, testpeer.DovecotOptions{POP3: true, TLS: true,
+		Users:          map[string]string{"sara": "secret"},
+		AuthMechanisms: "plain login cram-md5 scram-sha-256 apop"})
+	d.Deliver(t, "sara", msgs...)
 	return d
 }
 
@@ -169,7 +29,7 @@ func TestClientAgainstDovecot(t *testing.T) {
 	plain := &Dialer{Security: Plaintext}
 
 	t.Run("read", func(t *testing.T) {
-		c, err := plain.Dial(ctx, d.addr)
+		c, err := plain.Dial(ctx, d.POP3Addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -252,11 +112,11 @@ func TestClientAgainstDovecot(t *testing.T) {
 				var err error
 				switch name {
 				case "PLAIN over STLS":
-					c, err = (&Dialer{TLSConfig: testcert.ClientTLS()}).Dial(ctx, d.addr)
+					c, err = (&Dialer{TLSConfig: testcert.ClientTLS()}).Dial(ctx, d.POP3Addr)
 				case "implicit TLS":
-					c, err = DialTLS(ctx, d.tlsAddr, testcert.ClientTLS())
+					c, err = DialTLS(ctx, d.POP3SAddr, testcert.ClientTLS())
 				default:
-					c, err = plain.Dial(ctx, d.addr)
+					c, err = plain.Dial(ctx, d.POP3Addr)
 				}
 				if err != nil {
 					t.Fatal(err)
@@ -276,7 +136,7 @@ func TestClientAgainstDovecot(t *testing.T) {
 	})
 
 	t.Run("fetch and delete", func(t *testing.T) {
-		c, err := plain.Dial(ctx, d.addr)
+		c, err := plain.Dial(ctx, d.POP3Addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -298,7 +158,7 @@ func TestClientAgainstDovecot(t *testing.T) {
 		if err := c.Quit(ctx); err != nil {
 			t.Fatal(err)
 		}
-		c2, err := plain.Dial(ctx, d.addr)
+		c2, err := plain.Dial(ctx, d.POP3Addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -316,7 +176,7 @@ func TestClientAgainstDovecot(t *testing.T) {
 
 	// Last: Dovecot slows down logins from an address after a failure.
 	t.Run("wrong password", func(t *testing.T) {
-		c, err := plain.Dial(ctx, d.addr)
+		c, err := plain.Dial(ctx, d.POP3Addr)
 		if err != nil {
 			t.Fatal(err)
 		}

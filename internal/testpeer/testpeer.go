@@ -7,6 +7,11 @@
 // developer's machine without the peer installed, the test is skipped with
 // the name of the Debian package that provides it, so `go test ./...` works
 // with nothing but Go installed.
+//
+// Dovecot starts a private Dovecot (IMAP and POP3 listeners on free
+// loopback ports, passwd-file users, Maildirs, optional TLS with the
+// internal/testcert certificate), and PreauthIMAP runs its imap process
+// on stdin/stdout for one user, without a daemon.
 package testpeer
 
 import (

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -132,52 +129,9 @@ x
 // items by name. Message i of the corpus is number i+1.
 func runDovecot(t *testing.T, corpus []string, items string) map[int]map[string]Value {
 	t.Helper()
-	testpeer.Require(t, "dovecot", "dovecot-imapd")
-	imapBin := "/usr/lib/dovecot/imap"
-	if _, err := os.Stat(imapBin); err != nil {
-		t.Skipf("%s: %v", imapBin, err)
-	}
-	dir := t.TempDir()
-	for _, sub := range []string{"mail/cur", "mail/new", "mail/tmp", "run"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o777); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i, msg := range corpus {
-		// Dovecot lists Maildir files in name order.
-		name := filepath.Join(dir, "mail/cur", fmt.Sprintf("%d.%d.test:2,", 1000+i, i))
-		if err := os.WriteFile(name, []byte(msg), 0o666); err != nil {
-			t.Fatal(err)
-		}
-	}
-	uid, gid := os.Getuid(), os.Getgid()
-	var prefix []string
-	if uid == 0 {
-		// Dovecot refuses mail access as root: run it as nobody.
-		uid, gid = 65534, 65534
-		setpriv, err := exec.LookPath("setpriv")
-		if err != nil {
-			t.Skip("running as root without setpriv (util-linux)")
-		}
-		prefix = []string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"}
-		filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Chmod(p, 0o777) })
-		os.Chmod(filepath.Dir(dir), 0o777)
-	}
-	conf := fmt.Sprintf(`base_dir = %[1]s/run
-state_dir = %[1]s/run
-log_path = %[1]s/log
-mail_location = maildir:%[1]s/mail
-mail_uid = %[2]d
-mail_gid = %[3]d
-first_valid_uid = 0
-first_valid_gid = 0
-`, dir, uid, gid)
-	confPath := filepath.Join(dir, "dovecot.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o666); err != nil {
-		t.Fatal(err)
-	}
-	args := append(prefix, "env", "USER=test", "HOME="+dir, imapBin, "-c", confPath)
-	cmd := exec.Command(args[0], args[1:]...)
+	dv := testpeer.Dovecot(t, testpeer.DovecotOptions{})
+	dv.Deliver(t, "test", corpus...) // numbered in corpus order
+	cmd := dv.PreauthIMAP(t, "test")
 	// Dovecot stops at EOF on stdin even with output pending: keep stdin
 	// open until LOGOUT is answered.
 	stdin, err := cmd.StdinPipe()
@@ -230,8 +184,7 @@ first_valid_gid = 0
 		got[int(r.Fields[0].Num)] = items
 	}
 	if len(got) != len(corpus) {
-		logText, _ := os.ReadFile(filepath.Join(dir, "log"))
-		t.Fatalf("Dovecot returned %d messages, want %d; output ends:\n%s\nlog:\n%s", len(got), len(corpus), out[max(0, len(out)-300):], logText)
+		t.Fatalf("Dovecot returned %d messages, want %d; output ends:\n%s\nlog:\n%s", len(got), len(corpus), out[max(0, len(out)-300):], stderr.String())
 	}
 	return got
 }
