@@ -550,7 +550,7 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 		for start, size := 0, 0; start < len(entries); {
 			end := start
 			for size = 0; end < len(entries) && size < maxRecord/4; end++ {
-				size += 8 + len(entries[end].kws)*(MaxFlagBytes+1)
+				size += 8 + len(entries[end].kws)*(maxFlagBytes+1)
 			}
 			e.flagChange(modseq, entries[start:end])
 			start = end
@@ -574,8 +574,8 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 // SetFlags that would pass it fails with mailbox.ErrInvalidFlag.
 const MaxKeywords = 1000
 
-// MaxFlagBytes is mailbox.MaxFlagLength, the longest keyword.
-const MaxFlagBytes = mailbox.MaxFlagLength
+// maxFlagBytes is the longest keyword.
+const maxFlagBytes = mailbox.MaxFlagLength
 
 var errTooManyKeywords = fmt.Errorf("maildir: more than %d keywords on a message: %w", MaxKeywords, mailbox.ErrInvalidFlag)
 
