@@ -135,6 +135,8 @@ type fetchState struct {
 func (fs *fetchState) onFetch(seq uint32) {
 	m := &FetchMessage{Seq: seq, fs: fs}
 	fs.cur = m
+	for fs.c.rd.accept(' ') {
+	}
 	if !fs.c.rd.expect('(') {
 		return
 	}
@@ -204,6 +206,8 @@ func (fs *fetchState) finish() {
 func (c *Client) readFetch(seq uint32) (*FetchMessage, bool) {
 	r := &c.rd
 	m := &FetchMessage{Seq: seq}
+	for r.accept(' ') {
+	}
 	if !r.expect('(') {
 		return nil, false
 	}

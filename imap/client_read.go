@@ -219,6 +219,25 @@ func (r *respReader) scan(stop *[256]bool) string {
 
 func (r *respReader) atom() string { return r.scan(&atomStop) }
 
+// acceptWord consumes w (ASCII, matched case-insensitively) if it is
+// next, without allocating.
+func (r *respReader) acceptWord(w string) bool {
+	if r.peek(); r.err != nil {
+		return false
+	}
+	b, _ := r.br.Peek(len(w))
+	if len(b) < len(w) {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		if b[i]|0x20 != w[i]|0x20 {
+			return false
+		}
+	}
+	r.br.Discard(len(w))
+	return true
+}
+
 // keyword reads an atom in upper case.
 func (r *respReader) keyword() string { return strings.ToUpper(r.atom()) }
 

@@ -165,16 +165,17 @@ func (c *Client) readUntagged() {
 		if !r.number(&n) || !r.expectSP() {
 			return
 		}
-		u := &untagged{num: n, name: r.keyword()}
+		isFetch := r.acceptWord("FETCH ")
+		if isFetch && c.fetching != nil {
+			c.fetching.onFetch(n) // the hot path: nothing allocated here
+			return
+		}
+		u := &untagged{num: n, name: "FETCH"}
+		if !isFetch {
+			u.name = r.keyword()
+		}
 		switch u.name {
 		case "FETCH":
-			if !r.expectSP() {
-				return
-			}
-			if c.fetching != nil {
-				c.fetching.onFetch(n)
-				return
-			}
 			m, ok := c.readFetch(n)
 			if !ok {
 				return
