@@ -15,6 +15,7 @@ import (
 
 	"github.com/posthorn/posthorn/imap"
 	"github.com/posthorn/posthorn/imap/imaptest"
+	"github.com/posthorn/posthorn/internal/soak"
 )
 
 const hMsg = "From: a@example.org\r\nTo: b@example.org\r\nSubject: hello\r\n\r\nbody\r\n"
@@ -192,7 +193,7 @@ func TestHardeningSlowloris(t *testing.T) {
 		if authed {
 			fmt.Fprintf(nc, "l LOGIN test test\r\n")
 		}
-		closed := trickle(nc, "a LOGIN test "+strings.Repeat("x", 1000)+"\r\n", 50*time.Millisecond, 5*time.Second)
+		closed := soak.Trickle(nc, "a LOGIN test "+strings.Repeat("x", 1000)+"\r\n", 50*time.Millisecond, 5*time.Second)
 		if !closed {
 			t.Errorf("authed=%v: a slowloris kept its connection for 5 s", authed)
 		}
@@ -207,31 +208,21 @@ func healthyTimeouts(t *testing.T, srv *imaptest.Server) {
 	c.Run("C: h1 LOGIN test test", "S: h1 OK *", "C: h2 STATUS INBOX (MESSAGES)", "S: * STATUS INBOX (MESSAGES 1)", "S: h2 OK *")
 }
 
-// trickle writes s one byte per interval until the peer closes or limit
-// passes; it reports whether the peer closed the connection.
-func trickle(nc net.Conn, s string, interval, limit time.Duration) bool {
-	done := make(chan struct{})
-	go func() { // drain replies; EOF means closed
-		defer close(done)
-		buf := make([]byte, 4096)
-		for {
-			if _, err := nc.Read(buf); err != nil {
-				return
-			}
-		}
-	}()
-	end := time.Now().Add(limit)
-	for i := 0; time.Now().Before(end); i++ {
-		select {
-		case <-done:
-			return true
-		case <-time.After(interval):
-		}
-		nc.SetWriteDeadline(time.Now().Add(time.Second))
-		if _, err := nc.Write([]byte{s[i%len(s)]}); err != nil {
-			<-done
-			return true
-		}
+// TestHardeningAuthBruteForce: each failed login is delayed and the
+// connection is closed after the limit (RFC 9051 §11.1, password guessing).
+func TestHardeningAuthBruteForce(t *testing.T) {
+	srv := imaptest.NewServer(t, &imaptest.Options{Configure: func(s *imap.Server) {
+		s.LoginFailDelay = 100 * time.Millisecond
+		s.MaxLoginFails = 3
+	}})
+	srv.Append(t, "test", "INBOX", hMsg)
+	c := srv.Dial(t)
+	start := time.Now()
+	c.Run("C: a LOGIN test guess0", "S: a NO [AUTHENTICATIONFAILED] *",
+		"C: b AUTHENTICATE PLAIN "+"AHRlc3QAZ3Vlc3Mx", "S: b NO [AUTHENTICATIONFAILED] *",
+		"C: c LOGIN test guess2", "S: * BYE [AUTHENTICATIONFAILED] *")
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("three failures answered in %v, want ≥ 300 ms", d)
 	}
-	return false
+	healthy(t, srv, 1)
 }

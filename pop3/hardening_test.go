@@ -30,18 +30,7 @@ import (
 // middle) sends after "+OK" to STLS, in plaintext, are never read as
 // replies inside TLS (CVE-2021-38371 class; RFC 2595 §4).
 func TestHardeningSTLSResponseInjection(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
+	addr := soak.FakeServer(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
 		io.WriteString(c, "+OK fake ready\r\n")
 		for {
@@ -83,11 +72,11 @@ func TestHardeningSTLSResponseInjection(t *testing.T) {
 				}
 			}
 		}
-	}()
+	})
 	d := &pop3.Dialer{TLSConfig: testcert.ClientTLS()}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := d.Dial(ctx, ln.Addr().String())
+	c, err := d.Dial(ctx, addr)
 	if err != nil {
 		// The strict defence: the client refuses a server that talks
 		// past its STLS reply.
@@ -118,7 +107,7 @@ func TestHardeningSlowloris(t *testing.T) {
 		}
 		t.Cleanup(func() { nc.Close() })
 		io.WriteString(nc, prefix)
-		if !trickle(nc, "NOOP"+strings.Repeat(" x", 100), 50*time.Millisecond, 5*time.Second) {
+		if !soak.Trickle(nc, "NOOP"+strings.Repeat(" x", 100), 50*time.Millisecond, 5*time.Second) {
 			t.Errorf("prefix %q: a slowloris kept its connection for 5 s", prefix)
 		}
 	}
@@ -136,28 +125,6 @@ func TestHardeningSlowloris(t *testing.T) {
 	}
 }
 
-func trickle(nc net.Conn, s string, interval, limit time.Duration) bool {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		io.Copy(io.Discard, nc)
-	}()
-	end := time.Now().Add(limit)
-	for i := 0; time.Now().Before(end); i++ {
-		select {
-		case <-done:
-			return true
-		case <-time.After(interval):
-		}
-		nc.SetWriteDeadline(time.Now().Add(time.Second))
-		if _, err := nc.Write([]byte{s[i%len(s)]}); err != nil {
-			<-done
-			return true
-		}
-	}
-	return false
-}
-
 // TestHardeningSoakFetchDelete: concurrent POP3 sessions list, retrieve and
 // delete while new mail arrives and the store fails at random (disk full,
 // EIO); some sessions reset their connection before QUIT, and one client
@@ -167,7 +134,7 @@ func trickle(nc net.Conn, s string, interval, limit time.Duration) bool {
 func TestHardeningSoakFetchDelete(t *testing.T) {
 	size := soak.Pick(soak.Size{Clients: 12, Ops: 20, Duration: 6 * time.Second},
 		soak.Size{Clients: 200, Ops: 1 << 30, Duration: 60 * time.Second})
-	before := soak.Snapshot()
+	soak.LeakCheck(t, 2)
 	mem := memstore.New()
 	const nusers = 6
 	for i := range nusers {
@@ -183,6 +150,7 @@ func TestHardeningSoakFetchDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
 	addr := ln.Addr().String()
 
 	ctx := context.Background()
@@ -269,8 +237,6 @@ func TestHardeningSoakFetchDelete(t *testing.T) {
 			}
 		}
 	}
-	srv.Close()
-	soak.CheckLeaks(t, before, 2, 5*time.Second)
 }
 
 type sessionResult struct {
@@ -381,35 +347,58 @@ func soakSession(addr, user string, rnd *rand.Rand) (r sessionResult) {
 
 func subjects(t *testing.T, st mailbox.Store, user string) map[string]int {
 	t.Helper()
-	ctx := context.Background()
-	a, err := st.Open(ctx, user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	mb, err := a.Mailbox(ctx, mailbox.Inbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mb.Close()
 	got := map[string]int{}
-	var last mailbox.UID
-	for info, err := range mb.Messages(ctx, 1) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info.UID <= last {
-			t.Errorf("%s: UID %d after %d", user, info.UID, last)
-		}
-		last = info.UID
-		rc, err := mb.Open(ctx, info.UID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(rc)
-		rc.Close()
-		line, _, _ := strings.Cut(string(b), "\r\n")
+	for _, m := range soak.Inbox(t, st, user) {
+		line, _, _ := strings.Cut(string(m.Data), "\r\n")
 		got[strings.TrimPrefix(line, "Subject: ")]++
 	}
 	return got
+}
+
+// TestHardeningAuthBruteForce: each failed login is delayed and the
+// connection is closed after the limit.
+func TestHardeningAuthBruteForce(t *testing.T) {
+	srv := pop3test.NewServer(t, &pop3test.Options{Messages: []string{"Subject: a\r\n\r\na\r\n"}, Configure: func(s *pop3.Server) {
+		s.AuthFailureDelay = 100 * time.Millisecond
+		s.MaxAuthFailures = 3
+	}})
+	nc, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(nc)
+	br.ReadString('\n')
+	start := time.Now()
+	var replies []string
+	for i := range 3 {
+		fmt.Fprintf(nc, "USER sara\r\nPASS guess%d\r\n", i)
+		for range 2 {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("after %q: %v", replies, err)
+			}
+			replies = append(replies, strings.TrimSpace(l))
+		}
+	}
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("three failures answered in %v, want ≥ 300 ms", d)
+	}
+	for i, r := range replies {
+		if want := map[bool]string{true: "+OK", false: "-ERR [AUTH] "}[i%2 == 0]; !strings.HasPrefix(r, want) {
+			t.Errorf("reply %d %q, want %q…", i, r, want)
+		}
+	}
+	if l, err := br.ReadString('\n'); err == nil {
+		t.Fatalf("connection open after the limit: %q", l)
+	}
+	c, err := srv.Dialer().Dial(context.Background(), srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(context.Background(), srv.User, srv.Password); err != nil {
+		t.Fatal(err)
+	}
 }

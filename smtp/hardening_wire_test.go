@@ -6,7 +6,6 @@ package smtp_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posthorn/posthorn/mailbox"
+	"github.com/posthorn/posthorn/internal/soak"
 	"github.com/posthorn/posthorn/mailbox/memstore"
 	"github.com/posthorn/posthorn/smtp"
 	"github.com/posthorn/posthorn/smtp/smtptest"
@@ -106,26 +105,6 @@ func serve(t *testing.T, srv *smtp.Server) string {
 	return ln.Addr().String()
 }
 
-func inboxCount(t *testing.T, st mailbox.Store, user string) int {
-	t.Helper()
-	ctx := context.Background()
-	a, err := st.Open(ctx, user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	mb, err := a.Mailbox(ctx, mailbox.Inbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mb.Close()
-	s, err := mb.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return int(s.Messages)
-}
-
 // deliverOne proves the server healthy: a new connection delivers a message.
 func deliverOne(t *testing.T, addr string) {
 	t.Helper()
@@ -164,11 +143,11 @@ func TestHardeningOpenRelayReceiver(t *testing.T) {
 	h.cmd("DATA", "354 ")
 	h.cmd("Subject: x\r\n\r\nx\r\n.", "250 ")
 	h.cmd("QUIT", "221 ")
-	if n := inboxCount(t, st, "sara"); n != 1 {
+	if n := len(soak.Inbox(t, st, "sara")); n != 1 {
 		t.Fatalf("sara has %d messages, want 1", n)
 	}
 	deliverOne(t, addr)
-	if n := inboxCount(t, st, "sara"); n != 2 {
+	if n := len(soak.Inbox(t, st, "sara")); n != 2 {
 		t.Fatalf("sara has %d messages, want 2", n)
 	}
 }
@@ -202,7 +181,7 @@ func TestHardeningManyRecipients(t *testing.T) {
 	}
 	h.cmd("DATA", "354 ")
 	h.cmd("Subject: x\r\n\r\nx\r\n.", "250 ")
-	if n := inboxCount(t, st, "sara"); n != 1 {
+	if n := len(soak.Inbox(t, st, "sara")); n != 1 {
 		t.Fatalf("sara has %d messages, want 1 (duplicates of one user collapse)", n)
 	}
 	deliverOne(t, addr)
@@ -223,38 +202,14 @@ func TestHardeningSlowloris(t *testing.T) {
 		}
 		t.Cleanup(func() { nc.Close() })
 		io.WriteString(nc, prefix)
-		if !trickle(nc, "EHLO "+strings.Repeat("x", 500), 50*time.Millisecond, 5*time.Second) {
+		if !soak.Trickle(nc, "EHLO "+strings.Repeat("x", 500), 50*time.Millisecond, 5*time.Second) {
 			t.Errorf("prefix %q: a slowloris kept its connection for 5 s", prefix)
 		}
 	}
-	if n := inboxCount(t, st, "sara"); n != 0 {
+	if n := len(soak.Inbox(t, st, "sara")); n != 0 {
 		t.Fatalf("a trickled message was delivered: %d", n)
 	}
 	deliverOne(t, addr)
-}
-
-// trickle writes s one byte per interval until the peer closes or limit
-// passes; it reports whether the peer closed the connection.
-func trickle(nc net.Conn, s string, interval, limit time.Duration) bool {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		io.Copy(io.Discard, nc)
-	}()
-	end := time.Now().Add(limit)
-	for i := 0; time.Now().Before(end); i++ {
-		select {
-		case <-done:
-			return true
-		case <-time.After(interval):
-		}
-		nc.SetWriteDeadline(time.Now().Add(time.Second))
-		if _, err := nc.Write([]byte{s[i%len(s)]}); err != nil {
-			<-done
-			return true
-		}
-	}
-	return false
 }
 
 // TestHardeningAuthBruteForce: failed AUTH attempts are delayed and the

@@ -3,6 +3,7 @@ package soak
 import (
 	"net"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -25,6 +26,12 @@ func StuckReader(addr, cmd string, limit time.Duration) bool {
 		return false
 	}
 	defer c.Close()
+	return StuckConn(c, cmd, limit)
+}
+
+// StuckConn is StuckReader on a connection the caller has already set up
+// (logged in, say).
+func StuckConn(c net.Conn, cmd string, limit time.Duration) bool {
 	if tc, ok := c.(*net.TCPConn); ok {
 		tc.SetReadBuffer(4096)
 	}
@@ -40,4 +47,57 @@ func StuckReader(addr, cmd string, limit time.Duration) bool {
 		}
 	}
 	return false
+}
+
+// Trickle is the slowloris client: it writes s to nc one byte per interval
+// (cycling through s) while draining whatever the server answers, until
+// the server closes the connection or limit passes. It reports whether
+// the server closed it.
+func Trickle(nc net.Conn, s string, interval, limit time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 4096)
+		for {
+			if _, err := nc.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	end := time.Now().Add(limit)
+	for i := 0; time.Now().Before(end); i++ {
+		select {
+		case <-done:
+			return true
+		case <-time.After(interval):
+		}
+		nc.SetWriteDeadline(time.Now().Add(time.Second))
+		if _, err := nc.Write([]byte{s[i%len(s)]}); err != nil {
+			<-done
+			return true
+		}
+	}
+	return false
+}
+
+// FakeServer accepts one connection on 127.0.0.1 and runs serve on it
+// with a 10-second deadline (a scripted hostile server for client tests);
+// it returns the address. Everything is closed when the test ends.
+func FakeServer(t testing.TB, serve func(c net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		serve(c)
+	}()
+	return ln.Addr().String()
 }

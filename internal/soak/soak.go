@@ -76,6 +76,27 @@ func CheckLeaks(t testing.TB, before Counts, slack int, settle time.Duration) {
 	}
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
-	t.Errorf("leak: goroutines %d → %d, fds %d → %d (slack %d)\n%s",
-		before.Goroutines, now.Goroutines, before.FDs, now.FDs, slack, buf)
+	t.Errorf("leak: goroutines %d → %d, fds %d → %d (slack %d)\nopen files: %s\n%s",
+		before.Goroutines, now.Goroutines, before.FDs, now.FDs, slack, openFiles(), buf)
+}
+
+// openFiles lists what the open descriptors point to.
+func openFiles() []string {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	var out []string
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// LeakCheck snapshots the counts now and, when the test ends, after every
+// cleanup registered later has run (servers closed, handles released),
+// checks them with CheckLeaks. Call it first in a soak test.
+func LeakCheck(t testing.TB, slack int) {
+	t.Helper()
+	before := Snapshot()
+	t.Cleanup(func() { CheckLeaks(t, before, slack, 5*time.Second) })
 }

@@ -1,9 +1,14 @@
 package soak
 
 import (
+	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/posthorn/posthorn/mailbox"
+	"github.com/posthorn/posthorn/mailbox/memstore"
 )
 
 func TestPickAndCounts(t *testing.T) {
@@ -39,9 +44,11 @@ func TestCheckLeaksReports(t *testing.T) {
 	before := Snapshot()
 	stop := make(chan struct{})
 	defer close(stop)
-	go func() { <-stop }()
+	for range 10 {
+		go func() { <-stop }()
+	}
 	ft := &fakeT{TB: t}
-	CheckLeaks(ft, before, 0, 50*time.Millisecond)
+	CheckLeaks(ft, before, 2, 50*time.Millisecond)
 	if !ft.failed {
 		t.Fatal("a leaked goroutine was not reported")
 	}
@@ -54,3 +61,19 @@ type fakeT struct {
 
 func (f *fakeT) Helper()               {}
 func (f *fakeT) Errorf(string, ...any) { f.failed = true }
+
+func TestInbox(t *testing.T) {
+	st := memstore.New()
+	if err := st.AddUser("u", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"a\r\n", "b\r\n"} {
+		if _, err := mailbox.Deliver(context.Background(), st, "u", strings.NewReader(m), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := Inbox(t, st, "u")
+	if len(got) != 2 || string(got[0].Data) != "a\r\n" || string(got[1].Data) != "b\r\n" || got[0].UID >= got[1].UID {
+		t.Fatalf("Inbox = %+v", got)
+	}
+}
