@@ -48,7 +48,14 @@ type Event struct {
 	User        string
 	Mailbox     string // the mailbox changed; for renames the new name
 	OldName     string // EventMailboxRenamed: the name before
-	UIDValidity uint32 // of Mailbox, for message events
+	// UIDValidity is the mailbox's UIDVALIDITY, for message events. A
+	// store that has to renumber a mailbox (a Maildir index rebuilt from
+	// its files) publishes EventMessagesExpunged for the old UIDs and
+	// EventMessagesAdded for the new ones with the new UIDVALIDITY: a
+	// session that sees a UIDVALIDITY other than the one it selected must
+	// drop its view of the mailbox (IMAP: end the selection or close the
+	// connection, RFC 9051 §2.3.1.1).
+	UIDValidity uint32
 	// ModSeq is the mailbox's HIGHESTMODSEQ after the change (message events).
 	ModSeq ModSeq
 	// UIDs holds the messages added or expunged, in ascending order.
