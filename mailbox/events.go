@@ -44,10 +44,10 @@ func (k EventKind) String() string {
 // generic Copy does); subscribers must accept both. Subscribers must treat
 // an Event and its slices as read-only: the same value goes to all of them.
 type Event struct {
-	Kind        EventKind
-	User        string
-	Mailbox     string // the mailbox changed; for renames the new name
-	OldName     string // EventMailboxRenamed: the name before
+	Kind    EventKind
+	User    string
+	Mailbox string // the mailbox changed; for renames the new name
+	OldName string // EventMailboxRenamed: the name before
 	// UIDValidity is the mailbox's UIDVALIDITY, for message events. A
 	// store that has to renumber a mailbox (a Maildir index rebuilt from
 	// its files) publishes EventMessagesExpunged for the old UIDs and
