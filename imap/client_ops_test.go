@@ -39,6 +39,7 @@ func TestClient(t *testing.T) {
 		{"Sync", ctSync},
 		{"Misc", ctMisc},
 		{"Compress", ctCompress},
+		{"IMAP4rev2", ctRev2},
 	}
 	ctRunCases(t, cases)
 }
@@ -626,4 +627,32 @@ func ctMIME(t *testing.T, p *ctPeer) {
 		assert.Equal(t, map[string]int64{"2": 5}, m.BinarySize)
 	}
 	assert.Equal(t, 1, n)
+}
+
+// ctRev2 enables IMAP4rev2 where offered: SEARCH then answers with
+// ESEARCH, names travel in UTF-8, and the client follows.
+func ctRev2(t *testing.T, p *ctPeer) {
+	ctx := ctxT(t)
+	c := p.login(t, nil)
+	if !c.Has(ctx, "IMAP4REV2") {
+		t.Skipf("%s does not offer IMAP4rev2", p.name)
+	}
+	en, err := c.Enable(ctx, "IMAP4rev2")
+	require.NoError(t, err)
+	require.Contains(t, en, "IMAP4REV2")
+	name := "Ärger/日本"
+	require.NoError(t, c.Create(ctx, name))
+	ctAppend(t, c, name, ctMessage("x", "x\r\n"), ctMessage("y", "y\r\n"))
+	list, err := c.List(ctx, "", "Ärger/*", nil)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, name, list[0].Name)
+	_, err = c.Select(ctx, name, nil)
+	require.NoError(t, err)
+	res, err := c.Search(ctx, nil, KeyText("subject", "y"))
+	require.NoError(t, err)
+	assert.Equal(t, []uint32{2}, res.Nums())
+	uid, err := c.UIDSearch(ctx, &SearchOptions{Count: true}, KeyAll())
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, uid.Count)
 }
