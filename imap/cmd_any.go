@@ -104,5 +104,4 @@ func (c *conn) setUTF8() {
 	c.utf8 = true
 	c.dec.UTF8 = true
 	c.w.utf8 = true
-	c.enc.UTF8 = true
 }

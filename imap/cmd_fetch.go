@@ -161,25 +161,25 @@ func (c *conn) writeFetchItem(src *msgSource, it *wire.FetchItem) error {
 	case "BINARY", "BINARY.SIZE":
 		return c.writeBinary(src, it)
 	case "ENVELOPE", "BODYSTRUCTURE":
-		p, err := src.structure()
+		m, err := src.meta()
 		if err != nil {
 			return err
 		}
 		w.raw(it.Name)
 		w.sp()
 		if it.Name == "ENVELOPE" {
-			c.enc.Envelope(p.Envelope)
+			w.data(m.envelope)
 		} else {
-			c.enc.BodyStructure(p, true)
+			w.data(m.bodyStructure)
 		}
 	case "BODY":
 		if it.Section == nil {
-			p, err := src.structure()
+			m, err := src.meta()
 			if err != nil {
 				return err
 			}
 			w.raw("BODY ")
-			c.enc.BodyStructure(p, false)
+			w.data(m.body)
 			return nil
 		}
 		w.raw("BODY[")
@@ -204,6 +204,7 @@ type msgSource struct {
 	header []byte // header block incl. the empty line; nil until read
 	done   bool
 	part   *mime.Part // MIME structure; nil until needed
+	md     *msgMeta   // cached renderings and structure; nil until needed
 	raw    []byte     // the whole message when preloaded (SEARCH), else nil
 }
 
@@ -243,38 +244,6 @@ func (s *msgSource) preload() error {
 	sc.raw = buf
 	s.raw = buf
 	return nil
-}
-
-// structure returns the message's MIME structure: from the store's
-// metadata cache when it has one, else parsed (streaming) and cached.
-func (s *msgSource) structure() (*mime.Part, error) {
-	if s.part != nil {
-		return s.part, nil
-	}
-	ctx, uid := s.c.ctx, s.info.UID
-	mc, cache := s.c.mbox.(mailbox.MetadataCache)
-	if cache {
-		if data, err := mc.Metadata(ctx, uid); err == nil {
-			if p, err := mime.Unmarshal(data); err == nil {
-				s.part = p
-				return p, nil
-			}
-		}
-	}
-	rc, err := s.open()
-	if err != nil {
-		return nil, err
-	}
-	p, err := mime.Parse(rc, nil)
-	rc.Close()
-	if err != nil {
-		return nil, err
-	}
-	if cache {
-		mc.SetMetadata(ctx, uid, mime.Marshal(p)) // losing it only costs a re-parse
-	}
-	s.part = p
-	return p, nil
 }
 
 // writeNestedSection writes a section with a part path or MIME, located

@@ -67,7 +67,6 @@ type conn struct {
 	br  *bufio.Reader
 	dec *wire.Decoder
 	w   respWriter
-	enc *wire.Encoder // on w.bw, for ENVELOPE and BODYSTRUCTURE
 
 	connState atomic.Int32 // ConnState; read by Shutdown
 
@@ -170,8 +169,6 @@ func (c *conn) setStream(nc net.Conn) {
 	c.dec.UTF8 = c.utf8
 	c.dec.OnLiteral = c.onLiteral
 	c.w = respWriter{bw: bufio.NewWriterSize(deadlineWriter{c, nc}, writeBufSize), utf8: c.utf8}
-	c.enc = wire.NewEncoder(c.w.bw)
-	c.enc.UTF8 = c.utf8
 	if c.log.Enabled(c.ctx, LevelTrace) {
 		c.w.tron = true
 		c.w.onEOL = func(line []byte) {
