@@ -120,6 +120,18 @@ const (
 	SecurityNone                     // plaintext; credentials only to loopback unless allowed
 )
 
+func (s Security) String() string {
+	switch s {
+	case SecurityStartTLS:
+		return "STARTTLS"
+	case SecurityTLS:
+		return "TLS"
+	case SecurityNone:
+		return "none"
+	}
+	return "Security(" + strconv.Itoa(int(s)) + ")"
+}
+
 // Dialer connects to IMAP servers. The zero value dials plaintext and
 // upgrades with STARTTLS.
 type Dialer struct {

@@ -83,3 +83,11 @@ func TestClientViewVanished(t *testing.T) {
 	assert.EqualValues(t, 1, v.Exists)
 	assert.Len(t, v.uids, 1)
 }
+
+func TestClientEnumStrings(t *testing.T) {
+	assert.Equal(t, "STARTTLS", SecurityStartTLS.String())
+	assert.Equal(t, "Security(9)", Security(9).String())
+	assert.Equal(t, "-FLAGS", StoreRemove.String())
+	assert.Equal(t, "VANISHED", UpdateVanished.String())
+	assert.Equal(t, "UpdateKind(42)", UpdateKind(42).String())
+}

@@ -2,6 +2,7 @@ package imap
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -15,6 +16,18 @@ const (
 	StoreRemove                 // -FLAGS
 	StoreReplace                // FLAGS
 )
+
+func (op StoreOp) String() string {
+	switch op {
+	case StoreAdd:
+		return "+FLAGS"
+	case StoreRemove:
+		return "-FLAGS"
+	case StoreReplace:
+		return "FLAGS"
+	}
+	return "StoreOp(" + strconv.Itoa(int(op)) + ")"
+}
 
 // StoreOptions are optional STORE parameters.
 type StoreOptions struct {
@@ -74,13 +87,11 @@ func writeStore(w *cmdWriter, set NumSet, op StoreOp, flags []Flag, opts *StoreO
 	if opts.UnchangedSince > 0 {
 		w.raw("(UNCHANGEDSINCE ").number64(opts.UnchangedSince).raw(") ")
 	}
-	switch op {
-	case StoreAdd:
-		w.raw("+")
-	case StoreRemove:
-		w.raw("-")
+	if op < StoreAdd || op > StoreReplace {
+		w.setErr(fmt.Errorf("imap: invalid %v", op))
+		return
 	}
-	w.raw("FLAGS")
+	w.raw(op.String())
 	if opts.Silent {
 		w.raw(".SILENT")
 	}
