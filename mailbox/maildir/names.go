@@ -8,8 +8,24 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/posthorn/posthorn/internal/utf7"
 	"github.com/posthorn/posthorn/mailbox"
 )
+
+// Folder names are stored on disk in modified UTF-7 (RFC 3501 §5.1.3), the
+// encoding Dovecot, Courier and mutt expect in a Maildir++ tree. Maildir++
+// uses "." as its hierarchy separator, so a "." inside one level of a name is
+// written as if it were a non-ASCII character: "&AC4-" (U+002E in modified
+// BASE64). Any modified UTF-7 decoder turns that back into ".", so other
+// tools show the right name. Decoding is strict (canonical forms only), so
+// that no two directory names decode to the same mailbox name.
+
+// encodeLevel encodes one level of a mailbox name (UTF-8, no "/") for disk.
+func encodeLevel(s string) string { return utf7.EncodeSep(s, '.') }
+
+// decodeLevel decodes one on-disk level; it fails for anything encodeLevel
+// could not have written.
+func decodeLevel(s string) (string, error) { return utf7.DecodeSep(s, '.') }
 
 // maxDirName is the longest folder directory name written: most file
 // systems allow 255 bytes in one path component.
