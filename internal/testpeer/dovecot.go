@@ -270,7 +270,7 @@ func (d *DovecotInstance) start(t testing.TB, bin string, addrs []string) {
 // Maildir returns the path of user's Maildir.
 func (d *DovecotInstance) Maildir(user string) string { return filepath.Join(d.MailRoot, user) }
 
-// Deliver puts msgs into user's Maildir (cur, flagged seen by nobody) with
+// Deliver puts msgs into user's Maildir (in cur, without flags) with
 // file names in the order of delivery, which is the order Dovecot numbers
 // them in. Call it before the messages are needed in a session.
 func (d *DovecotInstance) Deliver(t testing.TB, user string, msgs ...string) {
