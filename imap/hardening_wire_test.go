@@ -226,3 +226,22 @@ func TestHardeningAuthBruteForce(t *testing.T) {
 	}
 	healthy(t, srv, 1)
 }
+
+// TestHardeningSlowlorisTLS: a TLS handshake trickled one byte at a time
+// after STARTTLS is cut by the pre-authentication timer. (The implicit-TLS
+// listener: TestHardeningSlowlorisImplicitTLS.)
+func TestHardeningSlowlorisTLS(t *testing.T) {
+	srv := imaptest.NewServer(t, &imaptest.Options{TLS: true, Configure: func(s *imap.Server) { s.PreAuthTimeout = 300 * time.Millisecond }})
+	nc, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	fmt.Fprintf(nc, "a STARTTLS\r\n")
+	if !soak.Trickle(nc, clientHello, 50*time.Millisecond, 5*time.Second) {
+		t.Error("a slowloris handshake kept its connection for 5 s")
+	}
+}
+
+// clientHello is the start of a TLS ClientHello, then zeros.
+var clientHello = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + strings.Repeat("\x00", 500)

@@ -402,3 +402,26 @@ func TestHardeningAuthBruteForce(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestHardeningSlowlorisTLS: a TLS handshake trickled one byte at a time,
+// on the implicit-TLS listener and after STLS, is cut by the handshake
+// timeout.
+func TestHardeningSlowlorisTLS(t *testing.T) {
+	configure := func(s *pop3.Server) { s.TLSHandshakeTimeout = 300 * time.Millisecond }
+	implicit := pop3test.NewServer(t, &pop3test.Options{ImplicitTLS: true, Configure: configure})
+	stls := pop3test.NewServer(t, &pop3test.Options{TLS: true, Configure: configure})
+	hello := "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + strings.Repeat("\x00", 500)
+	for name, srv := range map[string]*pop3test.Server{"implicit": implicit, "stls": stls} {
+		nc, err := net.Dial("tcp", srv.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		if name == "stls" {
+			io.WriteString(nc, "STLS\r\n")
+		}
+		if !soak.Trickle(nc, hello, 50*time.Millisecond, 5*time.Second) {
+			t.Errorf("%s: a slowloris handshake kept its connection for 5 s", name)
+		}
+	}
+}
