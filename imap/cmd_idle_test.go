@@ -103,3 +103,10 @@ func TestDeleteSelectedByOtherSessionSaysBye(t *testing.T) {
 	a.run("C: c NOOP", "S: * BYE *")
 	a.expectClosed()
 }
+
+func TestIdleAutologout(t *testing.T) {
+	e := newTestEnv(t, func(s *Server) { s.ReadTimeout = 100 * time.Millisecond })
+	c := e.selectInbox()
+	c.run("C: i IDLE", "S: + idling", "S: * BYE *Autologout*")
+	c.expectClosed()
+}
