@@ -48,8 +48,9 @@ func ctRunCases(t *testing.T, cases []struct {
 	name string
 	f    func(t *testing.T, p *ctPeer)
 }) {
-	for _, p := range ctPeers(t) {
-		t.Run(p.name, func(t *testing.T) {
+	for _, ps := range ctPeerStarters {
+		t.Run(ps.name, func(t *testing.T) {
+			p := ps.start(t)
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) { tc.f(t, p) })
 			}
