@@ -306,8 +306,14 @@ func (c *Client) Noop(ctx context.Context) error { return c.simple(ctx, "NOOP", 
 // Greeting returns the server's greeting (Type StatusOK or StatusPREAUTH).
 func (c *Client) Greeting() *Error { return c.greeting }
 
-// Err returns the error that broke the client, or nil.
-func (c *Client) Err() error { return c.broken }
+// Err returns the error that broke the client (net.ErrClosed after
+// Close), or nil.
+func (c *Client) Err() error {
+	if c.broken == nil && c.closed.Load() {
+		return net.ErrClosed
+	}
+	return c.broken
+}
 
 // trace logs a protocol line.
 func (c *Client) trace(dir, line string) {
@@ -318,7 +324,7 @@ func (c *Client) trace(dir, line string) {
 
 // ---- commands ----
 
-// command is one command in flight.
+// clientCmd is one command in flight.
 type clientCmd struct {
 	tag  string
 	name string
