@@ -72,6 +72,26 @@
 // otherwise. Keywords cannot be set by outside programs (Maildir has no
 // place for them) and are lost when an index is rebuilt.
 //
+// # Line endings
+//
+// Every message is kept in CRLF form, as IMAP and POP3 send it, so that
+// MessageInfo.Size is exactly what Open returns (POP3 STAT and LIST, IMAP
+// RFC822.SIZE and literals agree) and Open stays a plain read of the file.
+// Append stores what it is given. A file another program drops into the
+// tree (procmail and fetchmail MDAs write bare LF) is read once when a scan
+// adopts it; if it holds a bare LF or a bare CR, it is rewritten with CRLF
+// line endings before it gets a UID: written to tmp/, fsynced, renamed into
+// the same directory under its name with ",S=<new size>" set (added, or its
+// value fixed; the flags after ":2," kept), the original removed, the
+// directory fsynced, then indexed. The new name is a function of the old
+// one and the contents, so a crash between the rename and the removal
+// leaves a duplicate that the next scan recognises and removes. We chose
+// this over keeping the file and a virtual CRLF size (Dovecot's ",W=")
+// because Open then needs no conversion on every read, and the io.ReaderAt
+// offsets stay file offsets. The cost: the POP3 UIDL of such a message (its
+// base name) changes with the ",S=" field, and other tools see CRLF files
+// (Dovecot reads them as they are; mutt shows them as usual).
+//
 // # Concurrency
 //
 // Every Store, Account and Mailbox is safe for concurrent use. All handles

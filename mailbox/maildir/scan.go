@@ -153,6 +153,22 @@ func (f *folder) scan() error {
 		slices.Sort(names) // Maildir names start with the delivery time
 		uid := s.uidNext
 		now := time.Now().UnixNano()
+		var (
+			dirty   [2]bool
+			indexed map[string]bool
+		)
+		taken := func(base string) bool {
+			if _, ok := files[base]; ok {
+				return true
+			}
+			if indexed == nil {
+				indexed = make(map[string]bool, len(s.msgs))
+				for i := range s.msgs {
+					indexed[string(baseBytes(s.nameBytes(&s.msgs[i])))] = true
+				}
+			}
+			return indexed[base]
+		}
 		for _, base := range names {
 			de := files[base]
 			sub := "new/"
@@ -163,8 +179,20 @@ func (f *folder) scan() error {
 			if err != nil || !fi.Mode().IsRegular() {
 				continue // gone meanwhile, or not a plain file
 			}
-			fn, _ := parseName(de.name)
-			m := msgRec{uid: uid, flags: fn.Flags, size: fi.Size(), idate: fi.ModTime().UnixNano(), sdate: now}
+			name, size, converted, err := f.crlfize(sub, de.name, taken)
+			switch {
+			case err != nil:
+				// Unreadable, or moved meanwhile: the next scan looks again.
+				f.logger().Warn("maildir: cannot adopt message file", slog.String("mailbox", f.Name()),
+					slog.String("file", sub+de.name), slog.Any("error", err))
+				continue
+			case name == "":
+				continue // a duplicate of a converted copy, removed
+			case converted:
+				dirty[boolInt(de.cur)] = true
+			}
+			fn, _ := parseName(name)
+			m := msgRec{uid: uid, flags: fn.Flags, size: size, idate: fi.ModTime().UnixNano(), sdate: now}
 			if de.cur {
 				m.flags |= inCur
 			}
@@ -173,8 +201,17 @@ func (f *folder) scan() error {
 			}
 			modseq++
 			m.modseq = modseq
-			e.add(&m, de.name, nil)
+			e.add(&m, name, nil)
 			uid++
+		}
+		// The converted files must be in their directories for good
+		// before the index names them.
+		for i, sub := range []string{"new", "cur"} {
+			if dirty[i] {
+				if err := syncDir(f.root, sub); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	stamp := dirStamp{nfi.ModTime().UnixNano(), cfi.ModTime().UnixNano(), start.UnixNano()}
