@@ -72,7 +72,7 @@ func TestHardeningDeepMIME(t *testing.T) {
 	for i := depth - 1; i >= 0; i-- {
 		fmt.Fprintf(&b, "--b%d--\r\n", i)
 	}
-	lines := fetchBounded(t, b.String(), "(BODYSTRUCTURE BODY[1.1.1] BODY[TEXT])", 10*time.Second, 256<<20)
+	lines := fetchBounded(t, b.String(), "(BODYSTRUCTURE BODY[1.1.1] BODY[TEXT])", 30*time.Second, 256<<20)
 	if !strings.HasPrefix(lines[0], "* 1 FETCH (BODYSTRUCTURE (") || !strings.HasPrefix(lines[len(lines)-1], "f OK") {
 		t.Errorf("multipart: %.200q ... %q", lines[0], lines[len(lines)-1])
 	}
@@ -82,7 +82,7 @@ func TestHardeningDeepMIME(t *testing.T) {
 		b.WriteString("Subject: wrapped\r\nContent-Type: message/rfc822\r\n\r\n")
 	}
 	b.WriteString("Subject: core\r\n\r\ncore\r\n")
-	lines = fetchBounded(t, b.String(), "(BODYSTRUCTURE ENVELOPE BODY[1.1.HEADER])", 10*time.Second, 256<<20)
+	lines = fetchBounded(t, b.String(), "(BODYSTRUCTURE ENVELOPE BODY[1.1.HEADER])", 30*time.Second, 256<<20)
 	if !strings.HasPrefix(lines[0], "* 1 FETCH (BODYSTRUCTURE (") || !strings.HasPrefix(lines[len(lines)-1], "f OK") {
 		t.Errorf("message/rfc822: %.200q ... %q", lines[0], lines[len(lines)-1])
 	}
@@ -97,7 +97,7 @@ func TestHardeningManyMIMEParts(t *testing.T) {
 		b.WriteString("--x\r\n\r\ny\r\n")
 	}
 	b.WriteString("--x--\r\n")
-	lines := fetchBounded(t, b.String(), "(BODYSTRUCTURE BODY[99999])", 15*time.Second, 512<<20)
+	lines := fetchBounded(t, b.String(), "(BODYSTRUCTURE BODY[99999])", 30*time.Second, 512<<20)
 	if !strings.HasPrefix(lines[0], "* 1 FETCH (BODYSTRUCTURE (") || !strings.HasPrefix(lines[len(lines)-1], "f OK") {
 		t.Errorf("%.200q ... %q", lines[0], lines[len(lines)-1])
 	}
@@ -117,7 +117,7 @@ func TestHardeningHugeHeader(t *testing.T) {
 		fmt.Fprintf(&b, "X-F%d: v\r\n", i)
 	}
 	b.WriteString("\r\nbody\r\n")
-	lines := fetchBounded(t, b.String(), "(ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (SUBJECT)])", 15*time.Second, 512<<20)
+	lines := fetchBounded(t, b.String(), "(ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (SUBJECT)])", 30*time.Second, 512<<20)
 	if !strings.HasPrefix(lines[0], `* 1 FETCH (ENVELOPE (NIL "big" `) || !strings.HasPrefix(lines[len(lines)-1], "f OK") {
 		t.Errorf("%.300q ... %q", lines[0], lines[len(lines)-1])
 	}

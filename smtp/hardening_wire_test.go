@@ -242,3 +242,39 @@ func TestHardeningAuthBruteForce(t *testing.T) {
 func plain(user, pass string) string {
 	return b64("\x00" + user + "\x00" + pass)
 }
+
+// TestHardeningSlowlorisListeners: every listener role (receiver,
+// submission, LMTP; STARTTLS and implicit-TLS handshakes) cuts a client
+// that trickles one byte at a time.
+func TestHardeningSlowlorisListeners(t *testing.T) {
+	hello := "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + strings.Repeat("\x00", 500)
+	for _, tc := range []struct {
+		name     string
+		mode     smtp.Mode
+		implicit bool
+		prefix   string
+		trickle  string
+	}{
+		{"submission", smtp.ModeSubmission, false, "", "EHLO " + strings.Repeat("x", 500)},
+		{"lmtp", smtp.ModeLMTP, false, "", "LHLO " + strings.Repeat("x", 500)},
+		{"starttls", smtp.ModeReceiver, false, "EHLO c\r\nSTARTTLS\r\n", hello},
+		{"implicit", smtp.ModeSubmission, true, "", hello},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := smtptest.NewServer(t, &smtptest.Options{Mode: tc.mode, TLS: !tc.implicit, ImplicitTLS: tc.implicit,
+				Configure: func(s *smtp.Server) {
+					s.ReadTimeout = 300 * time.Millisecond
+					s.TLSHandshakeTimeout = 300 * time.Millisecond
+				}})
+			nc, err := net.Dial("tcp", srv.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { nc.Close() })
+			io.WriteString(nc, tc.prefix)
+			if !soak.Trickle(nc, tc.trickle, 50*time.Millisecond, 5*time.Second) {
+				t.Error("a slowloris kept its connection for 5 s")
+			}
+		})
+	}
+}
