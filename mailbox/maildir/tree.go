@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -135,9 +136,13 @@ func releaseTree(t *tree, bus mailbox.Bus) {
 func (t *tree) addBus(b mailbox.Bus) {
 	t.busMu.Lock()
 	defer t.busMu.Unlock()
+	// Copy on write: publish reads a snapshot of the slice without the
+	// lock, so no element of a published slice may change.
 	for i := range t.buses {
 		if t.buses[i].bus == b {
-			t.buses[i].refs++
+			next := slices.Clone(t.buses)
+			next[i].refs++
+			t.buses = next
 			return
 		}
 	}
@@ -149,11 +154,12 @@ func (t *tree) removeBus(b mailbox.Bus) {
 	defer t.busMu.Unlock()
 	for i := range t.buses {
 		if t.buses[i].bus == b {
-			t.buses[i].refs--
-			if t.buses[i].refs == 0 {
-				next := make([]busRef, 0, len(t.buses)-1)
-				next = append(next, t.buses[:i]...)
-				t.buses = append(next, t.buses[i+1:]...)
+			if t.buses[i].refs == 1 {
+				t.buses = slices.Delete(slices.Clone(t.buses), i, i+1)
+			} else {
+				next := slices.Clone(t.buses)
+				next[i].refs--
+				t.buses = next
 			}
 			return
 		}
