@@ -13,6 +13,7 @@ import (
 
 	"github.com/posthorn/posthorn/imap"
 	"github.com/posthorn/posthorn/internal/soak"
+	"github.com/posthorn/posthorn/mailbox"
 	"github.com/posthorn/posthorn/mailbox/memstore"
 )
 
@@ -23,14 +24,20 @@ import (
 // expunged (OK to UID EXPUNGE), UIDs increase, every session's view
 // agrees with the store, and no goroutine or descriptor is left.
 // POSTHORN_SOAK=full runs 200 clients for 60 s (docs/SECURITY.md).
+// (TestHardeningSoakSessionsMaildir runs it on the Maildir store.)
 func TestHardeningSoakSessions(t *testing.T) {
-	size := soak.Pick(soak.Size{Clients: 10, Ops: 40, Duration: 8 * time.Second},
-		soak.Size{Clients: 200, Ops: 1 << 30, Duration: 60 * time.Second})
 	soak.LeakCheck(t, 2)
 	st := memstore.New()
 	if err := st.AddUser("test", "test"); err != nil {
 		t.Fatal(err)
 	}
+	soakSessions(t, st)
+}
+
+// soakSessions runs the load on st, whose user "test" has password "test".
+func soakSessions(t *testing.T, st mailbox.Store) {
+	size := soak.Pick(soak.Size{Clients: 10, Ops: 40, Duration: 8 * time.Second},
+		soak.Size{Clients: 200, Ops: 1 << 30, Duration: 60 * time.Second})
 	srv := &imap.Server{Store: st, AllowInsecureAuth: true, Logger: hQuiet, WriteTimeout: 500 * time.Millisecond,
 		MaxConnsPerUser: -1, LoginFailDelay: -1}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
