@@ -3,6 +3,7 @@ package maildir
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -255,20 +256,8 @@ func BenchmarkIndex100k(b *testing.B) {
 // BenchmarkSetFlags10k sets and clears \Flagged on 10,000 messages (each a
 // rename of its file) in one call.
 func BenchmarkSetFlags10k(b *testing.B) {
-	root := b.TempDir()
-	fillFolder(b, root, "bench", 10_000)
-	s := &Store{Root: root, PollInterval: -1}
+	m := benchInbox(b, 10_000)
 	ctx := context.Background()
-	a, err := s.Open(ctx, "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer a.Close()
-	m, err := a.Mailbox(ctx, mailbox.Inbox)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer m.Close()
 	uids := make([]mailbox.UID, 10_000)
 	for i := range uids {
 		uids[i] = mailbox.UID(i + 1)
@@ -285,4 +274,70 @@ func BenchmarkSetFlags10k(b *testing.B) {
 			op = mailbox.FlagsAdd
 		}
 	}
+}
+
+// BenchmarkRetr500 does what POP3 RETR of a whole 500-message maildrop
+// does on the store side: Open and read every message in UID order
+// ("read"), and then set \Seen on it as the POP3 server does by default
+// ("read+seen", a rename per message).
+func BenchmarkRetr500(b *testing.B) {
+	b.Run("read", func(b *testing.B) { benchRetr(b, false) })
+	b.Run("read+seen", func(b *testing.B) { benchRetr(b, true) })
+}
+
+func benchRetr(b *testing.B, seen bool) {
+	m := benchInbox(b, 500)
+	ctx := context.Background()
+	all := make([]mailbox.UID, 500)
+	for i := range all {
+		all[i] = mailbox.UID(i + 1)
+	}
+	seenFlag := []mailbox.Flag{mailbox.FlagSeen}
+	buf := make([]byte, 32<<10)
+	b.SetBytes(500 * int64(len(benchBody)))
+	for b.Loop() {
+		if seen {
+			b.StopTimer()
+			if _, err := m.SetFlags(ctx, all, mailbox.FlagsRemove, seenFlag, 0); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+		for _, uid := range all {
+			r, err := m.Open(ctx, uid)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := io.CopyBuffer(io.Discard, r, buf); err != nil {
+				b.Fatal(err)
+			}
+			r.Close()
+			if seen {
+				if _, err := m.SetFlags(ctx, []mailbox.UID{uid}, mailbox.FlagsAdd, seenFlag, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*500)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// benchInbox returns the INBOX of a new tree with n messages (fillFolder),
+// closed when the benchmark ends.
+func benchInbox(b *testing.B, n int) mailbox.Mailbox {
+	root := b.TempDir()
+	fillFolder(b, root, "bench", n)
+	s := &Store{Root: root, PollInterval: -1}
+	ctx := context.Background()
+	a, err := s.Open(ctx, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { a.Close() })
+	m, err := a.Mailbox(ctx, mailbox.Inbox)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close() })
+	return m
 }

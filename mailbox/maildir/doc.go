@@ -51,6 +51,12 @@
 // checksum failure anywhere but the last record, a missing index or a
 // contradiction (a UID going backwards) makes the folder rebuild its index
 // from the files with a new UIDVALIDITY: UIDs are never reused wrongly.
+// A flag change renames the files and appends its record without an fsync
+// when it touches only the flags kept in the file names (as Dovecot does by
+// default): after a crash a scan reads them back from the names, so the
+// index and the files agree, though the last few seconds of flag changes
+// may be lost and their MODSEQs given again to later changes. A change of
+// keywords, which only the index keeps, is fsynced.
 // UIDVALIDITY values come from a per-user counter that is at least the
 // current Unix time, so they are never reused for a name, even after delete
 // and create or a lost counter.
@@ -59,8 +65,10 @@
 //
 // Files dropped into new/ or cur/, renamed with other flags, or deleted by
 // other programs are noticed from the mtimes of new/ and cur/: every
-// operation stats the index and both directories (three stat calls) and
-// rescans when something changed, giving new files UIDs and publishing
+// operation but Open stats the index and both directories (three stat
+// calls) and rescans when something changed (Open trusts the index, and
+// catches up only when the UID is unknown or its file is not where the
+// index says), giving new files UIDs and publishing
 // MessagesAdded, FlagsChanged and MessagesExpunged events. Because an mtime
 // has a coarse tick, a directory whose mtime is less than two seconds older
 // than the scan that read it is rescanned until it has settled, at most once

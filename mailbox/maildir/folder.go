@@ -42,6 +42,7 @@ type folder struct {
 	scanCost time.Duration // how long it took
 	deleted  atomic.Bool
 	meta     *metaStore
+	subs     [2]*os.Root // new/ and cur/, for openMsg
 
 	qmu        sync.Mutex // guards the group-commit queue of appends
 	queue      []*appendReq
@@ -132,6 +133,7 @@ func (f *folder) closeFiles() {
 		f.meta.close()
 		f.meta = nil
 	}
+	f.closeSubs()
 	f.root.Close()
 }
 

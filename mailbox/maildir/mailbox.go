@@ -152,8 +152,10 @@ func (m *mbox) Open(ctx context.Context, uid mailbox.UID) (io.ReadCloser, error)
 		return nil, err
 	}
 	f := m.f
-	if err := f.readLock(); err != nil {
-		return nil, err
+	f.mu.Lock()
+	if f.deleted.Load() || f.log == nil {
+		f.mu.Unlock()
+		return nil, fmt.Errorf("maildir: %q: %w", f.Name(), mailbox.ErrNotExist)
 	}
 	fh, size, err := f.openFile(uint32(uid))
 	f.mu.Unlock()
@@ -510,7 +512,7 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 	modseq := s.highest + 1
 	var entries []flagEntry
 	var failed error
-	renamed := false
+	renamed, keywords := false, false
 	for _, uid := range want {
 		if err := ctx.Err(); err != nil && len(entries) == 0 {
 			return res, err
@@ -534,10 +536,15 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 			failed = errTooManyKeywords // the changes before it stand
 			break
 		}
+		if !slices.Equal(kws, s.keywords(r)) {
+			keywords = true
+		}
 		if bits != r.flags&flagMask || r.flags&inCur == 0 {
-			old := s.path(r)
-			if err := f.root.Rename(old, "cur/"+withFlags(s.name(r), bits)); err != nil {
-				continue // moved or removed by another program: the next scan tells
+			if err := f.renameMsg(r, withFlags(s.name(r), bits)); err != nil {
+				// Moved or removed by another program (the next scan
+				// tells), or cur/ replaced.
+				f.closeSubs()
+				continue
 			}
 			renamed = true
 		}
@@ -555,7 +562,11 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 			e.flagChange(modseq, entries[start:end])
 			start = end
 		}
-		if err := f.commit(&e, true); err != nil {
+		// System flags live in the file names, which a scan reads back
+		// after a crash: the record needs no fsync of its own (as with
+		// Dovecot's default), unless it carries keywords, which only the
+		// index keeps.
+		if err := f.commit(&e, keywords); err != nil {
 			return res, err
 		}
 		for _, fe := range entries {

@@ -271,32 +271,91 @@ func (st *statter) close() {
 	}
 }
 
-// openMessage opens the file of message uid (mu held); when the file moved
-// (an outside rename), it rescans once and tries again.
+// openFile opens the file of message uid (mu held). It trusts the index
+// first, without looking for changes: when the UID is unknown or its file
+// has moved (another process's append, an outside rename), it catches up
+// with the index and the directories once and tries again.
 func (f *folder) openFile(uid uint32) (*os.File, int64, error) {
 	for attempt := 0; ; attempt++ {
 		i := f.s.find(uid)
-		if i < 0 {
-			return nil, 0, fmt.Errorf("maildir: UID %d: %w", uid, mailbox.ErrNotExist)
+		var err error
+		if i >= 0 {
+			m := &f.s.msgs[i]
+			var file *os.File
+			file, err = f.openMsg(m)
+			if err == nil {
+				return file, m.size, nil
+			}
 		}
-		m := &f.s.msgs[i]
-		file, err := f.root.OpenFile(f.s.path(m), os.O_RDONLY|syscallNoFollow, 0)
-		if err == nil {
-			return file, m.size, nil
-		}
-		if attempt > 0 || !errors.Is(err, fs.ErrNotExist) {
+		if attempt > 0 || (err != nil && !errors.Is(err, fs.ErrNotExist)) {
+			if i < 0 {
+				err = fmt.Errorf("maildir: UID %d: %w", uid, mailbox.ErrNotExist)
+			}
 			return nil, 0, err
 		}
+		f.closeSubs() // in case new/ or cur/ was replaced
 		if err := flock(f.lockf); err != nil {
 			return nil, 0, err
 		}
 		err = f.refresh()
 		if err == nil {
-			err = f.checkDirs(true)
+			// A missing file forces a rescan; an unknown UID only a look
+			// at the mtimes (so that asking for UIDs that do not exist
+			// costs no directory reads).
+			err = f.checkDirs(i >= 0)
 		}
 		funlock(f.lockf)
 		if err != nil {
 			return nil, 0, err
+		}
+	}
+}
+
+// openMsg opens the file of m (mu held) through new/ or cur/ kept open, so
+// that it costs one openat(2) on a single name.
+func (f *folder) openMsg(m *msgRec) (*os.File, error) {
+	r, err := f.sub(m.flags&inCur != 0)
+	if err != nil {
+		return nil, err
+	}
+	return r.OpenFile(f.s.name(m), os.O_RDONLY|syscallNoFollow, 0)
+}
+
+// sub returns new/ or cur/ (mu held), opened once for the folder.
+func (f *folder) sub(cur bool) (*os.Root, error) {
+	name, i := "new", 0
+	if cur {
+		name, i = "cur", 1
+	}
+	if f.subs[i] == nil {
+		r, err := f.root.OpenRoot(name)
+		if err != nil {
+			return nil, err
+		}
+		f.subs[i] = r
+	}
+	return f.subs[i], nil
+}
+
+// renameMsg gives the file of m the name newName in cur/ (mu held): within
+// cur/, a rename of one name to another in the directory kept open.
+func (f *folder) renameMsg(m *msgRec, newName string) error {
+	if m.flags&inCur == 0 {
+		return f.root.Rename(f.s.path(m), "cur/"+newName)
+	}
+	r, err := f.sub(true)
+	if err != nil {
+		return err
+	}
+	return r.Rename(f.s.name(m), newName)
+}
+
+// closeSubs closes the handles openMsg keeps (mu held).
+func (f *folder) closeSubs() {
+	for i, r := range f.subs {
+		if r != nil {
+			r.Close()
+			f.subs[i] = nil
 		}
 	}
 }
