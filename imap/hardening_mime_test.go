@@ -13,14 +13,14 @@ import (
 // fetchBounded runs FETCH 1 items on the only message of a fresh mailbox
 // holding msg and returns the response lines; it fails when the command
 // takes longer than limit or the heap grows by more than maxHeap.
-func fetchBounded(t *testing.T, msg, items string, limit time.Duration, maxHeap uint64) []string {
+func hFetchBounded(t *testing.T, msg, items string, limit time.Duration, maxHeap uint64) []string {
 	t.Helper()
 	srv := imaptest.NewServer(t, nil)
 	srv.Append(t, "test", "INBOX", msg)
-	c := login(t, srv)
+	c := hLogin(t, srv)
 	c.Timeout = limit + 5*time.Second
 	c.Run("C: s SELECT INBOX")
-	readUntil(c, "s")
+	hReadUntil(c, "s")
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -43,7 +43,7 @@ func fetchBounded(t *testing.T, msg, items string, limit time.Duration, maxHeap 
 	}()
 	start := time.Now()
 	c.Send("f FETCH 1 " + items)
-	lines := readUntil(c, "f")
+	lines := hReadUntil(c, "f")
 	d := time.Since(start)
 	close(stop)
 	<-sampled
@@ -55,7 +55,7 @@ func fetchBounded(t *testing.T, msg, items string, limit time.Duration, maxHeap 
 	}
 	t.Logf("FETCH %s: %v, heap +%d KiB, %d lines, first %d bytes", items, d, (peak-base)>>10, len(lines), len(lines[0]))
 	c.Run("C: n NOOP", "S: n OK *")
-	healthy(t, srv, 1)
+	hHealthy(t, srv, 1)
 	return lines
 }
 
@@ -72,7 +72,7 @@ func TestHardeningDeepMIME(t *testing.T) {
 	for i := depth - 1; i >= 0; i-- {
 		fmt.Fprintf(&b, "--b%d--\r\n", i)
 	}
-	lines := fetchBounded(t, b.String(), "(BODYSTRUCTURE BODY[1.1.1] BODY[TEXT])", 30*time.Second, 256<<20)
+	lines := hFetchBounded(t, b.String(), "(BODYSTRUCTURE BODY[1.1.1] BODY[TEXT])", 30*time.Second, 256<<20)
 	if !strings.HasPrefix(lines[0], "* 1 FETCH (BODYSTRUCTURE (") || !strings.HasPrefix(lines[len(lines)-1], "f OK") {
 		t.Errorf("multipart: %.200q ... %q", lines[0], lines[len(lines)-1])
 	}
@@ -82,7 +82,7 @@ func TestHardeningDeepMIME(t *testing.T) {
 		b.WriteString("Subject: wrapped\r\nContent-Type: message/rfc822\r\n\r\n")
 	}
 	b.WriteString("Subject: core\r\n\r\ncore\r\n")
-	lines = fetchBounded(t, b.String(), "(BODYSTRUCTURE ENVELOPE BODY[1.1.HEADER])", 30*time.Second, 256<<20)
+	lines = hFetchBounded(t, b.String(), "(BODYSTRUCTURE ENVELOPE BODY[1.1.HEADER])", 30*time.Second, 256<<20)
 	if !strings.HasPrefix(lines[0], "* 1 FETCH (BODYSTRUCTURE (") || !strings.HasPrefix(lines[len(lines)-1], "f OK") {
 		t.Errorf("message/rfc822: %.200q ... %q", lines[0], lines[len(lines)-1])
 	}
@@ -97,7 +97,7 @@ func TestHardeningManyMIMEParts(t *testing.T) {
 		b.WriteString("--x\r\n\r\ny\r\n")
 	}
 	b.WriteString("--x--\r\n")
-	lines := fetchBounded(t, b.String(), "(BODYSTRUCTURE BODY[99999])", 30*time.Second, 512<<20)
+	lines := hFetchBounded(t, b.String(), "(BODYSTRUCTURE BODY[99999])", 30*time.Second, 512<<20)
 	if !strings.HasPrefix(lines[0], "* 1 FETCH (BODYSTRUCTURE (") || !strings.HasPrefix(lines[len(lines)-1], "f OK") {
 		t.Errorf("%.200q ... %q", lines[0], lines[len(lines)-1])
 	}
@@ -117,7 +117,7 @@ func TestHardeningHugeHeader(t *testing.T) {
 		fmt.Fprintf(&b, "X-F%d: v\r\n", i)
 	}
 	b.WriteString("\r\nbody\r\n")
-	lines := fetchBounded(t, b.String(), "(ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (SUBJECT)])", 30*time.Second, 512<<20)
+	lines := hFetchBounded(t, b.String(), "(ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (SUBJECT)])", 30*time.Second, 512<<20)
 	if !strings.HasPrefix(lines[0], `* 1 FETCH (ENVELOPE (NIL "big" `) || !strings.HasPrefix(lines[len(lines)-1], "f OK") {
 		t.Errorf("%.300q ... %q", lines[0], lines[len(lines)-1])
 	}

@@ -26,7 +26,7 @@ func TestHardeningMailboxNamesMaildir(t *testing.T) {
 	st := &maildir.Store{Root: root, Users: users}
 	srv := imaptest.NewServer(t, &imaptest.Options{Store: st})
 	srv.Append(t, "test", "INBOX", hMsg)
-	c := login(t, srv)
+	c := hLogin(t, srv)
 	// The longest and deepest valid names (a long level is hashed on disk
 	// past 255 bytes), and one octet or level more.
 	deep := strings.TrimSuffix(strings.Repeat("d/", mailbox.MaxNameDepth), "/")
@@ -85,5 +85,5 @@ func TestHardeningMailboxNamesMaildir(t *testing.T) {
 		}
 		return nil
 	})
-	healthy(t, srv, 1)
+	hHealthy(t, srv, 1)
 }

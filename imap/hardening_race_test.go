@@ -156,15 +156,15 @@ func TestHardeningFetchExpungedByOther(t *testing.T) {
 	srv := imaptest.NewServer(t, nil)
 	uid := srv.Append(t, "test", "INBOX", hMsg)
 	srv.Append(t, "test", "INBOX", hMsg)
-	c := login(t, srv)
+	c := hLogin(t, srv)
 	c.Send("s SELECT INBOX")
-	readUntil(c, "s")
+	hReadUntil(c, "s")
 	mb := soak.OpenInbox(t, srv.Store, "test")
 	if _, err := mb.Expunge(context.Background(), []mailbox.UID{uid}); err != nil {
 		t.Fatal(err)
 	}
 	c.Send("f FETCH 1:2 (UID ENVELOPE)")
-	lines := readUntil(c, "f")
+	lines := hReadUntil(c, "f")
 	for _, l := range lines[:len(lines)-1] {
 		if strings.HasPrefix(l, "* ") && strings.Contains(l, " FETCH (") && !strings.HasSuffix(l, ")") {
 			t.Errorf("cut FETCH response: %q", lines)
@@ -188,7 +188,7 @@ func TestHardeningResetMidCommand(t *testing.T) {
 		"a LIST \"\" \"INB",
 		"s SELECT INBOX\r\nf FETCH 1:* (BODY[] BODY[] BODY[] BODY[])\r\n",
 	} {
-		c := login(t, srv)
+		c := hLogin(t, srv)
 		nc, err := net.Dial("tcp", srv.Addr())
 		if err != nil {
 			t.Fatal(err)
@@ -198,7 +198,7 @@ func TestHardeningResetMidCommand(t *testing.T) {
 		soak.Reset(nc)
 		c.Close()
 	}
-	healthy(t, srv, 1)
+	hHealthy(t, srv, 1)
 }
 
 // TestHardeningStuckReader: a client that stops reading a large response
@@ -222,7 +222,7 @@ func TestHardeningStuckReader(t *testing.T) {
 	// Served meanwhile.
 	for range 5 {
 		start := time.Now()
-		healthy(t, srv, 1)
+		hHealthy(t, srv, 1)
 		if d := time.Since(start); d > 2*time.Second {
 			t.Errorf("a session took %v beside a stuck one", d)
 		}
@@ -230,7 +230,7 @@ func TestHardeningStuckReader(t *testing.T) {
 	if !<-dropped {
 		t.Error("the stuck reader was never dropped")
 	}
-	healthy(t, srv, 1)
+	hHealthy(t, srv, 1)
 }
 
 // TestHardeningStartTLSResponseInjection: untagged lines a server (or a

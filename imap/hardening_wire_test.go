@@ -22,7 +22,7 @@ const hMsg = "From: a@example.org\r\nTo: b@example.org\r\nSubject: hello\r\n\r\n
 
 // healthy proves the server still serves: a new connection logs in and
 // sees want messages in INBOX.
-func healthy(t *testing.T, srv *imaptest.Server, want int) {
+func hHealthy(t *testing.T, srv *imaptest.Server, want int) {
 	t.Helper()
 	c := srv.Dial(t)
 	c.Run("C: h1 LOGIN test test", "S: h1 OK *",
@@ -40,7 +40,7 @@ func healthy(t *testing.T, srv *imaptest.Server, want int) {
 		"C: h4 LOGOUT", "S: * BYE *", "S: h4 OK *")
 }
 
-func login(t *testing.T, srv *imaptest.Server) *imaptest.Conn {
+func hLogin(t *testing.T, srv *imaptest.Server) *imaptest.Conn {
 	t.Helper()
 	c := srv.Dial(t)
 	c.Run("C: l LOGIN test test", "S: l OK *")
@@ -48,7 +48,7 @@ func login(t *testing.T, srv *imaptest.Server) *imaptest.Conn {
 }
 
 // readUntil reads lines up to the tagged reply of tag and returns them.
-func readUntil(c *imaptest.Conn, tag string) []string {
+func hReadUntil(c *imaptest.Conn, tag string) []string {
 	var out []string
 	for {
 		line := c.ReadLine()
@@ -59,7 +59,7 @@ func readUntil(c *imaptest.Conn, tag string) []string {
 	}
 }
 
-func allocated() uint64 {
+func hAllocated() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.TotalAlloc
@@ -71,8 +71,8 @@ func allocated() uint64 {
 func TestHardeningHugeLiteral(t *testing.T) {
 	srv := imaptest.NewServer(t, nil)
 	srv.Append(t, "test", "INBOX", hMsg)
-	c := login(t, srv)
-	before := allocated()
+	c := hLogin(t, srv)
+	before := hAllocated()
 	c.Run(
 		"C: a APPEND INBOX {4294967295}", "S: a NO [TOOBIG] *",
 		"C: b CREATE {4294967295}", "S: b NO [TOOBIG] *",
@@ -80,12 +80,12 @@ func TestHardeningHugeLiteral(t *testing.T) {
 		"C: d LOGIN {4294967295}", "S: d BAD *",
 		"C: e NOOP", "S: e OK *",
 	)
-	if got := allocated() - before; got > 8<<20 {
+	if got := hAllocated() - before; got > 8<<20 {
 		t.Errorf("refusing huge literals allocated %d bytes", got)
 	}
 	// A non-synchronising one cannot be skipped: the connection ends.
 	c.Run("C: f APPEND INBOX {4294967295+}", "S: f BAD [TOOBIG] *", "S: * BYE *")
-	healthy(t, srv, 1)
+	hHealthy(t, srv, 1)
 }
 
 // TestHardeningLiteralThenDisconnect: a literal announced and cut short
@@ -94,7 +94,7 @@ func TestHardeningLiteralThenDisconnect(t *testing.T) {
 	srv := imaptest.NewServer(t, nil)
 	srv.Append(t, "test", "INBOX", hMsg)
 	for _, plus := range []string{"", "+"} {
-		c := login(t, srv)
+		c := hLogin(t, srv)
 		c.Send("a APPEND INBOX {1000" + plus + "}")
 		if plus == "" {
 			c.Expect("+ *")
@@ -103,11 +103,11 @@ func TestHardeningLiteralThenDisconnect(t *testing.T) {
 		c.Close()
 	}
 	// Literal announced, nothing sent at all.
-	c := login(t, srv)
+	c := hLogin(t, srv)
 	c.Send("b CREATE {10}")
 	c.Expect("+ *")
 	c.Close()
-	healthy(t, srv, 1)
+	hHealthy(t, srv, 1)
 }
 
 // TestHardeningSequenceSetAbuse: huge and repeated ranges cost what the
@@ -117,9 +117,9 @@ func TestHardeningSequenceSetAbuse(t *testing.T) {
 	for range 3 {
 		srv.Append(t, "test", "INBOX", hMsg)
 	}
-	c := login(t, srv)
+	c := hLogin(t, srv)
 	c.Run("C: s SELECT INBOX")
-	readUntil(c, "s")
+	hReadUntil(c, "s")
 	uidSet := strings.TrimSuffix(strings.Repeat("1:4294967295,1:*,*:1,4294967295,", 150), ",")
 	set := strings.TrimSuffix(strings.Repeat("1:*,*:1,3:1,2,*,", 200), ",")
 	start := time.Now()
@@ -127,7 +127,7 @@ func TestHardeningSequenceSetAbuse(t *testing.T) {
 	c.Run("C: e FETCH "+uidSet+" (FLAGS)", "S: e BAD [CLIENTBUG] *")
 	for _, cmd := range []string{"FETCH " + set, "UID FETCH " + uidSet} {
 		c.Send("f " + cmd + " (FLAGS)")
-		lines := readUntil(c, "f")
+		lines := hReadUntil(c, "f")
 		if len(lines) != 4 || !strings.HasPrefix(lines[3], "f OK") {
 			t.Fatalf("%s over an abusive set: %q", cmd, lines)
 		}
@@ -138,7 +138,7 @@ func TestHardeningSequenceSetAbuse(t *testing.T) {
 		}
 	}
 	c.Send("g STORE " + set + " +FLAGS.SILENT (\\Flagged)")
-	if l := readUntil(c, "g"); len(l) != 1 || !strings.HasPrefix(l[0], "g OK") {
+	if l := hReadUntil(c, "g"); len(l) != 1 || !strings.HasPrefix(l[0], "g OK") {
 		t.Fatalf("STORE: %q", l)
 	}
 	c.Run("C: h UID SEARCH FLAGGED UID "+uidSet, "S: * SEARCH 1 2 3", "S: h OK *",
@@ -148,7 +148,7 @@ func TestHardeningSequenceSetAbuse(t *testing.T) {
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("abusive sets took %v", d)
 	}
-	healthy(t, srv, 3)
+	hHealthy(t, srv, 3)
 }
 
 // TestHardeningSearchManyOR: thousands of OR terms, nested and flat.
@@ -156,9 +156,9 @@ func TestHardeningSearchManyOR(t *testing.T) {
 	srv := imaptest.NewServer(t, &imaptest.Options{Configure: func(s *imap.Server) { s.MaxLineLength = 1 << 20 }})
 	srv.Append(t, "test", "INBOX", hMsg)
 	srv.Append(t, "test", "INBOX", "Subject: other\r\n\r\nx\r\n")
-	c := login(t, srv)
+	c := hLogin(t, srv)
 	c.Run("C: s SELECT INBOX")
-	readUntil(c, "s")
+	hReadUntil(c, "s")
 	const n = 5000
 	nested := strings.Repeat("OR SUBJECT nomatch ", n) + "SUBJECT hello"
 	flat := "OR (" + strings.TrimSpace(strings.Repeat("SUBJECT nomatch ", n)) + ") SUBJECT hello"
@@ -173,7 +173,7 @@ func TestHardeningSearchManyOR(t *testing.T) {
 		t.Errorf("searches took %v", d)
 	}
 	c.Run("C: z NOOP", "S: z OK *")
-	healthy(t, srv, 2)
+	hHealthy(t, srv, 2)
 }
 
 // TestHardeningSlowloris: a client trickling one byte at a time cannot
@@ -198,11 +198,11 @@ func TestHardeningSlowloris(t *testing.T) {
 			t.Errorf("authed=%v: a slowloris kept its connection for 5 s", authed)
 		}
 	}
-	healthyTimeouts(t, srv)
+	hHealthyTimeouts(t, srv)
 }
 
 // healthyTimeouts is healthy for a server with short autologout timers.
-func healthyTimeouts(t *testing.T, srv *imaptest.Server) {
+func hHealthyTimeouts(t *testing.T, srv *imaptest.Server) {
 	t.Helper()
 	c := srv.Dial(t)
 	c.Run("C: h1 LOGIN test test", "S: h1 OK *", "C: h2 STATUS INBOX (MESSAGES)", "S: * STATUS INBOX (MESSAGES 1)", "S: h2 OK *")
@@ -224,7 +224,7 @@ func TestHardeningAuthBruteForce(t *testing.T) {
 	if d := time.Since(start); d < 300*time.Millisecond {
 		t.Errorf("three failures answered in %v, want ≥ 300 ms", d)
 	}
-	healthy(t, srv, 1)
+	hHealthy(t, srv, 1)
 }
 
 // TestHardeningSlowlorisTLS: a TLS handshake trickled one byte at a time

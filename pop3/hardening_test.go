@@ -231,7 +231,7 @@ func TestHardeningSoakFetchDelete(t *testing.T) {
 		t.Error("the run proved nothing")
 	}
 	for user, want := range present {
-		got := subjects(t, mem, user)
+		got := hSubjects(t, mem, user)
 		for s, keep := range want {
 			if keep && got[s] != 1 || !keep && got[s] != 0 {
 				t.Errorf("%s: %s present %d times, want kept=%v", user, s, got[s], keep)
@@ -346,7 +346,7 @@ func soakSession(addr, user string, rnd *rand.Rand) (r sessionResult) {
 	return
 }
 
-func subjects(t *testing.T, st mailbox.Store, user string) map[string]int {
+func hSubjects(t *testing.T, st mailbox.Store, user string) map[string]int {
 	t.Helper()
 	got := map[string]int{}
 	for _, m := range soak.Inbox(t, st, user) {

@@ -43,8 +43,8 @@ func soakDeliveries(t *testing.T, st mailbox.Store, nusers int) {
 	size := soak.Pick(soak.Size{Clients: 16, Ops: 25, Duration: 8 * time.Second},
 		soak.Size{Clients: 200, Ops: 1 << 30, Duration: 60 * time.Second})
 	fst := &soak.FaultStore{Store: st, Rate: 0.05, Seed: 1}
-	srv := &smtp.Server{Hostname: "mx.example.org", Logger: quiet,
-		Backend:      &smtp.Receiver{Store: fst, Hostname: "mx.example.org", TempDir: t.TempDir(), Logger: quiet},
+	srv := &smtp.Server{Hostname: "mx.example.org", Logger: hQuiet,
+		Backend:      &smtp.Receiver{Store: fst, Hostname: "mx.example.org", TempDir: t.TempDir(), Logger: hQuiet},
 		WriteTimeout: 500 * time.Millisecond, MaxConnectionsPerIP: -1, MaxBadCommands: -1}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

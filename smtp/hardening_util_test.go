@@ -2,4 +2,4 @@ package smtp_test
 
 import "encoding/base64"
 
-func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+func hB64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

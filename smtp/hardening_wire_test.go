@@ -77,24 +77,24 @@ func (h *hconn) cmd(line, prefix string) string {
 	return h.expect(prefix)
 }
 
-var quiet = slog.New(slog.DiscardHandler)
+var hQuiet = slog.New(slog.DiscardHandler)
 
 // receiver starts an smtp.Server with smtp.Receiver over a memory store
 // with the user sara <sara@example.org>.
-func receiver(t *testing.T, configure func(*smtp.Server)) (string, *memstore.Store) {
+func hReceiver(t *testing.T, configure func(*smtp.Server)) (string, *memstore.Store) {
 	t.Helper()
 	st := memstore.New()
 	if err := st.AddUser("sara", "secret", "sara@example.org", "postmaster@mx.example.org"); err != nil {
 		t.Fatal(err)
 	}
-	srv := &smtp.Server{Hostname: "mx.example.org", Backend: &smtp.Receiver{Store: st, Hostname: "mx.example.org", Logger: quiet}, Logger: quiet}
+	srv := &smtp.Server{Hostname: "mx.example.org", Backend: &smtp.Receiver{Store: st, Hostname: "mx.example.org", Logger: hQuiet}, Logger: hQuiet}
 	if configure != nil {
 		configure(srv)
 	}
-	return serve(t, srv), st
+	return hServe(t, srv), st
 }
 
-func serve(t *testing.T, srv *smtp.Server) string {
+func hServe(t *testing.T, srv *smtp.Server) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -106,7 +106,7 @@ func serve(t *testing.T, srv *smtp.Server) string {
 }
 
 // deliverOne proves the server healthy: a new connection delivers a message.
-func deliverOne(t *testing.T, addr string) {
+func hDeliverOne(t *testing.T, addr string) {
 	t.Helper()
 	h := hdial(t, addr)
 	h.cmd("EHLO client.test", "250 ")
@@ -121,7 +121,7 @@ func deliverOne(t *testing.T, addr string) {
 // own users, whatever form the address takes (RFC 5321 §3.6, §4.1.1.3 and
 // Appendix C for source routes; the "%" hack of RFC 1123 §5.2.16; RFC 2505).
 func TestHardeningOpenRelayReceiver(t *testing.T) {
-	addr, st := receiver(t, nil)
+	addr, st := hReceiver(t, nil)
 	h := hdial(t, addr)
 	h.cmd("EHLO client.test", "250 ")
 	h.cmd("MAIL FROM:<a@client.test>", "250 ")
@@ -146,7 +146,7 @@ func TestHardeningOpenRelayReceiver(t *testing.T) {
 	if n := len(soak.Inbox(t, st, "sara")); n != 1 {
 		t.Fatalf("sara has %d messages, want 1", n)
 	}
-	deliverOne(t, addr)
+	hDeliverOne(t, addr)
 	if n := len(soak.Inbox(t, st, "sara")); n != 2 {
 		t.Fatalf("sara has %d messages, want 2", n)
 	}
@@ -156,7 +156,7 @@ func TestHardeningOpenRelayReceiver(t *testing.T) {
 // get 452 past the limit (RFC 5321 §4.5.3.1.8), and the message goes to
 // the recipients accepted, once.
 func TestHardeningManyRecipients(t *testing.T) {
-	addr, st := receiver(t, nil)
+	addr, st := hReceiver(t, nil)
 	h := hdial(t, addr)
 	h.cmd("EHLO client.test", "250 ")
 	h.cmd("MAIL FROM:<a@client.test>", "250 ")
@@ -184,14 +184,14 @@ func TestHardeningManyRecipients(t *testing.T) {
 	if n := len(soak.Inbox(t, st, "sara")); n != 1 {
 		t.Fatalf("sara has %d messages, want 1 (duplicates of one user collapse)", n)
 	}
-	deliverOne(t, addr)
+	hDeliverOne(t, addr)
 }
 
 // TestHardeningSlowloris: one byte a second (here a byte each 50 ms with
 // timeouts of 300 ms) never holds a connection past the read and
 // transaction timeouts: inside a command line, and inside the data.
 func TestHardeningSlowloris(t *testing.T) {
-	addr, st := receiver(t, func(s *smtp.Server) {
+	addr, st := hReceiver(t, func(s *smtp.Server) {
 		s.ReadTimeout = 300 * time.Millisecond
 		s.TransactionTimeout = 600 * time.Millisecond
 	})
@@ -209,7 +209,7 @@ func TestHardeningSlowloris(t *testing.T) {
 	if n := len(soak.Inbox(t, st, "sara")); n != 0 {
 		t.Fatalf("a trickled message was delivered: %d", n)
 	}
-	deliverOne(t, addr)
+	hDeliverOne(t, addr)
 }
 
 // TestHardeningAuthBruteForce: failed AUTH attempts are delayed and the
@@ -224,7 +224,7 @@ func TestHardeningAuthBruteForce(t *testing.T) {
 	h.cmd("EHLO client.test", "250 ")
 	start := time.Now()
 	for i := range 3 {
-		h.cmd(fmt.Sprintf("AUTH PLAIN %s", plain("sara", fmt.Sprint("guess", i))), "535 5.7.8 ")
+		h.cmd(fmt.Sprintf("AUTH PLAIN %s", hPlain("sara", fmt.Sprint("guess", i))), "535 5.7.8 ")
 	}
 	if d := time.Since(start); d < 300*time.Millisecond {
 		t.Errorf("three failures answered in %v, want ≥ 300 ms", d)
@@ -236,11 +236,11 @@ func TestHardeningAuthBruteForce(t *testing.T) {
 	}
 	h2 := hdial(t, srv.Addr())
 	h2.cmd("EHLO client.test", "250 ")
-	h2.cmd("AUTH PLAIN "+plain("sara", "secret"), "235 ")
+	h2.cmd("AUTH PLAIN "+hPlain("sara", "secret"), "235 ")
 }
 
-func plain(user, pass string) string {
-	return b64("\x00" + user + "\x00" + pass)
+func hPlain(user, pass string) string {
+	return hB64("\x00" + user + "\x00" + pass)
 }
 
 // TestHardeningSlowlorisListeners: every listener role (receiver,
