@@ -84,6 +84,20 @@ func cmdEnable(c *conn, cmd *command) error {
 				enabled = append(enabled, "IMAP4rev2")
 			}
 			c.setUTF8()
+		case "CONDSTORE":
+			if !c.condstore {
+				enabled = append(enabled, "CONDSTORE")
+			}
+			if err := c.enableCondStore(); err != nil {
+				return err
+			}
+		case "QRESYNC":
+			if !c.qresync {
+				enabled = append(enabled, "QRESYNC")
+			}
+			if err := c.enableQResync(); err != nil {
+				return err
+			}
 		case "UTF8=ACCEPT":
 			if !c.utf8 {
 				enabled = append(enabled, "UTF8=ACCEPT")

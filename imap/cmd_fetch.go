@@ -19,7 +19,8 @@ import (
 // that ends there.
 const maxHeaderBytes = 256 << 10
 
-// FETCH and UID FETCH (RFC 9051 §6.4.5).
+// FETCH and UID FETCH (RFC 9051 §6.4.5) with the MODSEQ item and the
+// CHANGEDSINCE and VANISHED modifiers (RFC 7162 §3.1.4, §3.2.6).
 func cmdFetch(c *conn, cmd *command) error {
 	d := c.dec
 	var set NumSet
@@ -30,13 +31,25 @@ func cmdFetch(c *conn, cmd *command) error {
 		}
 		return d.Err()
 	}
+	since, vanished, err := c.fetchModifiers()
+	if err != nil {
+		return err
+	}
 	if err := c.expectEOL(); err != nil {
 		return err
 	}
+	if vanished && (!cmd.uid || since == 0 || !c.qresync) {
+		// RFC 7162 §3.2.6: UID FETCH only, with CHANGEDSINCE, after
+		// ENABLE QRESYNC.
+		return errBad("VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC")
+	}
 	setSeen := false
+	hasModSeq := since != 0
 	for i := range items {
 		it := &items[i]
 		switch it.Name {
+		case "MODSEQ":
+			hasModSeq = true
 		case "UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "SAVEDATE", "RFC822.HEADER":
 		case "RFC822", "RFC822.TEXT":
 			setSeen = true
@@ -49,9 +62,22 @@ func cmdFetch(c *conn, cmd *command) error {
 			return errNo(CodeCannot, "Fetch item %s not supported", it.Name)
 		}
 	}
+	if hasModSeq {
+		if err := c.enableCondStore(); err != nil {
+			return err
+		}
+	}
 	uids, err := c.resolveSet(set, cmd.uid)
-	if err != nil || len(uids) == 0 {
+	if err != nil {
 		return err
+	}
+	if vanished {
+		if err := c.writeVanishedEarlier(set, since); err != nil {
+			return err
+		}
+	}
+	if len(uids) == 0 {
+		return nil
 	}
 	v := c.view
 	// Implicit \Seen (RFC 9051 §6.4.5): set before the data goes out, so
@@ -70,14 +96,15 @@ func cmdFetch(c *conn, cmd *command) error {
 			}
 		}
 	}
-	hasUID, hasFlags := false, false
+	hasUID, hasFlags, itemModSeq := false, false, false
 	for _, it := range items {
 		hasUID = hasUID || it.Name == "UID"
 		hasFlags = hasFlags || it.Name == "FLAGS"
+		itemModSeq = itemModSeq || it.Name == "MODSEQ"
 	}
 	return c.eachMessage(uids, func(m *mailbox.MessageInfo) error {
 		n := v.seq(m.UID)
-		if n == 0 {
+		if n == 0 || (since != 0 && m.ModSeq <= since && !seenNow[m.UID]) {
 			return nil
 		}
 		src := msgSource{c: c, info: m}
@@ -116,6 +143,10 @@ func cmdFetch(c *conn, cmd *command) error {
 			w.raw("FLAGS ")
 			w.flags(m.Flags, !c.rev2 && v.isRecent(m.UID))
 		}
+		if !itemModSeq && (since != 0 || (seenNow[m.UID] && c.condstore)) {
+			sep()
+			writeModSeq(w, m.ModSeq)
+		}
 		w.byte(')')
 		w.crlf()
 		if hasFlags || seenNow[m.UID] {
@@ -123,6 +154,13 @@ func cmdFetch(c *conn, cmd *command) error {
 		}
 		return nil
 	})
+}
+
+// writeModSeq writes the MODSEQ fetch item (RFC 7162 §3.1.4.1).
+func writeModSeq(w *respWriter, ms mailbox.ModSeq) {
+	w.raw("MODSEQ (")
+	w.num(uint64(ms))
+	w.byte(')')
 }
 
 // writeFetchItem writes one "name value" of a FETCH response.
@@ -136,6 +174,8 @@ func (c *conn) writeFetchItem(src *msgSource, it *wire.FetchItem) error {
 	case "FLAGS":
 		w.raw("FLAGS ")
 		w.flags(m.Flags, !c.rev2 && c.view.isRecent(m.UID))
+	case "MODSEQ":
+		writeModSeq(w, m.ModSeq)
 	case "INTERNALDATE":
 		w.raw("INTERNALDATE ")
 		w.dateTime(m.InternalDate)

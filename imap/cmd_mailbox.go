@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/posthorn/posthorn/mailbox"
@@ -164,6 +165,7 @@ func cmdNamespace(c *conn, cmd *command) error {
 var statusItems = map[string]bool{
 	"MESSAGES": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true,
 	"DELETED": true, "SIZE": true, "RECENT": true, "APPENDLIMIT": true,
+	"HIGHESTMODSEQ": true, // RFC 7162 §3.1.6
 }
 
 // statusAtts reads "(" status-att *(SP status-att) ")".
@@ -200,6 +202,11 @@ func cmdStatus(c *conn, cmd *command) error {
 	}
 	if err != nil {
 		return errNo(CodeNonExistent, "No such mailbox")
+	}
+	if slices.Contains(items, "HIGHESTMODSEQ") {
+		if err := c.enableCondStore(); err != nil {
+			return err
+		}
 	}
 	return c.writeMailboxStatus(name, items)
 }
@@ -238,6 +245,8 @@ func (c *conn) writeMailboxStatus(name string, items []string) error {
 			w.num32(st.Deleted)
 		case "SIZE":
 			w.num(uint64(st.Size))
+		case "HIGHESTMODSEQ":
+			w.num(uint64(max(st.HighestModSeq, 1)))
 		case "RECENT":
 			w.num(0) // \Recent is per session; other sessions' mailboxes have none for us
 		case "APPENDLIMIT": // RFC 7889 §4

@@ -81,6 +81,12 @@ func cmdSearch(c *conn, cmd *command) error {
 	if ret.given && !ret.min && !ret.max && !ret.count && !ret.save {
 		ret.all = true // RETURN () means ALL (RFC 4731 §3.1)
 	}
+	withModSeq := usesModSeq(&key)
+	if withModSeq {
+		if err := c.enableCondStore(); err != nil {
+			return err
+		}
+	}
 	v := c.view
 	s := &searchCtx{c: c, now: time.Now(), seqSets: map[*SearchKey]NumSet{}}
 	s.prepare(&key)
@@ -114,6 +120,13 @@ func cmdSearch(c *conn, cmd *command) error {
 			return nil // SAVE alone: no ESEARCH response (RFC 5182 §2.4)
 		}
 	}
+	var topModSeq mailbox.ModSeq
+	if withModSeq && len(uids) > 0 {
+		// RFC 7162 §3.1.5: the highest MODSEQ of the messages found.
+		if topModSeq, err = c.maxModSeq(uids); err != nil {
+			return err
+		}
+	}
 	nums := make([]uint32, len(uids))
 	for i, u := range uids {
 		if cmd.uid {
@@ -128,6 +141,11 @@ func cmdSearch(c *conn, cmd *command) error {
 		for _, n := range nums {
 			w.sp()
 			w.num32(n)
+		}
+		if topModSeq != 0 {
+			w.raw(" (MODSEQ ")
+			w.num(uint64(topModSeq))
+			w.byte(')')
 		}
 		w.crlf()
 		return nil
@@ -160,6 +178,10 @@ func cmdSearch(c *conn, cmd *command) error {
 	if ret.count {
 		w.raw(" COUNT ")
 		w.num(uint64(len(nums)))
+	}
+	if topModSeq != 0 && (ret.min || ret.max || ret.all || ret.count) {
+		w.raw(" MODSEQ ")
+		w.num(uint64(topModSeq))
 	}
 	w.crlf()
 	return nil

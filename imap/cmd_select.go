@@ -6,11 +6,22 @@ import (
 	"github.com/posthorn/posthorn/mailbox"
 )
 
-// SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3).
+// SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3) with the CONDSTORE and
+// QRESYNC parameters (RFC 7162 §3.1.8, §3.2.5).
 func cmdSelect(c *conn, cmd *command) error {
-	name, err := c.onlyNameArg()
+	name, err := c.nameArgs(false)
 	if isParseError(err) {
 		return err
+	}
+	condstore, qparam, perr := c.selectParams()
+	if perr == nil {
+		perr = c.expectEOL()
+	}
+	if perr != nil {
+		return perr
+	}
+	if condstore || qparam != nil {
+		c.condstore = true // the HIGHESTMODSEQ below tells the client
 	}
 	if c.mbox != nil {
 		// RFC 9051 §6.3.2: the previous mailbox is closed first, and the
@@ -51,8 +62,15 @@ func cmdSelect(c *conn, cmd *command) error {
 	}
 	w.statusLine("*", StatusOK, CodeUIDValidity, itoa(uint64(v.uidValidity)), "UIDs valid")
 	w.statusLine("*", StatusOK, CodeUIDNext, itoa(uint64(info.uidNext)), "Predicted next UID")
+	w.statusLine("*", StatusOK, CodeHighestModSeq, itoa(uint64(info.highestModSeq)), "Highest")
 	v.keywords = info.keywords
+	v.qresync = c.qresync
 	c.writeFlags()
+	if qparam != nil {
+		if err := c.selectResync(qparam, info.uidNext); err != nil {
+			return err
+		}
+	}
 	if readOnly {
 		cmd.okCode = CodeReadOnly
 	} else {
@@ -85,9 +103,10 @@ func (c *conn) writeFlags() {
 }
 
 type selectInfo struct {
-	uidNext     mailbox.UID
-	firstUnseen uint32
-	keywords    []string
+	uidNext       mailbox.UID
+	highestModSeq mailbox.ModSeq
+	firstUnseen   uint32
+	keywords      []string
 }
 
 // loadView reads the message list of mb into a new view.
@@ -118,6 +137,7 @@ func (c *conn) loadView(mb mailbox.Mailbox, name string, readOnly bool) (*view, 
 		}
 	}
 	info.uidNext = st.UIDNext
+	info.highestModSeq = max(st.HighestModSeq, 1)
 	if k := len(uids); k > 0 && info.uidNext <= uids[k-1] {
 		info.uidNext = uids[k-1] + 1
 	}

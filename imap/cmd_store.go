@@ -94,13 +94,29 @@ func (c *conn) eachMessage(uids []mailbox.UID, fn func(m *mailbox.MessageInfo) e
 	return nil
 }
 
-// STORE and UID STORE (RFC 9051 §6.4.6).
+// STORE and UID STORE (RFC 9051 §6.4.6) with UNCHANGEDSINCE (RFC 7162
+// §3.1.3).
 func cmdStore(c *conn, cmd *command) error {
 	d := c.dec
 	var set NumSet
 	var item string
 	var flags []Flag
-	if !d.ExpectSP() || !d.ExpectNumSet(&set) || !d.ExpectSP() || !d.ExpectAtom(&item) || !d.ExpectSP() {
+	if !d.ExpectSP() || !d.ExpectNumSet(&set) || !d.ExpectSP() {
+		return d.Err()
+	}
+	var unchangedSince uint64
+	conditional := false
+	if d.List(func() bool {
+		var kw string
+		if !d.Keyword(&kw) || kw != "UNCHANGEDSINCE" {
+			return d.Fail("store modifier")
+		}
+		conditional = true
+		return d.ExpectSP() && d.ExpectNumber64(&unchangedSince)
+	}) && !d.ExpectSP() {
+		return d.Err()
+	}
+	if !d.ExpectAtom(&item) || !d.ExpectSP() {
 		return d.Err()
 	}
 	if !d.FlagList(&flags) {
@@ -139,29 +155,90 @@ func cmdStore(c *conn, cmd *command) error {
 	if c.view.readOnly {
 		return errNo(CodeReadOnly, "Mailbox is read-only")
 	}
+	if conditional {
+		if err := c.enableCondStore(); err != nil {
+			return err
+		}
+	}
 	uids, err := c.resolveSet(set, cmd.uid)
 	if err != nil || len(uids) == 0 {
 		return err
 	}
-	res, err := c.mbox.SetFlags(c.ctx, uids, op, mflags, 0)
-	if err != nil {
-		return err
+	var res mailbox.FlagResult
+	if conditional && unchangedSince == 0 {
+		// Every message has a MODSEQ above 0: none may change.
+		res.Modified = uids
+	} else {
+		res, err = c.mbox.SetFlags(c.ctx, uids, op, mflags, mailbox.ModSeq(unchangedSince))
+		if err != nil {
+			return err
+		}
 	}
 	v := c.view
 	for _, fc := range res.Changed {
 		v.reported(fc.UID, fc.ModSeq)
 	}
 	v.noteKeywords(mflags)
-	if silent {
+	if len(res.Modified) > 0 {
+		cmd.okCode, cmd.okArg, cmd.okText = CodeModified, c.modifiedSet(res.Modified, cmd.uid), "Conditional STORE failed for some messages"
+	}
+	if silent && !c.condstore {
 		return nil
+	}
+	changed := make(map[mailbox.UID]bool, len(res.Changed))
+	for _, fc := range res.Changed {
+		changed[fc.UID] = true
+	}
+	modified := make(map[mailbox.UID]bool, len(res.Modified))
+	for _, u := range res.Modified {
+		modified[u] = true
 	}
 	return c.eachMessage(uids, func(m *mailbox.MessageInfo) error {
 		n := v.seq(m.UID)
-		if n == 0 || v.isExpunged(m.UID) {
+		if n == 0 || v.isExpunged(m.UID) || modified[m.UID] {
 			return nil
 		}
-		c.writeUpdate(update{kind: updateFetch, num: n, uid: m.UID, flags: m.Flags, recent: !c.rev2 && v.isRecent(m.UID)})
+		if silent {
+			// RFC 7162 §3.1.3: .SILENT still reports the new MODSEQ of
+			// the messages that changed.
+			if changed[m.UID] {
+				c.writeModSeqOnly(n, m, cmd.uid)
+			}
+			return nil
+		}
+		c.writeUpdate(update{kind: updateFetch, num: n, uid: m.UID, flags: m.Flags, recent: !c.rev2 && v.isRecent(m.UID), modseq: m.ModSeq})
 		v.reported(m.UID, m.ModSeq)
 		return nil
 	})
+}
+
+// writeModSeqOnly writes "* n FETCH ([UID u ]MODSEQ (m))".
+func (c *conn) writeModSeqOnly(n uint32, m *mailbox.MessageInfo, uid bool) {
+	w := &c.w
+	w.raw("* ")
+	w.num32(n)
+	w.raw(" FETCH (")
+	if uid {
+		w.raw("UID ")
+		w.num(uint64(m.UID))
+		w.sp()
+	}
+	writeModSeq(w, m.ModSeq)
+	w.byte(')')
+	w.crlf()
+}
+
+// modifiedSet is the argument of MODIFIED: UIDs for UID STORE, else the
+// sequence numbers the client knows.
+func (c *conn) modifiedSet(uids []mailbox.UID, uid bool) string {
+	if uid {
+		return uidSet(uids)
+	}
+	var s NumSet
+	for _, u := range uids {
+		if n := c.view.seq(u); n != 0 {
+			s.AddNum(n)
+		}
+	}
+	return s.String()
 }

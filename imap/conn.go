@@ -74,6 +74,8 @@ type conn struct {
 	isTLS      bool
 	rev2       bool // ENABLE IMAP4rev2
 	utf8       bool // ENABLE UTF8=ACCEPT (or rev2)
+	condstore  bool // CONDSTORE enabled (RFC 7162 §3.1)
+	qresync    bool // ENABLE QRESYNC (RFC 7162 §3.2.3)
 	loginFails int
 	badCount   int  // BAD answers before authentication
 	counted    bool // counted in Server.users
@@ -582,8 +584,14 @@ func (c *conn) sendUpdates(allowExpunge bool) bool {
 
 func (c *conn) writeUpdate(u update) {
 	w := &c.w
-	if u.kind == updateFlags {
+	switch u.kind {
+	case updateFlags:
 		c.writeFlags()
+		return
+	case updateVanished:
+		w.raw("* VANISHED ")
+		w.raw(uidSet(u.uids))
+		w.crlf()
 		return
 	}
 	w.raw("* ")
@@ -600,6 +608,11 @@ func (c *conn) writeUpdate(u update) {
 		w.num(uint64(u.uid))
 		w.raw(" FLAGS ")
 		w.flags(u.flags, u.recent)
+		if c.condstore && u.modseq != 0 {
+			w.raw(" MODSEQ (")
+			w.num(uint64(u.modseq))
+			w.byte(')')
+		}
 		w.byte(')')
 	}
 	w.crlf()

@@ -48,6 +48,11 @@ func FuzzServer(f *testing.F) {
 		"a ID (\"name\" \"x\")\r\nb NAMESPACE\r\nc UNSELECT\r\n",
 		"a FETCH 99 FLAGS\r\nb FETCH * (RFC822.HEADER RFC822.TEXT)\r\n",
 		"a LOGOUT\r\n",
+		// RFC 7162 CONDSTORE and QRESYNC.
+		"a FETCH 1:* (FLAGS MODSEQ) (CHANGEDSINCE 1)\r\nb STORE 1:* (UNCHANGEDSINCE 2) +FLAGS.SILENT (\\Seen)\r\n",
+		"a SEARCH RETURN (MIN) MODSEQ \"/flags/\\\\seen\" all 1\r\nb STATUS INBOX (HIGHESTMODSEQ)\r\n",
+		"a ENABLE QRESYNC\r\nb SELECT INBOX (QRESYNC (1 1 1:5 (1:2 1:2)))\r\nc UID FETCH 1:* FLAGS (CHANGEDSINCE 1 VANISHED)\r\n",
+		"a ENABLE QRESYNC\r\nb STORE 1 +FLAGS (\\Deleted)\r\nc EXPUNGE\r\nd EXAMINE INBOX (CONDSTORE)\r\n",
 		"((((((((((\r\n{99999999999}\r\n",
 	} {
 		f.Add([]byte(s))

@@ -89,7 +89,8 @@ func (s ConnState) String() string {
 //	| RFC 7889 APPENDLIMIT, RFC 3502 MULTIAPPEND | yes (MULTIAPPEND all or nothing)          |
 //	| RFC 3516 BINARY               | BINARY[], BINARY.SIZE, literal8, UNKNOWN-CTE                |
 //	| RFC 6855 UTF8=ACCEPT          | UTF-8 strings and names, APPEND UTF8                        |
-//	| RFC 7162 CONDSTORE/QRESYNC    | not yet (MODSEQ is tracked per session for them)            |
+//	| RFC 7162 CONDSTORE            | MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE/MODIFIED, SEARCH MODSEQ, implicit enabling |
+//	| RFC 7162 QRESYNC              | SELECT (QRESYNC ...), VANISHED (EARLIER), UID FETCH VANISHED, from the store's tombstones |
 //
 // SEARCH is evaluated by the library over the store's message list, with
 // headers and decoded text parts read only when a key needs them; a store
@@ -249,7 +250,7 @@ func (s *Server) capabilities(c *conn) []string {
 		"LITERAL+", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
 		"ID", "CHILDREN", "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE",
 		"CREATE-SPECIAL-USE", "STATUS=SIZE", "ESEARCH", "SEARCHRES", "MULTIAPPEND",
-		"UTF8=ACCEPT", "WITHIN", "SAVEDATE", "BINARY")
+		"UTF8=ACCEPT", "WITHIN", "SAVEDATE", "BINARY", "CONDSTORE", "QRESYNC")
 	if lim := s.appendLimit(); lim > 0 && lim <= 1<<32-1 {
 		caps = append(caps, "APPENDLIMIT="+strconv.FormatInt(lim, 10))
 	} else {

@@ -75,6 +75,19 @@ func newTestEnvStore(t *testing.T, st mailbox.Store, configure ...func(*Server))
 // appendMsg stores a message in a mailbox of sara directly.
 func (e *testEnv) appendMsg(name, msg string, flags ...mailbox.Flag) mailbox.UID {
 	e.t.Helper()
+	var uid mailbox.UID
+	e.withMailbox(name, func(ctx context.Context, mb mailbox.Mailbox) {
+		var err error
+		uid, err = mb.Append(ctx, strings.NewReader(msg), &mailbox.AppendOptions{Flags: flags, InternalDate: time.Date(2024, 3, 5, 10, 0, 0, 0, time.UTC)})
+		require.NoError(e.t, err)
+	})
+	return uid
+}
+
+// withMailbox calls f with a handle on a mailbox of sara, opened directly
+// in the store.
+func (e *testEnv) withMailbox(name string, f func(ctx context.Context, mb mailbox.Mailbox)) {
+	e.t.Helper()
 	ctx := context.Background()
 	acct, err := e.store.Open(ctx, "sara")
 	require.NoError(e.t, err)
@@ -82,9 +95,7 @@ func (e *testEnv) appendMsg(name, msg string, flags ...mailbox.Flag) mailbox.UID
 	mb, err := acct.Mailbox(ctx, name)
 	require.NoError(e.t, err)
 	defer mb.Close()
-	uid, err := mb.Append(ctx, strings.NewReader(msg), &mailbox.AppendOptions{Flags: flags, InternalDate: time.Date(2024, 3, 5, 10, 0, 0, 0, time.UTC)})
-	require.NoError(e.t, err)
-	return uid
+	f(ctx, mb)
 }
 
 // client is the test side of a connection: it sends lines and checks the

@@ -89,6 +89,7 @@ func (q *eventQueue) take() (evs []mailbox.Event, overflow bool) {
 type view struct {
 	name        string
 	readOnly    bool
+	qresync     bool // report expunges with VANISHED (RFC 7162 §3.2.10)
 	uidValidity uint32
 
 	// uids[n-1] is the UID of sequence number n, ascending.
@@ -298,6 +299,7 @@ type update struct {
 	flags  []mailbox.Flag // FETCH
 	recent bool           // FETCH: add \Recent (IMAP4rev1)
 	modseq mailbox.ModSeq
+	uids   []mailbox.UID // VANISHED
 }
 
 type updateKind uint8
@@ -307,7 +309,8 @@ const (
 	updateExists
 	updateRecent
 	updateFetch
-	updateFlags // FLAGS and PERMANENTFLAGS with the keywords in use
+	updateFlags    // FLAGS and PERMANENTFLAGS with the keywords in use
+	updateVanished // VANISHED with the UIDs (QRESYNC), instead of EXPUNGEs
 )
 
 // flush turns pending changes into the unsolicited responses to send now,
@@ -328,8 +331,12 @@ func (v *view) flush(allowExpunge, rev1 bool, emit func(update)) {
 				seqs = append(seqs, n)
 			}
 		}
-		for i := len(seqs) - 1; i >= 0; i-- {
-			emit(update{kind: updateExpunge, num: seqs[i]})
+		if v.qresync {
+			emit(update{kind: updateVanished, uids: slices.Clone(v.expunged)})
+		} else {
+			for i := len(seqs) - 1; i >= 0; i-- {
+				emit(update{kind: updateExpunge, num: seqs[i]})
+			}
 		}
 		// Compact both tables in one pass.
 		j, k := 0, 0
