@@ -60,3 +60,32 @@ func TestFlagChangeLostInCrash(t *testing.T) {
 		})
 	}
 }
+
+// TestCurReplaced: Open and SetFlags keep new/ and cur/ open; when another
+// program replaces cur/ with a new directory holding the same files, they
+// open it again.
+func TestCurReplaced(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	_, m := openInbox(t, s)
+	uid, err := m.Append(ctx, strings.NewReader("Subject: y\r\n\r\ny\r\n"), &mailbox.AppendOptions{Flags: []mailbox.Flag{mailbox.FlagSeen}})
+	require.NoError(t, err)
+	assert.Equal(t, "Subject: y\r\n\r\ny\r\n", readAll(t, m, uid)) // cur/ now held open
+	dir := filepath.Join(s.Root, "alice")
+	replace := func() {
+		require.NoError(t, os.Rename(filepath.Join(dir, "cur"), filepath.Join(dir, "cur.old")))
+		require.NoError(t, os.Mkdir(filepath.Join(dir, "cur"), 0o700))
+		for _, name := range dirNames(t, filepath.Join(dir, "cur.old")) {
+			require.NoError(t, os.Rename(filepath.Join(dir, "cur.old", name), filepath.Join(dir, "cur", name)))
+		}
+		require.NoError(t, os.Remove(filepath.Join(dir, "cur.old")))
+	}
+	replace()
+	assert.Equal(t, "Subject: y\r\n\r\ny\r\n", readAll(t, m, uid))
+	replace()
+	_, err = m.SetFlags(ctx, []mailbox.UID{uid}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagFlagged}, 0)
+	require.NoError(t, err)
+	names := dirNames(t, filepath.Join(dir, "cur"))
+	require.Len(t, names, 1)
+	assert.True(t, strings.HasSuffix(names[0], ":2,FS"), names[0])
+}

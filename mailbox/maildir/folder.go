@@ -43,6 +43,7 @@ type folder struct {
 	deleted  atomic.Bool
 	meta     *metaStore
 	subs     [2]*os.Root // new/ and cur/, for openMsg
+	subDirs  [2]*os.File // the same, as open directories
 
 	qmu        sync.Mutex // guards the group-commit queue of appends
 	queue      []*appendReq

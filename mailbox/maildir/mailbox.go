@@ -540,11 +540,15 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 			keywords = true
 		}
 		if bits != r.flags&flagMask || r.flags&inCur == 0 {
-			if err := f.renameMsg(r, withFlags(s.name(r), bits)); err != nil {
-				// Moved or removed by another program (the next scan
-				// tells), or cur/ replaced.
+			to := withFlags(s.name(r), bits)
+			if err := f.renameMsg(r, to); err != nil {
+				// cur/ replaced (try again with it opened anew), or the
+				// file moved or removed by another program (the next
+				// scan tells).
 				f.closeSubs()
-				continue
+				if err := f.renameMsg(r, to); err != nil {
+					continue
+				}
 			}
 			renamed = true
 		}

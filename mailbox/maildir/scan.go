@@ -314,14 +314,16 @@ func (f *folder) openFile(uid uint32) (*os.File, int64, error) {
 // openMsg opens the file of m (mu held) through new/ or cur/ kept open, so
 // that it costs one openat(2) on a single name.
 func (f *folder) openMsg(m *msgRec) (*os.File, error) {
-	r, err := f.sub(m.flags&inCur != 0)
+	cur := m.flags&inCur != 0
+	r, err := f.sub(cur)
 	if err != nil {
 		return nil, err
 	}
-	return r.OpenFile(f.s.name(m), os.O_RDONLY|syscallNoFollow, 0)
+	return openIn(f.subDirs[boolInt(cur)], r, f.s.name(m))
 }
 
-// sub returns new/ or cur/ (mu held), opened once for the folder.
+// sub returns new/ or cur/ (mu held), opened once for the folder, as an
+// os.Root and (in subDirs) as an open directory.
 func (f *folder) sub(cur bool) (*os.Root, error) {
 	name, i := "new", 0
 	if cur {
@@ -332,7 +334,12 @@ func (f *folder) sub(cur bool) (*os.Root, error) {
 		if err != nil {
 			return nil, err
 		}
-		f.subs[i] = r
+		d, err := r.Open(".")
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		f.subs[i], f.subDirs[i] = r, d
 	}
 	return f.subs[i], nil
 }
@@ -355,7 +362,8 @@ func (f *folder) closeSubs() {
 	for i, r := range f.subs {
 		if r != nil {
 			r.Close()
-			f.subs[i] = nil
+			f.subDirs[i].Close()
+			f.subs[i], f.subDirs[i] = nil, nil
 		}
 	}
 }
