@@ -104,3 +104,30 @@ func TestInteropDeliverToSMTPSink(t *testing.T) {
 	assert.Contains(t, string(data), "X-Rcpt-Args: <b@sink.example>")
 	assert.True(t, strings.Contains(string(data), "Subject: hi"))
 }
+
+// TestInteropDeliverToPostfix: the relay delivers through MX into a real
+// Postfix (a private instance on 127.0.0.7 that accepts mail for
+// postfix.example), with STARTTLS, and Postfix logs each recipient as sent.
+func TestInteropDeliverToPostfix(t *testing.T) {
+	pf := testpeer.StartPostfix(t, testpeer.PostfixOptions{IP: "127.0.0.7", RelayDomains: []string{"postfix.example"}})
+	_, port, _ := net.SplitHostPort(pf.Addr)
+	dns := mxtest.NewServer(t, "postfix.example. 300 IN MX 10 mx.postfix.example.\nmx.postfix.example. 300 IN A 127.0.0.7\n"+
+		"elsewhere.example. 300 IN MX 10 mx.postfix.example.\n")
+	bounces := newFakeNet(nil)
+	p, _ := strconv.Atoi(port)
+	q := &Queue{Spool: &DirSpool{Dir: t.TempDir()}, Hostname: "relay.bob.example", DelayNotice: -1,
+		Schedule: []time.Duration{100 * time.Millisecond}, Logger: slog.New(slog.DiscardHandler),
+		Transport: &SMTPTransport{Resolver: dns.Resolver(), Port: p, Dialer: smtp.Dialer{LocalName: "relay.bob.example", Logger: slog.New(slog.DiscardHandler)}},
+		Local:     bounces, IsLocal: func(d string) bool { return d == "bob.example" }}
+	require.NoError(t, q.Start(context.Background()))
+	defer q.Shutdown(context.Background())
+	send(t, q, "bob@bob.example", msg, "a@postfix.example", "b@postfix.example")
+	send(t, q, "bob@bob.example", msg, "c@elsewhere.example") // Postfix refuses to relay: 554, bounced
+	require.Eventually(t, func() bool { return len(q.List()) == 0 }, 20*time.Second, 20*time.Millisecond, "queue never emptied:\n%s", pf.Log())
+	pf.WaitLog(t, 10*time.Second, "to=<a@postfix.example>", "to=<b@postfix.example>", "status=sent")
+	assert.Contains(t, pf.Log(), "starttls=1", "opportunistic STARTTLS was used")
+	bouncesGot := bounces.got("bob@bob.example")
+	require.Len(t, bouncesGot, 1, "the refused recipient is bounced")
+	assert.Contains(t, bouncesGot[0], "Final-Recipient: rfc822; c@elsewhere.example")
+	assert.Contains(t, bouncesGot[0], "Diagnostic-Code: smtp; 554 5.7.1")
+}
