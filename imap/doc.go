@@ -1,7 +1,34 @@
-// Package imap holds what the IMAP client and server share: the value
-// types of the protocol (sequence and UID sets, flags, envelopes, body
-// structures, section specs, search keys, response codes) and the
+// Package imap implements IMAP4rev1 (RFC 3501) and IMAP4rev2 (RFC 9051):
+// a [Server] on any mailbox.Store, a [Client], and what both share: the
+// value types of the protocol (sequence and UID sets, flags, envelopes,
+// body structures, section specs, search keys, response codes) and the
 // [Error] type that carries a tagged NO, BAD or BYE.
+//
+// # Server quick start
+//
+//	srv := &imap.Server{Store: store, TLSConfig: tlsConfig} // store: a mailbox.Store, e.g. maildir
+//	log.Fatal(srv.ListenAndServe(":143"))
+//
+// The server, not the store, owns sequence numbers, each session's view of
+// its selected mailbox and the unsolicited EXISTS/EXPUNGE/FETCH responses:
+// a change made by any session or protocol reaches every selected session,
+// and IDLE sessions hear it at once. [Server] lists the RFCs and extensions
+// it implements; capabilities are derived from them, the configuration
+// and the store's optional interfaces. Package imap/imaptest runs one in a
+// test.
+//
+// # Client quick start
+//
+//	c, err := imap.DialStartTLS(ctx, "imap.example.com:143", nil)
+//	if err != nil { ... }
+//	defer c.Close()
+//	if err := c.Login(ctx, "sara", "secret"); err != nil { ... }
+//	if _, err := c.Select(ctx, "INBOX", nil); err != nil { ... }
+//	all, _ := imap.ParseNumSet("1:*")
+//	for msg, err := range c.UIDFetch(ctx, all, &imap.FetchOptions{Envelope: true, Flags: true}) { ... }
+//
+// [Client] lists what it supports. A Client is synchronous and not safe
+// for concurrent use; every call takes a context.
 //
 // The wire codec lives in imap/internal/wire, modified UTF-7 in
 // internal/utf7 and the MIME parser in internal/mime. The value
@@ -9,7 +36,7 @@
 // and appear here as aliases: imap.NumSet and the codec's NumSet are one
 // type.
 //
-// # Supported specifications (value types)
+// # Value types
 //
 //	| Specification            | Status                                          |
 //	|--------------------------|-------------------------------------------------|
