@@ -42,6 +42,23 @@
 //	RFC 6409     submission (ModeSubmission): AUTH before MAIL
 //	custom       Extension: extra EHLO keywords, commands (XCLIENT) and parameters
 //
+// # Client quick start
+//
+//	c, err := (&smtp.Dialer{Security: smtp.StartTLSRequired}).Dial(ctx, "smtp.example.com:587")
+//	if err != nil { ... }
+//	defer c.Close()
+//	if err := c.Login(ctx, "bob", "secret"); err != nil { ... } // SCRAM-SHA-256 > PLAIN > LOGIN
+//	results, err := c.Send(ctx, "bob@example.com", nil,
+//		[]smtp.Recipient{{Address: "jim@example.org"}, {Address: "sara@example.net"}}, message)
+//
+// The client pipelines MAIL, the RCPTs and DATA (or the first BDAT chunk)
+// into one write when the server offers PIPELINING, streams the body
+// (dot-stuffed DATA or BDAT chunks, never buffered whole), returns a
+// verdict per recipient, refuses to send credentials in plaintext except to
+// loopback, and discards bytes buffered before a STARTTLS handshake. Every
+// negative reply is an *Error. [Client] lists the extensions it speaks;
+// [Dialer] holds the timeouts of RFC 5321 §4.5.3.2 as defaults.
+//
 // # Security
 //
 // The message body ends only at CRLF.CRLF. A bare CR or LF in DATA is
