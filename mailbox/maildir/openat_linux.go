@@ -12,7 +12,7 @@ import (
 // per message, which a FETCH or RETR of a whole mailbox feels. name must be
 // a single path component; anything else goes through root.
 func openIn(dir *os.File, root *os.Root, name string) (*os.File, error) {
-	if name == "" || name == "." || name == ".." || strings.IndexByte(name, '/') >= 0 {
+	if !component(name) {
 		return root.OpenFile(name, os.O_RDONLY|syscallNoFollow, 0)
 	}
 	fd, err := syscall.Openat(int(dir.Fd()), name, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
@@ -20,4 +20,23 @@ func openIn(dir *os.File, root *os.Root, name string) (*os.File, error) {
 		return nil, &os.PathError{Op: "openat", Path: name, Err: err}
 	}
 	return os.NewFile(uintptr(fd), name), nil
+}
+
+// renameIn renames oldName to newName inside the directory dir: one
+// renameat(2), where os.Root.Rename adds an fstatat(2) of the target. Both
+// names must be single path components; anything else goes through root.
+func renameIn(dir *os.File, root *os.Root, oldName, newName string) error {
+	if !component(oldName) || !component(newName) {
+		return root.Rename(oldName, newName)
+	}
+	fd := int(dir.Fd())
+	if err := syscall.Renameat(fd, oldName, fd, newName); err != nil {
+		return &os.LinkError{Op: "renameat", Old: oldName, New: newName, Err: err}
+	}
+	return nil
+}
+
+// component reports whether name is one path component naming an entry.
+func component(name string) bool {
+	return name != "" && name != "." && name != ".." && strings.IndexByte(name, '/') < 0
 }

@@ -354,7 +354,7 @@ func (f *folder) renameMsg(m *msgRec, newName string) error {
 	if err != nil {
 		return err
 	}
-	return r.Rename(f.s.name(m), newName)
+	return renameIn(f.subDirs[1], r, f.s.name(m), newName)
 }
 
 // closeSubs closes the handles openMsg keeps (mu held).
