@@ -2,6 +2,7 @@ package maildir
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -16,26 +17,24 @@ import (
 // bare LF, so the scan that adopts a file rewrites it with CRLF line endings
 // when it holds a bare LF or a bare CR (crlfize), before it gets a UID.
 
-// crlfCheck reads r to its end and reports whether it holds a bare LF or a
-// bare CR, and how long it would be with every line ending in CRLF.
-func crlfCheck(r io.Reader) (bare bool, size int64, err error) {
-	buf := make([]byte, 64<<10)
-	prevCR := false
+// crlfCheck reads r to its end through buf and reports whether it holds
+// a bare LF or a bare CR, and how long it would be with every line ending
+// in CRLF.
+func crlfCheck(r io.Reader, buf []byte) (bare bool, size int64, err error) {
+	var lf, cr, crlf int64
+	prevCR := false // the last chunk ended with a CR
 	for {
 		n, rerr := r.Read(buf)
-		for _, c := range buf[:n] {
-			switch {
-			case c == '\n':
-				if !prevCR {
-					bare = true
-					size++ // the CR it lacks
-				}
-			case prevCR:
-				bare = true
-				size++ // the LF a bare CR lacks
+		b := buf[:n]
+		if n > 0 {
+			if prevCR && b[0] == '\n' {
+				crlf++
 			}
-			prevCR = c == '\r'
-			size++
+			lf += int64(bytes.Count(b, []byte{'\n'}))
+			cr += int64(bytes.Count(b, []byte{'\r'}))
+			crlf += int64(bytes.Count(b, []byte("\r\n")))
+			prevCR = b[n-1] == '\r'
+			size += int64(n)
 		}
 		if rerr == io.EOF {
 			break
@@ -44,11 +43,9 @@ func crlfCheck(r io.Reader) (bare bool, size int64, err error) {
 			return false, 0, rerr
 		}
 	}
-	if prevCR {
-		bare = true
-		size++
-	}
-	return bare, size, nil
+	// Each bare LF lacks its CR, each bare CR its LF.
+	bare = lf != crlf || cr != crlf
+	return bare, size + (lf - crlf) + (cr - crlf), nil
 }
 
 // crlfWriter writes what it is given with every bare LF and bare CR turned
@@ -117,8 +114,12 @@ var errNotConverted = errors.New("maildir: file changed while converting it to C
 // the same name again (taken reports names already adopted or indexed:
 // the duplicate is then only removed). Conversion is skipped (converted
 // false) when the new name would exceed 255 bytes.
-func (f *folder) crlfize(sub, name string, taken func(base string) bool) (newName string, size int64, converted bool, err error) {
-	fh, err := f.root.OpenFile(sub+name, os.O_RDONLY|syscallNoFollow, 0)
+func (f *folder) crlfize(sub, name string, taken func(base string) bool, buf []byte) (newName string, size int64, converted bool, err error) {
+	dir, err := f.sub(sub == "cur/")
+	if err != nil {
+		return "", 0, false, err
+	}
+	fh, err := openIn(f.subDirs[boolInt(sub == "cur/")], dir, name)
 	if err != nil {
 		return "", 0, false, err
 	}
@@ -130,7 +131,7 @@ func (f *folder) crlfize(sub, name string, taken func(base string) bool) (newNam
 	if !fi.Mode().IsRegular() {
 		return "", 0, false, errNotConverted
 	}
-	bare, size, err := crlfCheck(fh)
+	bare, size, err := crlfCheck(io.LimitReader(fh, fi.Size()), buf)
 	if err != nil {
 		return "", 0, false, err
 	}

@@ -157,7 +157,7 @@ func FuzzCRLF(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		bare, size, err := crlfCheck(bytes.NewReader(data))
+		bare, size, err := crlfCheck(bytes.NewReader(data), make([]byte, 3))
 		require.NoError(t, err)
 		out := crlfConvert(t, data)
 		// The conversion has the size crlfCheck predicts, only CRLF line
@@ -166,7 +166,7 @@ func FuzzCRLF(f *testing.F) {
 		assertCRLF(t, out)
 		assert.Equal(t, !bare, bytes.Equal(out, data))
 		// It is idempotent, and only adds line-ending bytes.
-		bare2, size2, _ := crlfCheck(bytes.NewReader(out))
+		bare2, size2, _ := crlfCheck(bytes.NewReader(out), make([]byte, 5))
 		assert.False(t, bare2)
 		assert.Equal(t, size, size2)
 		assert.Equal(t, out, crlfConvert(t, out))

@@ -156,6 +156,7 @@ func (f *folder) scan() error {
 		var (
 			dirty   [2]bool
 			indexed map[string]bool
+			buf     []byte // for reading the files
 		)
 		taken := func(base string) bool {
 			if _, ok := files[base]; ok {
@@ -179,7 +180,10 @@ func (f *folder) scan() error {
 			if err != nil || !fi.Mode().IsRegular() {
 				continue // gone meanwhile, or not a plain file
 			}
-			name, size, converted, err := f.crlfize(sub, de.name, taken)
+			if buf == nil {
+				buf = make([]byte, 64<<10)
+			}
+			name, size, converted, err := f.crlfize(sub, de.name, taken, buf)
 			switch {
 			case err != nil:
 				// Unreadable, or moved meanwhile: the next scan looks again.
