@@ -48,7 +48,8 @@ func TestAdoptConvertsToCRLF(t *testing.T) {
 	_, m := openInbox(t, s)
 	ctx := context.Background()
 	dir := filepath.Join(s.Root, "alice")
-	_, err := m.Status(ctx)
+	settle(t, dir)
+	_, err := m.Status(ctx) // the scan that sees the settled state
 	require.NoError(t, err)
 
 	lf := "From: a@example.org\nSubject: lf\n\nline one\nline two\n"
@@ -111,6 +112,7 @@ func TestAdoptConvertedCopyLeftByCrash(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(s.Root, "alice")
 	_, m := openInbox(t, s)
+	settle(t, dir)
 	_, err := m.Status(ctx)
 	require.NoError(t, err)
 	lf := "Subject: twice\n\nbody\n"
