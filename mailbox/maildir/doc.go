@@ -51,12 +51,14 @@
 // checksum failure anywhere but the last record, a missing index or a
 // contradiction (a UID going backwards) makes the folder rebuild its index
 // from the files with a new UIDVALIDITY: UIDs are never reused wrongly.
+//
 // A flag change renames the files and appends its record without an fsync
 // when it touches only the flags kept in the file names (as Dovecot does by
 // default): after a crash a scan reads them back from the names, so the
-// index and the files agree, though the last few seconds of flag changes
-// may be lost and their MODSEQs given again to later changes. A change of
+// index and the files agree, though the last few seconds of flag changes may
+// be lost and their MODSEQs given again to later changes. A change of
 // keywords, which only the index keeps, is fsynced.
+//
 // UIDVALIDITY values come from a per-user counter that is at least the
 // current Unix time, so they are never reused for a name, even after delete
 // and create or a lost counter.
@@ -65,41 +67,43 @@
 //
 // Files dropped into new/ or cur/, renamed with other flags, or deleted by
 // other programs are noticed from the mtimes of new/ and cur/: every
-// operation but Open stats the index and both directories (three stat
-// calls) and rescans when something changed (Open trusts the index, and
-// catches up only when the UID is unknown or its file is not where the
-// index says), giving new files UIDs and publishing
-// MessagesAdded, FlagsChanged and MessagesExpunged events. Because an mtime
-// has a coarse tick, a directory whose mtime is less than two seconds older
-// than the scan that read it is rescanned until it has settled, at most once
-// a second and at most a tenth of the time (a rescan of an unchanged
-// 100,000-message folder reads 100,000 names: about 0.1 s). While an account
-// is watched (IMAP IDLE), the folders open in the process and INBOX are
-// polled every Store.PollInterval (2 s by default). So an outside delivery
-// is announced within PollInterval to a watcher, or at the next access
-// otherwise. Keywords cannot be set by outside programs (Maildir has no
-// place for them) and are lost when an index is rebuilt.
+// operation but Open stats the index and both directories (three stat calls)
+// and rescans when something changed, giving new files UIDs and publishing
+// MessagesAdded, FlagsChanged and MessagesExpunged events. Open trusts the
+// index, and catches up only when the UID is unknown or its file is not
+// where the index says. Because an mtime has a coarse tick, a directory
+// whose mtime is less than two seconds older than the scan that read it is
+// rescanned until it has settled, at most once a second and at most a tenth
+// of the time (a rescan of an unchanged 100,000-message folder reads 100,000
+// names: about 0.1 s). While an account is watched (IMAP IDLE), the folders
+// open in the process and INBOX are polled every Store.PollInterval (2 s by
+// default). So an outside delivery is announced within PollInterval to a
+// watcher, or at the next access otherwise. Keywords cannot be set by
+// outside programs (Maildir has no place for them) and are lost when an
+// index is rebuilt.
 //
 // # Line endings
 //
 // Every message is kept in CRLF form, as IMAP and POP3 send it, so that
 // MessageInfo.Size is exactly what Open returns (POP3 STAT and LIST, IMAP
 // RFC822.SIZE and literals agree) and Open stays a plain read of the file.
-// Append stores what it is given. A file another program drops into the
-// tree (procmail and fetchmail MDAs write bare LF) is read once when a scan
+// Append stores what it is given. A file another program drops into the tree
+// (procmail and fetchmail MDAs write bare LF) is read once when a scan
 // adopts it (rebuilding the index of 100,000 1 KiB messages takes about a
-// second, 0.5 s of it reading them); if it holds a bare LF or a bare CR, it is rewritten with CRLF
-// line endings before it gets a UID: written to tmp/, fsynced, renamed into
-// the same directory under its name with ",S=<new size>" set (added, or its
-// value fixed; the flags after ":2," kept), the original removed, the
-// directory fsynced, then indexed. The new name is a function of the old
-// one and the contents, so a crash between the rename and the removal
-// leaves a duplicate that the next scan recognises and removes. We chose
-// this over keeping the file and a virtual CRLF size (Dovecot's ",W=")
-// because Open then needs no conversion on every read, and the io.ReaderAt
-// offsets stay file offsets. The cost: the POP3 UIDL of such a message (its
-// base name) changes with the ",S=" field, and other tools see CRLF files
-// (Dovecot reads them as they are; mutt shows them as usual).
+// second, half of it reading them). If it holds a bare LF or a bare CR, it
+// is rewritten with CRLF line endings before it gets a UID: written to tmp/,
+// fsynced, renamed into the same directory under its name with ",S=<new
+// size>" set (added, or its value fixed; the flags after ":2," kept), the
+// original removed, the directory fsynced, then indexed. The new name is a
+// function of the old one and the contents, so a crash between the rename
+// and the removal leaves a duplicate that the next scan recognises and
+// removes. We chose this over keeping the file and a virtual CRLF size
+// (Dovecot's ",W=") because Open then needs no conversion on every read and
+// io.ReaderAt offsets stay file offsets. The costs: the POP3 UIDL of such a
+// message (its base name) changes with the ",S=" field, and other tools see
+// CRLF files, as they already do for messages appended over IMAP. A file
+// that cannot be converted (unreadable, or renamed meanwhile) is left for
+// the next scan.
 //
 // # Concurrency
 //
