@@ -103,7 +103,8 @@
 // message (its base name) changes with the ",S=" field, and other tools see
 // CRLF files, as they already do for messages appended over IMAP. A file
 // that cannot be converted (unreadable, or renamed meanwhile) is left for
-// the next scan.
+// the next scan; one whose name has no room for the ",S=" field (255
+// bytes at most) is adopted as it is.
 //
 // # Concurrency
 //
