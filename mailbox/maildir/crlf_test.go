@@ -178,3 +178,23 @@ func FuzzCRLF(f *testing.F) {
 		assert.Equal(t, string(strip(data)), string(strip(out)))
 	})
 }
+
+// TestAdoptNoRoomForSize: a bare-LF file whose name has no room for ",S="
+// within 255 bytes is adopted as it is, its Size the file's.
+func TestAdoptNoRoomForSize(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	dir := filepath.Join(s.Root, "alice")
+	_, m := openInbox(t, s)
+	settle(t, dir)
+	_, err := m.Status(ctx)
+	require.NoError(t, err)
+	name := "1700000030." + strings.Repeat("x", 239) + ".host"
+	require.Len(t, name, 255)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "new", name), []byte("a\nb\n"), 0o600))
+	infos := listAll(t, m)
+	require.Len(t, infos, 1)
+	assert.EqualValues(t, 4, infos[0].Size)
+	assert.Equal(t, "a\nb\n", readAll(t, m, infos[0].UID))
+	assert.Equal(t, []string{name}, dirNames(t, filepath.Join(dir, "new")))
+}
