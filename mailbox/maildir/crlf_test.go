@@ -44,13 +44,7 @@ func dirNames(t *testing.T, dir string) []string {
 // into new/ and cur/ are rewritten in CRLF form, their ",S=" fixed and their
 // flags kept, so that Size is what Open returns; a CRLF file is untouched.
 func TestAdoptConvertsToCRLF(t *testing.T) {
-	s := newTestStore(t)
-	_, m := openInbox(t, s)
-	ctx := context.Background()
-	dir := filepath.Join(s.Root, "alice")
-	settle(t, dir)
-	_, err := m.Status(ctx) // the scan that sees the settled state
-	require.NoError(t, err)
+	s, m, dir := settledInbox(t)
 
 	lf := "From: a@example.org\nSubject: lf\n\nline one\nline two\n"
 	cr := "Subject: old mac\r\rbody\r"
@@ -108,13 +102,7 @@ func TestAdoptConvertsToCRLF(t *testing.T) {
 // copy and removing the original leaves both; the next scan keeps one
 // message, the CRLF copy.
 func TestAdoptConvertedCopyLeftByCrash(t *testing.T) {
-	s := newTestStore(t)
-	ctx := context.Background()
-	dir := filepath.Join(s.Root, "alice")
-	_, m := openInbox(t, s)
-	settle(t, dir)
-	_, err := m.Status(ctx)
-	require.NoError(t, err)
+	_, m, dir := settledInbox(t)
 	lf := "Subject: twice\n\nbody\n"
 	conv := strings.ReplaceAll(lf, "\n", "\r\n")
 	name := "1700000020.crash.host"
@@ -182,13 +170,7 @@ func FuzzCRLF(f *testing.F) {
 // TestAdoptNoRoomForSize: a bare-LF file whose name has no room for ",S="
 // within 255 bytes is adopted as it is, its Size the file's.
 func TestAdoptNoRoomForSize(t *testing.T) {
-	s := newTestStore(t)
-	ctx := context.Background()
-	dir := filepath.Join(s.Root, "alice")
-	_, m := openInbox(t, s)
-	settle(t, dir)
-	_, err := m.Status(ctx)
-	require.NoError(t, err)
+	_, m, dir := settledInbox(t)
 	name := "1700000030." + strings.Repeat("x", 239) + ".host"
 	require.Len(t, name, 255)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "new", name), []byte("a\nb\n"), 0o600))
@@ -197,4 +179,17 @@ func TestAdoptNoRoomForSize(t *testing.T) {
 	assert.EqualValues(t, 4, infos[0].Size)
 	assert.Equal(t, "a\nb\n", readAll(t, m, infos[0].UID))
 	assert.Equal(t, []string{name}, dirNames(t, filepath.Join(dir, "new")))
+}
+
+// settledInbox opens alice's INBOX of a fresh store, its directories
+// settled and scanned, and returns its directory too.
+func settledInbox(t *testing.T) (*Store, mailbox.Mailbox, string) {
+	t.Helper()
+	s := newTestStore(t)
+	dir := filepath.Join(s.Root, "alice")
+	_, m := openInbox(t, s)
+	settle(t, dir)
+	_, err := m.Status(context.Background())
+	require.NoError(t, err)
+	return s, m, dir
 }
