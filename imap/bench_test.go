@@ -29,19 +29,26 @@ func benchEnv(b *testing.B) *testEnv {
 	return &testEnv{srv: nil, store: st, addr: serveBench(b, st)}
 }
 
-// fillInbox appends benchMessages messages to sara's INBOX.
-func fillInbox(b *testing.B, st mailbox.Store) {
+// openInbox opens sara's INBOX directly in the store; close releases it.
+func openInbox(b *testing.B, st mailbox.Store) (mb mailbox.Mailbox, close func()) {
 	ctx := context.Background()
 	acct, err := st.Open(ctx, "sara")
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer acct.Close()
-	mb, err := acct.Mailbox(ctx, "INBOX")
+	mb, err = acct.Mailbox(ctx, "INBOX")
 	if err != nil {
+		acct.Close()
 		b.Fatal(err)
 	}
-	defer mb.Close()
+	return mb, func() { mb.Close(); acct.Close() }
+}
+
+// fillInbox appends benchMessages messages to sara's INBOX.
+func fillInbox(b *testing.B, st mailbox.Store) {
+	ctx := context.Background()
+	mb, done := openInbox(b, st)
+	defer done()
 	for i := range benchMessages {
 		if _, err := mb.Append(ctx, strings.NewReader(benchMessage(i)), &mailbox.AppendOptions{}); err != nil {
 			b.Fatal(err)

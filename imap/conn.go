@@ -76,6 +76,7 @@ type conn struct {
 	utf8       bool // ENABLE UTF8=ACCEPT (or rev2)
 	condstore  bool // CONDSTORE enabled (RFC 7162 §3.1)
 	qresync    bool // ENABLE QRESYNC (RFC 7162 §3.2.3)
+	compressed bool // COMPRESS DEFLATE (RFC 4978)
 	loginFails int
 	badCount   int  // BAD answers before authentication
 	counted    bool // counted in Server.users
@@ -146,6 +147,7 @@ func init() {
 		"STORE":        {fn: cmdStore, states: stateSelected, noExpunge: true},
 		"COPY":         {fn: cmdCopy, states: stateSelected},
 		"MOVE":         {fn: cmdCopy, states: stateSelected},
+		"COMPRESS":     {fn: cmdCompress, states: stateIn},
 	}
 }
 

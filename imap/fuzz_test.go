@@ -53,6 +53,7 @@ func FuzzServer(f *testing.F) {
 		"a SEARCH RETURN (MIN) MODSEQ \"/flags/\\\\seen\" all 1\r\nb STATUS INBOX (HIGHESTMODSEQ)\r\n",
 		"a ENABLE QRESYNC\r\nb SELECT INBOX (QRESYNC (1 1 1:5 (1:2 1:2)))\r\nc UID FETCH 1:* FLAGS (CHANGEDSINCE 1 VANISHED)\r\n",
 		"a ENABLE QRESYNC\r\nb STORE 1 +FLAGS (\\Deleted)\r\nc EXPUNGE\r\nd EXAMINE INBOX (CONDSTORE)\r\n",
+		"a COMPRESS DEFLATE\r\n\x02\x00\x00\x00\xff\xff",
 		"((((((((((\r\n{99999999999}\r\n",
 	} {
 		f.Add([]byte(s))

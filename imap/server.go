@@ -90,6 +90,7 @@ func (s ConnState) String() string {
 //	| RFC 3516 BINARY               | BINARY[], BINARY.SIZE, literal8, UNKNOWN-CTE                |
 //	| RFC 6855 UTF8=ACCEPT          | UTF-8 strings and names, APPEND UTF8                        |
 //	| RFC 7162 CONDSTORE            | MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE/MODIFIED, SEARCH MODSEQ, implicit enabling |
+//	| RFC 4978 COMPRESS=DEFLATE     | sync flush after every response batch; the client must sync- or full-flush |
 //	| RFC 7162 QRESYNC              | SELECT (QRESYNC ...), VANISHED (EARLIER), UID FETCH VANISHED, from the store's tombstones |
 //
 // SEARCH is evaluated by the library over the store's message list, with
@@ -251,6 +252,9 @@ func (s *Server) capabilities(c *conn) []string {
 		"ID", "CHILDREN", "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE",
 		"CREATE-SPECIAL-USE", "STATUS=SIZE", "ESEARCH", "SEARCHRES", "MULTIAPPEND",
 		"UTF8=ACCEPT", "WITHIN", "SAVEDATE", "BINARY", "CONDSTORE", "QRESYNC")
+	if c.state != stateNotAuth && !c.compressed {
+		caps = append(caps, "COMPRESS=DEFLATE")
+	}
 	if lim := s.appendLimit(); lim > 0 && lim <= 1<<32-1 {
 		caps = append(caps, "APPENDLIMIT="+strconv.FormatInt(lim, 10))
 	} else {
