@@ -107,12 +107,10 @@ func (c *conn) cmdRetr(arg string) {
 		return
 	}
 	if c.send(m, -1) && !m.seen && !c.srv.KeepUnseen {
-		// A mail reader has now seen the message; IMAP shows it read.
-		if _, err := c.mbox.SetFlags(c.ctx, []mailbox.UID{m.uid}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0); err != nil {
-			c.log.LogAttrs(c.ctx, slog.LevelWarn, "pop3: setting \\Seen after RETR", slog.Any("err", err))
-		} else {
-			m.seen = true
-		}
+		// A mail reader has now seen the message; IMAP shows it read
+		// once the session ends in UPDATE, in one change for all (as
+		// deletions: a dropped connection changes nothing).
+		m.read = true
 	}
 }
 
@@ -247,6 +245,17 @@ func (c *conn) update() {
 			c.log.LogAttrs(c.ctx, slog.LevelError, "pop3: expunge at QUIT", slog.Any("err", err))
 			c.reply(false, CodeSysTemp, "some deleted messages not removed")
 			return
+		}
+	}
+	var read []mailbox.UID
+	for i := range c.msgs {
+		if c.msgs[i].read && !c.msgs[i].deleted {
+			read = append(read, c.msgs[i].uid)
+		}
+	}
+	if len(read) > 0 {
+		if _, err := c.mbox.SetFlags(c.ctx, read, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0); err != nil {
+			c.log.LogAttrs(c.ctx, slog.LevelWarn, "pop3: setting \\Seen at QUIT", slog.Any("err", err))
 		}
 	}
 	// Release the maildrop before answering, so that a client that

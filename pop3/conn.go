@@ -46,6 +46,7 @@ type message struct {
 	size    int64
 	seen    bool
 	deleted bool
+	read    bool   // RETR sent it: \Seen is set at QUIT (unless KeepUnseen)
 	uidl    string // computed on first use
 }
 

@@ -10,8 +10,8 @@
 // delivery keep working), snapshots the message list so message numbers are
 // fixed for the session, and expunges the messages marked with DELE only at
 // QUIT. A connection that drops, times out or is shut down deletes nothing;
-// IMAP sessions see a QUIT's deletions as expunges. RETR marks a message
-// \Seen for IMAP unless KeepUnseen is set.
+// IMAP sessions see a QUIT's deletions as expunges. The messages RETR sent
+// get \Seen for IMAP at QUIT, in one change, unless KeepUnseen is set.
 //
 // Sizes in STAT and LIST are MessageInfo.Size: the exact octets RETR sends
 // when the stored message uses CRLF line endings, as the mailbox contract

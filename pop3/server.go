@@ -96,8 +96,10 @@ type Server struct {
 	// TLS. Leave it off except on loopback or behind a TLS-terminating
 	// proxy.
 	AllowInsecureAuth bool
-	// KeepUnseen leaves messages unseen for IMAP after RETR. By default RETR
-	// sets \Seen, as a mail reader would.
+	// KeepUnseen leaves messages unseen for IMAP after RETR. By default the
+	// messages a session RETRieved get \Seen, as a mail reader would, in
+	// one change when the session ends with QUIT (the UPDATE state, like
+	// deletions; a dropped connection changes nothing).
 	KeepUnseen bool
 
 	// Expire is the argument of the EXPIRE capability (RFC 2449 §6.7): ""

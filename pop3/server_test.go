@@ -324,3 +324,37 @@ func TestUTF8Command(t *testing.T) {
 	w.run("S: +OK*", "C: UTF8", "S: +OK*", "C: USER jürgen", "S: +OK*", "C: PASS pässword", "S: +OK*",
 		"C: UTF8", "S: -ERR command not valid in this state")
 }
+
+func TestSeenOnlyAtQuit(t *testing.T) {
+	w, st, _ := serve(t, msg1, msg2)
+	w.run("C: RETR 1", fmt.Sprintf("S: +OK %d octets", len(msg1)))
+	for range 7 {
+		w.br.ReadString('\n')
+	}
+	w.run("C: RETR 2", "S: +OK*")
+	for range 5 {
+		w.br.ReadString('\n')
+	}
+	w.run("C: DELE 2", "S: +OK*", "C: NOOP", "S: +OK*")
+	seen := func() []bool {
+		acct, _ := st.Open(context.Background(), "sara")
+		defer acct.Close()
+		mb, _ := acct.Mailbox(context.Background(), "INBOX")
+		defer mb.Close()
+		var s []bool
+		for info, err := range mb.Messages(context.Background(), 1) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			s = append(s, info.HasFlag(mailbox.FlagSeen))
+		}
+		return s
+	}
+	if s := seen(); len(s) != 2 || s[0] || s[1] {
+		t.Fatalf("\\Seen before QUIT: %v, want none", s)
+	}
+	w.run("C: QUIT", "S: +OK*")
+	if s := seen(); len(s) != 1 || !s[0] {
+		t.Fatalf("\\Seen after QUIT: %v, want message 1 seen and message 2 gone", s)
+	}
+}
