@@ -53,7 +53,7 @@ func cmdFetch(c *conn, cmd *command) error {
 		case "UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "SAVEDATE", "RFC822.HEADER":
 		case "RFC822", "RFC822.TEXT":
 			setSeen = true
-		case "ENVELOPE", "BODYSTRUCTURE", "BINARY.SIZE":
+		case "ENVELOPE", "BODYSTRUCTURE", "BINARY.SIZE", "PREVIEW":
 		case "BINARY":
 			setSeen = setSeen || !it.Peek
 		case "BODY":
@@ -176,6 +176,13 @@ func (c *conn) writeFetchItem(src *msgSource, it *wire.FetchItem) error {
 		w.flags(m.Flags, !c.rev2 && c.view.isRecent(m.UID))
 	case "MODSEQ":
 		writeModSeq(w, m.ModSeq)
+	case "PREVIEW":
+		text, err := src.preview()
+		if err != nil {
+			return err
+		}
+		w.raw("PREVIEW ")
+		w.nstr(text)
 	case "INTERNALDATE":
 		w.raw("INTERNALDATE ")
 		w.dateTime(m.InternalDate)

@@ -54,6 +54,7 @@ func FuzzServer(f *testing.F) {
 		"a ENABLE QRESYNC\r\nb SELECT INBOX (QRESYNC (1 1 1:5 (1:2 1:2)))\r\nc UID FETCH 1:* FLAGS (CHANGEDSINCE 1 VANISHED)\r\n",
 		"a ENABLE QRESYNC\r\nb STORE 1 +FLAGS (\\Deleted)\r\nc EXPUNGE\r\nd EXAMINE INBOX (CONDSTORE)\r\n",
 		"a COMPRESS DEFLATE\r\n\x02\x00\x00\x00\xff\xff",
+		"a FETCH 1:* (UID PREVIEW (LAZY) FLAGS)\r\nb FETCH 1 PREVIEW (LAZY)\r\nc FETCH 1 PREVIEW\r\n",
 		"((((((((((\r\n{99999999999}\r\n",
 	} {
 		f.Add([]byte(s))

@@ -20,6 +20,7 @@ type FetchItem struct {
 	Peek    bool     // BODY.PEEK[...] / BINARY.PEEK[...]
 	Section *Section // non-nil for BODY[...], BINARY[...], BINARY.SIZE[...]
 	Partial *Partial
+	Lazy    bool // PREVIEW (LAZY) (RFC 8970 §3.1)
 }
 
 // String formats the item as it appears in a FETCH command (PEEK kept)
@@ -140,9 +141,11 @@ func (d *Decoder) FetchAtt(item *FetchItem) bool {
 	}
 	*item = FetchItem{Name: upperASCII(b)}
 	switch item.Name {
+	case "PREVIEW":
+		return d.previewModifiers(item)
 	case "ENVELOPE", "FLAGS", "INTERNALDATE", "RFC822", "RFC822.HEADER",
 		"RFC822.SIZE", "RFC822.TEXT", "BODYSTRUCTURE", "UID", "MODSEQ",
-		"SAVEDATE", "EMAILID", "THREADID", "PREVIEW":
+		"SAVEDATE", "EMAILID", "THREADID":
 		return true
 	case "BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK", "BINARY.SIZE":
 	default:
@@ -170,6 +173,19 @@ func (d *Decoder) FetchAtt(item *FetchItem) bool {
 		return true
 	}
 	return d.partial(&item.Partial, true)
+}
+
+// previewModifiers reads the optional SP "(" "LAZY" ")" after PREVIEW
+// (RFC 8970 §5). It looks only at bytes already buffered, never past the
+// end of the line, so it cannot wait for input that is not coming.
+func (d *Decoder) previewModifiers(item *FetchItem) bool {
+	const lazy = " (LAZY)"
+	b, _ := d.r.Peek(min(len(lazy), d.r.Buffered()))
+	if len(b) == len(lazy) && strings.EqualFold(string(b), lazy) {
+		item.Lazy = true
+		return d.advance(len(lazy))
+	}
+	return true
 }
 
 // FetchAtts reads the fetch attributes of a FETCH command: a macro
