@@ -88,31 +88,9 @@ func cmdSearch(c *conn, cmd *command) error {
 		}
 	}
 	v := c.view
-	s := &searchCtx{c: c, now: time.Now(), seqSets: map[*SearchKey]NumSet{}}
-	s.prepare(&key)
-	uids, pushed, err := s.storeSearch(&key)
+	uids, err := c.searchUIDs(&key)
 	if err != nil {
 		return err
-	}
-	if !pushed && v.count() > 0 {
-		err := c.eachMessage(v.uids, func(m *mailbox.MessageInfo) error {
-			n := v.seq(m.UID)
-			if n == 0 || v.isExpunged(m.UID) {
-				return nil
-			}
-			s.reset(m, n)
-			ok, err := s.match(&key)
-			if err != nil {
-				return err
-			}
-			if ok {
-				uids = append(uids, m.UID)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
 	}
 	if ret.save {
 		c.searchRes = uids
@@ -185,6 +163,32 @@ func cmdSearch(c *conn, cmd *command) error {
 	}
 	w.crlf()
 	return nil
+}
+
+// searchUIDs returns the UIDs of the messages the client knows that match
+// key, ascending: from the store when it can answer, else by evaluating
+// the criteria over the message list.
+func (c *conn) searchUIDs(key *SearchKey) ([]mailbox.UID, error) {
+	v := c.view
+	s := &searchCtx{c: c, now: time.Now(), seqSets: map[*SearchKey]NumSet{}}
+	s.prepare(key)
+	uids, pushed, err := s.storeSearch(key)
+	if err != nil || pushed || v.count() == 0 {
+		return uids, err
+	}
+	err = c.eachMessage(v.uids, func(m *mailbox.MessageInfo) error {
+		n := v.seq(m.UID)
+		if n == 0 || v.isExpunged(m.UID) {
+			return nil
+		}
+		s.reset(m, n)
+		ok, err := s.match(key)
+		if ok {
+			uids = append(uids, m.UID)
+		}
+		return err
+	})
+	return uids, err
 }
 
 // acceptWord consumes the word w (ASCII case-insensitive) when it comes

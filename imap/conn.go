@@ -148,11 +148,13 @@ func init() {
 		"COPY":         {fn: cmdCopy, states: stateSelected},
 		"MOVE":         {fn: cmdCopy, states: stateSelected},
 		"COMPRESS":     {fn: cmdCompress, states: stateIn},
+		"SORT":         {fn: cmdSort, states: stateSelected, noExpunge: true},
+		"THREAD":       {fn: cmdThread, states: stateSelected, noExpunge: true},
 	}
 }
 
 // uidCommands may follow "UID".
-var uidCommands = map[string]bool{"FETCH": true, "STORE": true, "SEARCH": true, "COPY": true, "MOVE": true, "EXPUNGE": true}
+var uidCommands = map[string]bool{"FETCH": true, "STORE": true, "SEARCH": true, "COPY": true, "MOVE": true, "EXPUNGE": true, "SORT": true, "THREAD": true}
 
 func newConn(s *Server, ctx context.Context, nc net.Conn) *conn {
 	c := &conn{srv: s, raw: nc, nc: nc, id: s.nextID.Add(1), queue: newEventQueue(), state: stateNotAuth}

@@ -55,6 +55,7 @@ func FuzzServer(f *testing.F) {
 		"a ENABLE QRESYNC\r\nb STORE 1 +FLAGS (\\Deleted)\r\nc EXPUNGE\r\nd EXAMINE INBOX (CONDSTORE)\r\n",
 		"a COMPRESS DEFLATE\r\n\x02\x00\x00\x00\xff\xff",
 		"a FETCH 1:* (UID PREVIEW (LAZY) FLAGS)\r\nb FETCH 1 PREVIEW (LAZY)\r\nc FETCH 1 PREVIEW\r\n",
+		"a SORT (REVERSE SUBJECT DISPLAYFROM) UTF-8 ALL\r\nb UID SORT (DATE) US-ASCII OR SEEN 1:2\r\nc THREAD ORDEREDSUBJECT UTF-8 ALL\r\n",
 		"((((((((((\r\n{99999999999}\r\n",
 	} {
 		f.Add([]byte(s))

@@ -1,0 +1,76 @@
+package imap
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func sortMsg(from, to, subject, date, body string) string {
+	return "From: " + from + "\r\nTo: " + to + "\r\nSubject: " + subject + "\r\nDate: " + date + "\r\n\r\n" + body
+}
+
+// RFC 5256 SORT and THREAD=ORDEREDSUBJECT, RFC 5957 SORT=DISPLAY.
+func TestSortThread(t *testing.T) {
+	e := newTestEnv(t)
+	e.appendMsg("INBOX", sortMsg(`"Zed" <alice@example.org>`, "bob@example.org", "Re: lunch", "Tue, 2 Jan 2024 10:00:00 +0000", "x\r\n"))
+	e.appendMsg("INBOX", sortMsg("carol@example.org", `"Anna" <zoe@example.org>`, "lunch", "Mon, 1 Jan 2024 10:00:00 +0000", "longer body\r\n"))
+	e.appendMsg("INBOX", sortMsg(`"Bob" <bob@example.org>`, "alice@example.org", "[list] Fwd: Agenda (fwd)", "Wed, 3 Jan 2024 10:00:00 +0000", "a much longer body here\r\n"))
+	e.appendMsg("INBOX", sortMsg("dave@example.org", "carol@example.org", "RE: [x] re: LUNCH", "Thu, 4 Jan 2024 09:00:00 -0500", "y\r\n"))
+	c := e.selectInbox()
+	c.run(
+		"C: a SORT (SUBJECT) UTF-8 ALL",
+		"S: * SORT 3 1 2 4",
+		"S: a OK *",
+		"C: b SORT (REVERSE DATE) UTF-8 ALL",
+		"S: * SORT 4 3 1 2",
+		"S: b OK *",
+		"C: c SORT (FROM) US-ASCII ALL",
+		"S: * SORT 1 3 2 4",
+		"S: c OK *",
+		"C: d SORT (DISPLAYFROM) UTF-8 ALL",
+		"S: * SORT 3 2 4 1",
+		"S: d OK *",
+		"C: e UID SORT (TO REVERSE SIZE) UTF-8 NOT FROM dave",
+		"S: * SORT 3 1 2",
+		"S: e OK *",
+		"C: f SORT (DISPLAYTO ARRIVAL) UTF-8 SUBJECT lunch",
+		"S: * SORT 2 1 4",
+		"S: f OK *",
+		"C: g THREAD ORDEREDSUBJECT UTF-8 ALL",
+		"S: * THREAD (2 (1)(4))(3)",
+		"S: g OK *",
+		"C: h UID THREAD ORDEREDSUBJECT UTF-8 SUBJECT agenda",
+		"S: * THREAD (3)",
+		"S: h OK *",
+		"C: i SORT (SIZE) KOI8-R ALL",
+		"S: i NO [BADCHARSET (US-ASCII UTF-8)] *",
+		"C: j SORT (COLOUR) UTF-8 ALL",
+		"S: j BAD *",
+		"C: k SORT () UTF-8 ALL",
+		"S: k BAD *",
+		"C: l THREAD REFERENCES UTF-8 ALL",
+		"S: l BAD *",
+		"C: m SORT (REVERSE) UTF-8 ALL",
+		"S: m BAD *",
+		"C: n SORT (SIZE) UTF-8 SUBJECT nothing",
+		"S: * SORT",
+		"S: n OK *",
+	)
+}
+
+func TestBaseSubject(t *testing.T) {
+	for in, want := range map[string]string{
+		"Re: lunch":                  "lunch",
+		"RE: [x] re: LUNCH":          "lunch",
+		"[list] Fwd: Agenda (fwd)":   "agenda",
+		"Fw[a]: x (fwd) (FWD)":       "x",
+		"[fwd: Re: hello]":           "hello",
+		"[only]":                     "[only]",
+		"  spaced \t  out  ":         "spaced out",
+		"Re:":                        "",
+		"real subject: not a leader": "real subject: not a leader",
+	} {
+		assert.Equal(t, want, baseSubject(in), in)
+	}
+}
