@@ -1,9 +1,15 @@
 package imap
 
 import (
+	"context"
+	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/posthorn/posthorn/internal/testpeer"
 )
 
 func sortMsg(from, to, subject, date, body string) string {
@@ -73,4 +79,18 @@ func TestBaseSubject(t *testing.T) {
 	} {
 		assert.Equal(t, want, baseSubject(in), in)
 	}
+}
+
+func TestInteropPythonSort(t *testing.T) {
+	py := testpeer.Require(t, "python3", "python3")
+	e := newTestEnv(t)
+	e.appendMsg("INBOX", sortMsg("a@example.org", "b@example.org", "Re: tea", "Mon, 1 Jan 2024 10:00:00 +0000", "x\r\n"))
+	e.appendMsg("INBOX", sortMsg("a@example.org", "b@example.org", "coffee", "Tue, 2 Jan 2024 10:00:00 +0000", "x\r\n"))
+	e.appendMsg("INBOX", sortMsg("a@example.org", "b@example.org", "tea", "Wed, 3 Jan 2024 10:00:00 +0000", "x\r\n"))
+	host, port := e.hostPort()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, py, "testdata/sort_interop.py", host, port, "sara", "secret").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "sort interop OK")
 }

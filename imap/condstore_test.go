@@ -250,3 +250,29 @@ func TestViewMissing(t *testing.T) {
 		require.Equal(t, tc.want, got.String(), tc.set)
 	}
 }
+
+// With QRESYNC, IDLE and MOVE report removed messages with VANISHED too.
+func TestQResyncIdleAndMove(t *testing.T) {
+	e := newTestEnv(t)
+	threeMessages(e)
+	b := e.selectInbox()
+	a := e.login()
+	a.run("C: a1 ENABLE QRESYNC", "S: * ENABLED QRESYNC", "S: a1 OK *")
+	a.send("a2 SELECT INBOX")
+	a.skipUntil("a2 OK *")
+	a.run("C: a3 IDLE", "S: + *")
+	b.run(`C: b1 STORE 2 +FLAGS.SILENT (\Deleted)`, "S: b1 OK *")
+	a.expect(`* 2 FETCH (UID 2 FLAGS (\Deleted) MODSEQ (*))`)
+	b.run("C: b2 EXPUNGE", "S: * 2 EXPUNGE", "S: b2 OK *")
+	a.expect("* VANISHED 2")
+	a.run(
+		"C: DONE",
+		"S: a3 OK *",
+		"C: a4 CREATE Archive",
+		"S: a4 OK *",
+		"C: a5 UID MOVE 3 Archive",
+		"S: * OK [COPYUID * 3 1] *",
+		"S: * VANISHED 3",
+		"S: a5 OK *",
+	)
+}
