@@ -65,9 +65,10 @@ func newZConn(nc net.Conn, buffered []byte) *zconn {
 	return &zconn{Conn: nc, r: newInflater(io.MultiReader(bytes.NewReader(buffered), nc)), w: w}
 }
 
-// compressLevel trades CPU for bytes on the wire; responses are mostly
-// text and compress well at a low level.
-const compressLevel = 5
+// compressLevel trades CPU and memory for bytes on the wire: the fastest
+// level keeps a compressed connection's compressor state small, and IMAP
+// responses are mostly text that compresses well even so.
+const compressLevel = flate.BestSpeed
 
 func (d *zconn) Read(p []byte) (int, error) { return d.r.Read(p) }
 

@@ -22,39 +22,12 @@ type searchReturn struct {
 // only for the keys that need them.
 func cmdSearch(c *conn, cmd *command) error {
 	d := c.dec
-	var ret searchReturn
 	if !d.ExpectSP() {
 		return d.Err()
 	}
-	if acceptWord(d, "RETURN") {
-		ret.given = true
-		if !d.ExpectSP() {
-			return d.Err()
-		}
-		d.ExpectList(func() bool {
-			var kw string
-			if !d.Keyword(&kw) {
-				return d.Fail("search return option")
-			}
-			switch kw {
-			case "MIN":
-				ret.min = true
-			case "MAX":
-				ret.max = true
-			case "ALL":
-				ret.all = true
-			case "COUNT":
-				ret.count = true
-			case "SAVE":
-				ret.save = true
-			default:
-				return d.Fail("search return option")
-			}
-			return true
-		})
-		if !d.ExpectSP() {
-			return d.Err()
-		}
+	ret, ok := c.searchReturnOpts()
+	if !ok {
+		return d.Err()
 	}
 	badCharset := false
 	if acceptWord(d, "CHARSET") {
@@ -189,6 +162,41 @@ func (c *conn) searchUIDs(key *SearchKey) ([]mailbox.UID, error) {
 		return err
 	})
 	return uids, err
+}
+
+// searchReturnOpts reads the optional "RETURN (...) SP" of SEARCH (RFC
+// 4731) and SORT (RFC 5267 ESORT).
+func (c *conn) searchReturnOpts() (ret searchReturn, ok bool) {
+	d := c.dec
+	if !acceptWord(d, "RETURN") {
+		return ret, true
+	}
+	ret.given = true
+	if !d.ExpectSP() {
+		return ret, false
+	}
+	d.ExpectList(func() bool {
+		var kw string
+		if !d.Keyword(&kw) {
+			return d.Fail("search return option")
+		}
+		switch kw {
+		case "MIN":
+			ret.min = true
+		case "MAX":
+			ret.max = true
+		case "ALL":
+			ret.all = true
+		case "COUNT":
+			ret.count = true
+		case "SAVE":
+			ret.save = true
+		default:
+			return d.Fail("search return option")
+		}
+		return true
+	})
+	return ret, d.ExpectSP()
 }
 
 // acceptWord consumes the word w (ASCII case-insensitive) when it comes

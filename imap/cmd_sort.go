@@ -35,11 +35,15 @@ var sortKeys = map[string]bool{
 	"SUBJECT": true, "TO": true, "DISPLAYFROM": true, "DISPLAYTO": true,
 }
 
-// SORT and UID SORT.
+// SORT and UID SORT, with ESORT's RETURN options (RFC 5267 §3).
 func cmdSort(c *conn, cmd *command) error {
 	d := c.dec
 	var crit []sortCriterion
 	if !d.ExpectSP() {
+		return d.Err()
+	}
+	ret, ok := c.searchReturnOpts()
+	if !ok {
 		return d.Err()
 	}
 	reverse := false
@@ -67,6 +71,9 @@ func cmdSort(c *conn, cmd *command) error {
 	if err != nil {
 		return err
 	}
+	if ret.save {
+		return errBad("SAVE is not a SORT return option")
+	}
 	uids, err := c.searchUIDs(key)
 	if err != nil {
 		return err
@@ -90,6 +97,10 @@ func cmdSort(c *conn, cmd *command) error {
 		return cmp.Compare(a.uid, b.uid)
 	})
 	w := &c.w
+	if ret.given {
+		c.writeESort(cmd, ret, infos)
+		return nil
+	}
 	w.raw("* SORT")
 	for _, in := range infos {
 		w.sp()
@@ -97,6 +108,51 @@ func cmdSort(c *conn, cmd *command) error {
 	}
 	w.crlf()
 	return nil
+}
+
+// writeESort answers SORT RETURN (...) with ESEARCH (RFC 5267 §3.1): MIN
+// and MAX are the first and last messages in the sort order, ALL lists
+// them in that order.
+func (c *conn) writeESort(cmd *command, ret searchReturn, infos []sortInfo) {
+	if !ret.min && !ret.max && !ret.count {
+		ret.all = true // RETURN () means ALL
+	}
+	num := func(in sortInfo) uint32 {
+		if cmd.uid {
+			return uint32(in.uid)
+		}
+		return c.view.seq(in.uid)
+	}
+	w := &c.w
+	w.raw(`* ESEARCH (TAG `)
+	w.quoted(cmd.tag)
+	w.byte(')')
+	if cmd.uid {
+		w.raw(" UID")
+	}
+	if len(infos) > 0 {
+		if ret.min {
+			w.raw(" MIN ")
+			w.num32(num(infos[0]))
+		}
+		if ret.max {
+			w.raw(" MAX ")
+			w.num32(num(infos[len(infos)-1]))
+		}
+		if ret.all {
+			var set NumSet
+			for _, in := range infos {
+				set.AddNum(num(in))
+			}
+			w.raw(" ALL ")
+			w.raw(set.String())
+		}
+	}
+	if ret.count {
+		w.raw(" COUNT ")
+		w.num(uint64(len(infos)))
+	}
+	w.crlf()
 }
 
 func addCriterion(crit *[]sortCriterion, kw string, reverse *bool) bool {

@@ -62,6 +62,18 @@ func TestSortThread(t *testing.T) {
 		"C: n SORT (SIZE) UTF-8 SUBJECT nothing",
 		"S: * SORT",
 		"S: n OK *",
+		// RFC 5267 ESORT.
+		"C: o SORT RETURN (MIN MAX ALL COUNT) (REVERSE DATE) UTF-8 ALL",
+		`S: * ESEARCH (TAG "o") MIN 4 MAX 2 ALL 4,3,1:2 COUNT 4`,
+		"S: o OK *",
+		"C: p UID SORT RETURN () (SUBJECT) UTF-8 ALL",
+		`S: * ESEARCH (TAG "p") UID ALL 3,1:2,4`,
+		"S: p OK *",
+		"C: q SORT RETURN (COUNT) (SIZE) UTF-8 SUBJECT nothing",
+		`S: * ESEARCH (TAG "q") COUNT 0`,
+		"S: q OK *",
+		"C: r SORT RETURN (SAVE) (SIZE) UTF-8 ALL",
+		"S: r BAD *",
 	)
 }
 
