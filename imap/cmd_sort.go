@@ -364,12 +364,16 @@ func cmdThread(c *conn, cmd *command) error {
 	if err != nil {
 		return err
 	}
-	if !strings.EqualFold(alg, "ORDEREDSUBJECT") {
+	alg = strings.ToUpper(alg)
+	if alg != "ORDEREDSUBJECT" && alg != "REFERENCES" {
 		return errBad("Unsupported threading algorithm")
 	}
 	uids, err := c.searchUIDs(key)
 	if err != nil {
 		return err
+	}
+	if alg == "REFERENCES" {
+		return c.threadByReferences(uids, cmd.uid)
 	}
 	infos, err := c.sortInfos(uids, func(k string) bool { return k == "SUBJECT" || k == "DATE" })
 	if err != nil {

@@ -2,6 +2,7 @@ package imap
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"testing"
 	"time"
@@ -55,7 +56,7 @@ func TestSortThread(t *testing.T) {
 		"S: j BAD *",
 		"C: k SORT () UTF-8 ALL",
 		"S: k BAD *",
-		"C: l THREAD REFERENCES UTF-8 ALL",
+		"C: l THREAD XYZZY UTF-8 ALL",
 		"S: l BAD *",
 		"C: m SORT (REVERSE) UTF-8 ALL",
 		"S: m BAD *",
@@ -105,4 +106,60 @@ func TestInteropPythonSort(t *testing.T) {
 	out, err := exec.CommandContext(ctx, py, "testdata/sort_interop.py", host, port, "sara", "secret").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, string(out), "sort interop OK")
+}
+
+func refMsg(id, refs, subject string, day int) string {
+	h := "Message-ID: " + id + "\r\nSubject: " + subject + "\r\nDate: " + fmt.Sprintf("%d Jan 2024 10:00:00 +0000", day) + "\r\n"
+	if refs != "" {
+		h += "References: " + refs + "\r\n"
+	}
+	return h + "\r\nbody\r\n"
+}
+
+// RFC 5256 §3.2 THREAD=REFERENCES: parents from References, a dummy for
+// a missing parent kept at the root with its two children, a root reply
+// merged under the thread with its base subject, siblings by date.
+func TestThreadReferences(t *testing.T) {
+	e := newTestEnv(t)
+	e.appendMsg("INBOX", refMsg("<a@x>", "", "meeting", 2))
+	e.appendMsg("INBOX", refMsg("<b@x>", "<a@x>", "Re: meeting", 3))
+	e.appendMsg("INBOX", refMsg("<c@x>", "<a@x> <b@x>", "Re: meeting", 4))
+	e.appendMsg("INBOX", refMsg("<d@x>", "<a@x>", "Re: meeting", 5))
+	e.appendMsg("INBOX", refMsg("<e@x>", "<gone@x>", "lost", 6))
+	e.appendMsg("INBOX", refMsg("<f@x>", "<gone@x>", "Re: lost", 7))
+	e.appendMsg("INBOX", refMsg("<g@x>", "", "Re: meeting", 8))
+	e.appendMsg("INBOX", refMsg("<h@x>", "", "other", 1))
+	// A reference loop and a duplicate Message-ID must not hang or vanish.
+	e.appendMsg("INBOX", refMsg("<y@x>", "<z@x>", "loop", 9))
+	e.appendMsg("INBOX", refMsg("<z@x>", "<y@x>", "loop", 10))
+	e.appendMsg("INBOX", refMsg("<h@x>", "", "dup", 11))
+	c := e.selectInbox()
+	c.run(
+		"C: a THREAD REFERENCES UTF-8 ALL",
+		"S: * THREAD (8)(1 (2 3)(4)(7))((5)(6))(10 9)(11)",
+		"S: a OK *",
+		"C: b UID THREAD REFERENCES UTF-8 SUBJECT lost",
+		"S: * THREAD ((5)(6))",
+		"S: b OK *",
+		"C: c THREAD REFERENCES UTF-8 SUBJECT nothing",
+		"S: * THREAD ",
+		"S: c OK *",
+	)
+}
+
+// Root threads with one base subject: two originals share a new dummy, a
+// reply goes under the original (RFC 5256 §3.2 step 5).
+func TestThreadReferencesSubjectMerge(t *testing.T) {
+	e := newTestEnv(t)
+	e.appendMsg("INBOX", refMsg("<a@x>", "", "plan", 1))
+	e.appendMsg("INBOX", refMsg("<b@x>", "", "plan", 2))
+	e.appendMsg("INBOX", refMsg("<c@x>", "", "Fwd: idea", 3))
+	e.appendMsg("INBOX", refMsg("<d@x>", "", "idea", 4))
+	e.appendMsg("INBOX", "Subject: no id\r\n\r\nx\r\n")
+	c := e.selectInbox()
+	c.run(
+		"C: a THREAD REFERENCES UTF-8 ALL",
+		"S: * THREAD ((1)(2))(4 3)(5)",
+		"S: a OK *",
+	)
 }

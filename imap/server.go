@@ -92,7 +92,7 @@ func (s ConnState) String() string {
 //	| RFC 7162 CONDSTORE            | MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE/MODIFIED, SEARCH MODSEQ, implicit enabling |
 //	| RFC 4978 COMPRESS=DEFLATE     | sync flush after every response batch; the client must sync- or full-flush |
 //	| RFC 5256 SORT, RFC 5957 SORT=DISPLAY, RFC 5267 ESORT | from the headers, after the search   |
-//	| RFC 5256 THREAD=ORDEREDSUBJECT | yes (REFERENCES not offered)                               |
+//	| RFC 5256 THREAD=ORDEREDSUBJECT, THREAD=REFERENCES | from Message-ID, References, In-Reply-To |
 //	| RFC 8970 PREVIEW              | first text/plain (else text/html without markup), 200 characters; LAZY accepted |
 //	| RFC 7162 QRESYNC              | SELECT (QRESYNC ...), VANISHED (EARLIER), UID FETCH VANISHED, from the store's tombstones |
 //
@@ -255,7 +255,7 @@ func (s *Server) capabilities(c *conn) []string {
 		"ID", "CHILDREN", "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE",
 		"CREATE-SPECIAL-USE", "STATUS=SIZE", "ESEARCH", "SEARCHRES", "MULTIAPPEND",
 		"UTF8=ACCEPT", "WITHIN", "SAVEDATE", "BINARY", "CONDSTORE", "QRESYNC", "PREVIEW",
-		"SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT")
+		"SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES")
 	if c.state != stateNotAuth && !c.compressed {
 		caps = append(caps, "COMPRESS=DEFLATE")
 	}
