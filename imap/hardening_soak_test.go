@@ -38,7 +38,7 @@ func TestHardeningSoakSessions(t *testing.T) {
 func soakSessions(t *testing.T, st mailbox.Store) {
 	size := soak.Pick(soak.Size{Clients: 10, Ops: 40, Duration: 8 * time.Second},
 		soak.Size{Clients: 200, Ops: 1 << 30, Duration: 60 * time.Second})
-	srv := &imap.Server{Store: st, AllowInsecureAuth: true, Logger: hQuiet, WriteTimeout: 500 * time.Millisecond,
+	srv := &imap.Server{Store: st, AllowInsecureAuth: true, Logger: hQuiet, WriteTimeout: 2 * time.Second,
 		MaxConnsPerUser: -1, LoginFailDelay: -1}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

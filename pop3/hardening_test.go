@@ -145,7 +145,7 @@ func TestHardeningSoakFetchDelete(t *testing.T) {
 	}
 	fst := &soak.FaultStore{Store: mem, Rate: 0.05, Seed: 2}
 	srv := &pop3.Server{Store: fst, Auth: fst, AllowInsecureAuth: true, AuthFailureDelay: -1,
-		WriteTimeout: 500 * time.Millisecond, MaxConnections: 1000, Logger: slog.New(slog.DiscardHandler)}
+		WriteTimeout: 2 * time.Second, MaxConnections: 1000, Logger: slog.New(slog.DiscardHandler)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

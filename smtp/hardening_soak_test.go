@@ -45,7 +45,7 @@ func soakDeliveries(t *testing.T, st mailbox.Store, nusers int) {
 	fst := &soak.FaultStore{Store: st, Rate: 0.05, Seed: 1}
 	srv := &smtp.Server{Hostname: "mx.example.org", Logger: hQuiet,
 		Backend:      &smtp.Receiver{Store: fst, Hostname: "mx.example.org", TempDir: t.TempDir(), Logger: hQuiet},
-		WriteTimeout: 500 * time.Millisecond, MaxConnectionsPerIP: -1, MaxBadCommands: -1}
+		WriteTimeout: 2 * time.Second, MaxConnectionsPerIP: -1, MaxBadCommands: -1}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
