@@ -45,7 +45,7 @@ func cmdIdle(c *conn, cmd *command) error {
 		}
 	}()
 	c.srv.setConnState(c, StateIdle)
-	if c.srv.inShutdown.Load() {
+	if c.srv.shuttingDown() {
 		c.interrupt()
 	}
 	for {
@@ -67,7 +67,7 @@ func cmdIdle(c *conn, cmd *command) error {
 			if l.err != nil {
 				var ne net.Error
 				if errors.As(l.err, &ne) && ne.Timeout() {
-					if c.srv.inShutdown.Load() {
+					if c.srv.shuttingDown() {
 						c.bye("", "Server shutting down")
 					} else {
 						c.bye("", "Autologout; idle for too long")

@@ -27,11 +27,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"runtime/debug"
 	"sync/atomic"
 	"time"
 
 	"github.com/posthorn/posthorn/imap/internal/wire"
+	"github.com/posthorn/posthorn/internal/serve"
 	"github.com/posthorn/posthorn/mailbox"
 )
 
@@ -219,6 +219,22 @@ func (w deadlineWriter) Write(p []byte) (int, error) {
 // interrupt makes a blocked read return at once (Shutdown).
 func (c *conn) interrupt() { c.raw.SetReadDeadline(time.Unix(1, 0)) }
 
+// Serve runs the session; the Server tracks c until it returns.
+func (c *conn) Serve() { c.serve() }
+
+// Wake interrupts the connection if it waits for a command or is in IDLE
+// (Shutdown); a busy one says BYE after its command. Called with the
+// lifecycle's lock held.
+func (c *conn) Wake() {
+	if ConnState(c.connState.Load()) == StateIdle {
+		c.interrupt()
+	}
+}
+
+// Abort closes the connection at once (Close): raw is never replaced, so
+// closing it from another goroutine is safe.
+func (c *conn) Abort() { c.raw.Close() }
+
 // authAllowed reports whether credentials may be sent on this connection.
 func (c *conn) authAllowed() bool { return c.isTLS || c.srv.AllowInsecureAuth }
 
@@ -227,7 +243,7 @@ func (c *conn) serve() {
 	s.setConnState(c, StateNew)
 	defer func() {
 		if p := recover(); p != nil {
-			c.log.LogAttrs(c.ctx, slog.LevelError, "imap: panic serving connection", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			serve.LogPanic(c.ctx, c.log, "imap", p)
 			c.bye(CodeServerBug, "Internal error")
 		}
 		c.cleanup()
@@ -310,12 +326,12 @@ func (c *conn) setReadDeadline() {
 func (c *conn) waitCommand() bool {
 	c.setReadDeadline()
 	c.srv.setConnState(c, StateIdle)
-	if c.srv.inShutdown.Load() {
+	if c.srv.shuttingDown() {
 		c.bye("", "Server shutting down")
 		return false
 	}
 	if _, err := c.br.Peek(1); err != nil {
-		if c.srv.inShutdown.Load() {
+		if c.srv.shuttingDown() {
 			c.bye("", "Server shutting down")
 		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
 			c.bye("", "Autologout; idle for too long")
@@ -484,7 +500,7 @@ func (c *conn) badLine(tag string, err error) bool {
 		// An I/O error: the connection is gone or timed out.
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			if c.srv.inShutdown.Load() {
+			if c.srv.shuttingDown() {
 				c.bye("", "Server shutting down")
 			} else {
 				c.bye("", "Autologout; timed out")

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/posthorn/posthorn/internal/serve"
 	"github.com/posthorn/posthorn/mailbox"
 )
 
@@ -159,15 +160,14 @@ type Server struct {
 	// ConnContext derives a connection's context; nil → unchanged.
 	ConnContext func(ctx context.Context, c net.Conn) context.Context
 
-	mu         sync.Mutex
-	listeners  map[*net.Listener]struct{}
-	conns      map[*conn]struct{}
-	users      map[string]int
-	inShutdown atomic.Bool
-	connWG     sync.WaitGroup
-	tlsOnce    sync.Once
-	tlsConfig  *tls.Config
-	nextID     atomic.Uint64
+	lcOnce sync.Once
+	lc     serve.Server // listeners, connections, Shutdown and Close
+
+	mu        sync.Mutex
+	users     map[string]int
+	tlsOnce   sync.Once
+	tlsConfig *tls.Config
+	nextID    atomic.Uint64
 }
 
 func orDefault[T int | int64 | time.Duration](v, def T) T {
@@ -270,7 +270,7 @@ func (s *Server) capabilities(c *conn) []string {
 // ListenAndServe listens on addr (":imap" if empty) and serves plain
 // connections with STARTTLS if TLSConfig is set.
 func (s *Server) ListenAndServe(addr string) error {
-	if s.inShutdown.Load() {
+	if s.shuttingDown() {
 		return ErrServerClosed
 	}
 	if addr == "" {
@@ -287,7 +287,7 @@ func (s *Server) ListenAndServe(addr string) error {
 // implicit TLS (RFC 8314). certFile and keyFile are used when TLSConfig
 // has no certificate.
 func (s *Server) ListenAndServeTLS(addr, certFile, keyFile string) error {
-	if s.inShutdown.Load() {
+	if s.shuttingDown() {
 		return ErrServerClosed
 	}
 	cfg := s.tlsConf()
@@ -320,94 +320,48 @@ func (s *Server) Serve(l net.Listener) error {
 	if s.Store == nil {
 		return errors.New("imap: Server.Store is nil")
 	}
-	if !s.trackListener(&l, true) {
-		return ErrServerClosed
-	}
-	defer s.trackListener(&l, false)
-	base := context.Background()
-	if s.BaseContext != nil {
-		base = s.BaseContext(l)
-	}
-	var delay time.Duration
-	for {
-		nc, err := l.Accept()
-		if err != nil {
-			if s.inShutdown.Load() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTemporary) {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				s.logger().LogAttrs(base, slog.LevelWarn, "imap: accept error; retrying", slog.Any("err", err), slog.Duration("delay", delay))
-				time.Sleep(delay)
-				continue
-			}
-			return err
+	lc := s.lifecycle()
+	return lc.Serve(l, func(ctx context.Context, nc net.Conn, over serve.Limit) serve.Conn {
+		if over != serve.LimitNone || lc.ShuttingDown() {
+			go func() { // never stall the accept loop on a slow peer
+				nc.SetWriteDeadline(time.Now().Add(time.Second))
+				nc.Write([]byte("* BYE [UNAVAILABLE] Too many connections\r\n"))
+				nc.Close()
+			}()
+			return nil
 		}
-		delay = 0
-		ctx := base
-		if s.ConnContext != nil {
-			ctx = s.ConnContext(ctx, nc)
-		}
-		c := s.newConn(ctx, nc)
-		if c == nil {
-			continue
-		}
-		go c.serve()
-	}
+		return s.newConn(ctx, nc)
+	})
 }
 
-var errTemporary = errors.New("temporary")
-
-func (s *Server) trackListener(l *net.Listener, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.inShutdown.Load() {
-			return false
+// lifecycle returns the server's listener and connection tracking.
+func (s *Server) lifecycle() *serve.Server {
+	s.lcOnce.Do(func() {
+		s.lc = serve.Server{
+			Name:        "imap",
+			ErrClosed:   ErrServerClosed,
+			Logger:      s.logger,
+			BaseContext: s.BaseContext,
+			ConnContext: s.ConnContext,
+			MaxConns:    s.maxConns(),
 		}
-		if s.listeners == nil {
-			s.listeners = make(map[*net.Listener]struct{})
-		}
-		s.listeners[l] = struct{}{}
-		return true
-	}
-	delete(s.listeners, l)
-	return true
+	})
+	return &s.lc
 }
 
-// newConn registers a connection, or refuses it when the server is at its
-// connection limit or shutting down.
+// shuttingDown reports whether Shutdown or Close has been called.
+func (s *Server) shuttingDown() bool { return s.lifecycle().ShuttingDown() }
+
+// newConn makes the connection of nc; the lifecycle tracks it.
 func (s *Server) newConn(ctx context.Context, nc net.Conn) *conn {
-	s.mu.Lock()
-	if s.conns == nil {
-		s.conns = make(map[*conn]struct{})
-	}
-	full := s.maxConns() > 0 && len(s.conns) >= s.maxConns()
-	if s.inShutdown.Load() || full {
-		s.mu.Unlock()
-		go func() { // never stall the accept loop on a slow peer
-			nc.SetWriteDeadline(time.Now().Add(time.Second))
-			nc.Write([]byte("* BYE [UNAVAILABLE] Too many connections\r\n"))
-			nc.Close()
-		}()
-		return nil
-	}
-	c := newConn(s, ctx, nc)
-	s.conns[c] = struct{}{}
-	s.connWG.Add(1)
-	s.mu.Unlock()
-	return c
+	return newConn(s, ctx, nc)
 }
 
+// removeConn uncounts an ended connection's session of its user.
 func (s *Server) removeConn(c *conn) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
 	if c.counted {
 		s.releaseUser(c.user)
 	}
-	s.connWG.Done()
 }
 
 // releaseUser uncounts a session of user.
@@ -447,56 +401,16 @@ func (s *Server) setConnState(c *conn, st ConnState) {
 // all are closed or ctx is done (then it closes the rest, and returns
 // ctx.Err()).
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.inShutdown.Store(true)
-	s.closeListeners()
-	s.mu.Lock()
-	for c := range s.conns {
-		if ConnState(c.connState.Load()) == StateIdle {
-			c.interrupt()
-		}
+	err := s.lifecycle().Shutdown(ctx)
+	if err != nil {
+		s.lifecycle().Close()
 	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		s.connWG.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.closeConns()
-		return ctx.Err()
-	}
+	return err
 }
 
 // Close closes the listeners and every connection at once, without BYE.
 func (s *Server) Close() error {
-	s.inShutdown.Store(true)
-	err := s.closeListeners()
-	s.closeConns()
-	return err
-}
-
-func (s *Server) closeListeners() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var errs []error
-	for l := range s.listeners {
-		if err := (*l).Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			errs = append(errs, err)
-		}
-	}
-	clear(s.listeners)
-	return errors.Join(errs...)
-}
-
-func (s *Server) closeConns() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for c := range s.conns {
-		c.raw.Close() // raw, never replaced: safe from another goroutine
-	}
+	return s.lifecycle().Close()
 }
 
 // joinCaps formats a capability list.
