@@ -36,7 +36,14 @@ func testIdleTwoSessions(t *testing.T, newEnv func(*testing.T, ...func(*Server))
 		"S: * 1 EXPUNGE",
 		"S: c OK *",
 	)
-	phone.expect(`* 1 FETCH (UID 1 FLAGS (\Deleted))`, "* 1 EXPUNGE")
+	// The FETCH of \Deleted is sent when the phone's session handled the
+	// flag change before the expunge arrived; when both were queued
+	// together the server rightly drops the FETCH of a message that is
+	// gone. Either way the EXPUNGE comes, once.
+	if got := phone.readLine(); got != "* 1 EXPUNGE" {
+		require.Equal(t, `* 1 FETCH (UID 1 FLAGS (\Deleted))`, got)
+		phone.expect("* 1 EXPUNGE")
+	}
 
 	laptop.run("C: d APPEND INBOX {2+}", "C: hi", "S: * 3 EXISTS", "S: * 1 RECENT", "S: d OK [APPENDUID * 4] *")
 	phone.expect("* 3 EXISTS", "* 1 RECENT")
