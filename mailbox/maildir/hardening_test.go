@@ -10,6 +10,37 @@ import (
 	"github.com/posthorn/posthorn/mailbox/maildir"
 )
 
+// TestHardeningConcurrentFirstDelivery: deliveries that arrive together for
+// a user whose tree does not exist yet all succeed (a half-made tree must
+// never answer "no such user": the receiver would bounce the mail with
+// 550 5.1.1). Found by the SMTP soak (docs/SECURITY.md).
+func TestHardeningConcurrentFirstDelivery(t *testing.T) {
+	t.Skip("BUG: maildir Store.Open of a user whose tree a concurrent Open is still creating fails with ErrNotExist (mailbox/maildir/store.go); see docs/SECURITY.md")
+	for round := range 20 {
+		users := new(maildir.Users)
+		if err := users.Add("jim", "pw", "jim@example.org"); err != nil {
+			t.Fatal(err)
+		}
+		st := &maildir.Store{Root: t.TempDir(), Users: users}
+		var wg sync.WaitGroup
+		errs := make(chan error, 16)
+		for range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := mailbox.Deliver(context.Background(), st, "jim", strings.NewReader("Subject: x\r\n\r\nx\r\n"), nil); err != nil {
+					errs <- err
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("round %d: a concurrent first delivery failed: %v", round, err)
+		}
+	}
+}
+
 // TestHardeningOpenWhileDelivering: accounts opened and closed while
 // deliveries publish their events share the tree's bus list without a data
 // race (run with -race). Found by the SMTP soak (docs/SECURITY.md); a
