@@ -210,27 +210,47 @@ func (s *Store) CreateUser(ctx context.Context, user string) error {
 	return s.createTree(dir)
 }
 
+// createTree makes the Maildir++ tree of a user at dir. A new tree is
+// built under a temporary name in the root and renamed into place, so a
+// concurrent Open never sees a half-made one (user names never start with
+// ".", so the temporary name is no user's). When another creator wins the
+// race, its tree is kept. An existing tree gets any missing tmp/ new/ cur/.
 func (s *Store) createTree(dir string) error {
 	if err := os.MkdirAll(s.root, 0o700); err != nil {
 		return err
 	}
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
+	if fi, err := os.Lstat(dir); err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("maildir: %s is not a directory", dir)
+		}
+		return makeMaildirDirs(dir)
 	}
-	fi, err := os.Lstat(dir)
+	tmp, err := os.MkdirTemp(s.root, ".posthorn-newuser-")
 	if err != nil {
 		return err
 	}
-	if !fi.IsDir() {
-		return fmt.Errorf("maildir: %s is not a directory", dir)
+	if err := makeMaildirDirs(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return err
 	}
+	if err := fsyncPath(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		if fi, lerr := os.Lstat(dir); lerr == nil && fi.IsDir() {
+			return nil // a concurrent creator made it first
+		}
+		return err
+	}
+	return fsyncPath(s.root)
+}
+
+// makeMaildirDirs makes tmp/, new/ and cur/ in dir, keeping those that exist.
+func makeMaildirDirs(dir string) error {
 	for _, sub := range []string{"tmp", "new", "cur"} {
 		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-			return err
-		}
-	}
-	for _, d := range []string{dir, s.root} {
-		if err := fsyncPath(d); err != nil {
 			return err
 		}
 	}

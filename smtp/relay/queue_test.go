@@ -222,7 +222,9 @@ func TestQueueExpires(t *testing.T) {
 		return fmt.Errorf("connection refused")
 	})
 	q := &Queue{Spool: &DirSpool{Dir: t.TempDir()}, Transport: net, Hostname: "relay.test",
-		Schedule: []time.Duration{10 * time.Millisecond}, MaxAge: 100 * time.Millisecond, DelayNotice: 30 * time.Millisecond}
+		// Wide margins between the delay notice and expiry: under load an
+		// attempt can come late, and the notice must still come first.
+		Schedule: []time.Duration{20 * time.Millisecond}, MaxAge: time.Second, DelayNotice: 30 * time.Millisecond}
 	require.NoError(t, q.Start(context.Background()))
 	defer q.Shutdown(context.Background())
 	send(t, q, "bob@bob.example", msg, "jim@down.example")
