@@ -35,7 +35,7 @@ func cmdStartTLS(c *conn, cmd *command) error {
 		c.br.Discard(n)
 	}
 	tc := tls.Server(c.nc, cfg)
-	hctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
+	hctx, cancel := handshakeContext(c.ctx, c.srv.handshakeTimeout(false))
 	err := tc.HandshakeContext(hctx)
 	cancel()
 	if err != nil {

@@ -255,7 +255,7 @@ func (c *conn) serve() {
 	}()
 	c.log.LogAttrs(c.ctx, slog.LevelDebug, "imap: connection opened")
 	if tc, ok := c.nc.(*tls.Conn); ok {
-		hctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
+		hctx, cancel := handshakeContext(c.ctx, s.handshakeTimeout(false))
 		err := tc.HandshakeContext(hctx)
 		cancel()
 		if err != nil {
@@ -657,3 +657,11 @@ func errBad(format string, args ...any) *Error {
 func errorIs(err, target error) bool { return errors.Is(err, target) }
 
 var errBufferFull = bufio.ErrBufferFull
+
+// handshakeContext bounds a TLS handshake by d (no bound when d is 0).
+func handshakeContext(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
+}

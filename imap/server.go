@@ -28,10 +28,11 @@ const (
 	DefaultReadTimeout     = 30 * time.Minute // RFC 9051 §5.4: autologout once authenticated
 	DefaultPreAuthTimeout  = 60 * time.Second // RFC 9051 §5.4: before authentication
 	DefaultWriteTimeout    = time.Minute
-	DefaultMaxLineLength   = 8192     // RFC 7162 §4
-	DefaultMaxLiteral      = 4096     // literals outside APPEND
-	DefaultMaxCommandLits  = 64 << 10 // all literals of one command outside APPEND
-	DefaultAppendLimit     = 32 << 20 // RFC 7889 APPENDLIMIT
+	DefaultTLSHandshake    = 30 * time.Second // implicit TLS and STARTTLS
+	DefaultMaxLineLength   = 8192             // RFC 7162 §4
+	DefaultMaxLiteral      = 4096             // literals outside APPEND
+	DefaultMaxCommandLits  = 64 << 10         // all literals of one command outside APPEND
+	DefaultAppendLimit     = 32 << 20         // RFC 7889 APPENDLIMIT
 	DefaultMaxConns        = 10000
 	DefaultMaxConnsPerUser = 50
 	DefaultLoginFailDelay  = time.Second
@@ -125,6 +126,10 @@ type Server struct {
 	// PreAuthTimeout is the autologout timer before authentication:
 	// 0 → 60 s, <0 → none.
 	PreAuthTimeout time.Duration
+	// TLSHandshakeTimeout bounds a TLS handshake (implicit TLS and
+	// STARTTLS): 0 → 30 s, <0 → none. A handshake before login is also
+	// bounded by PreAuthTimeout, whichever is shorter.
+	TLSHandshakeTimeout time.Duration
 	// WriteTimeout bounds each response write: 0 → 1 min, <0 → none.
 	WriteTimeout time.Duration
 	// MaxLineLength bounds a command line, literals excluded: 0 → 8192.
@@ -183,6 +188,18 @@ func (s *Server) readTimeout() time.Duration {
 func (s *Server) preAuthTimeout() time.Duration {
 	return orDefault(s.PreAuthTimeout, DefaultPreAuthTimeout)
 }
+
+// handshakeTimeout bounds a TLS handshake; 0 means none.
+func (s *Server) handshakeTimeout(authenticated bool) time.Duration {
+	d := orDefault(s.TLSHandshakeTimeout, DefaultTLSHandshake)
+	if !authenticated {
+		if p := s.preAuthTimeout(); p > 0 && (d <= 0 || p < d) {
+			d = p
+		}
+	}
+	return max(d, 0)
+}
+
 func (s *Server) writeTimeout() time.Duration {
 	return orDefault(s.WriteTimeout, DefaultWriteTimeout)
 }
