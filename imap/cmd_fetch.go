@@ -108,6 +108,9 @@ func cmdFetch(c *conn, cmd *command) error {
 			return nil
 		}
 		src := msgSource{c: c, info: m}
+		if err := src.prepare(items); err != nil {
+			return err // NO before any data of this message
+		}
 		for i := range items {
 			if it := &items[i]; it.Name == "BINARY" || it.Name == "BINARY.SIZE" {
 				if _, err := src.binaryPart(it.Section); err != nil {
@@ -266,6 +269,46 @@ func (s *msgSource) open() (io.ReadCloser, error) {
 		return nopCloser{bytes.NewReader(s.raw)}, nil
 	}
 	return s.c.mbox.Open(s.c.ctx, s.info.UID)
+}
+
+// prepare does, before "* n FETCH (" is written, every store call that
+// can fail for the items asked: the cached structure for ENVELOPE and
+// BODYSTRUCTURE, and the message bytes for sections, RFC822* and PREVIEW
+// (read into memory up to maxPreload, else opened once to check). A store
+// error then becomes the command's NO instead of cutting a response line
+// or a literal in two.
+func (s *msgSource) prepare(items []wire.FetchItem) error {
+	needMeta, needBody := false, false
+	for i := range items {
+		switch it := &items[i]; it.Name {
+		case "ENVELOPE", "BODYSTRUCTURE":
+			needMeta = true
+		case "BODY":
+			if it.Section == nil {
+				needMeta = true
+			} else {
+				needBody = true
+			}
+		case "RFC822", "RFC822.HEADER", "RFC822.TEXT", "BINARY", "BINARY.SIZE", "PREVIEW":
+			needBody = true
+		}
+	}
+	if needMeta {
+		if _, err := s.meta(); err != nil {
+			return err
+		}
+	}
+	if !needBody || s.raw != nil {
+		return nil
+	}
+	if s.info.Size <= maxPreload {
+		return s.preload()
+	}
+	rc, err := s.open()
+	if err != nil {
+		return err
+	}
+	return rc.Close()
 }
 
 type nopCloser struct{ *bytes.Reader }
