@@ -70,6 +70,9 @@ func parseCapabilities(lines []string) Capabilities {
 		}
 		kw = strings.ToUpper(kw)
 		params = strings.TrimSpace(params)
+		if _, dup := caps.Extensions[kw]; dup && kw != "AUTH" {
+			continue // a repeated keyword: the first line stands (AUTH adds up)
+		}
 		caps.Extensions[kw] = params
 		switch kw {
 		case "SIZE":
@@ -84,6 +87,9 @@ func parseCapabilities(lines []string) Capabilities {
 					caps.Auth = append(caps.Auth, m)
 				}
 			}
+			// A server may list AUTH more than once: the mechanisms add
+			// up, and Extensions says the same as Auth.
+			caps.Extensions[kw] = strings.Join(caps.Auth, " ")
 		case "STARTTLS":
 			caps.StartTLS = true
 		case "PIPELINING":
