@@ -2,6 +2,7 @@ package maildir
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -754,14 +755,64 @@ func (m *mbox) UIDL(ctx context.Context, uid mailbox.UID) (string, error) {
 	return uidlOf(baseOf(f.s.name(&f.s.msgs[i]))), nil
 }
 
-func uidlOf(base string) string {
+// UIDLs is UIDL for many messages under one look at the folder: the POP3
+// listing of a big maildrop costs one check of the directories, not one per
+// message. Entry i is the unique id of uids[i], or "" when the folder has no
+// such UID (expunged since).
+func (m *mbox) UIDLs(ctx context.Context, uids []mailbox.UID) ([]string, error) {
+	if err := m.begin(ctx); err != nil {
+		return nil, err
+	}
+	f := m.f
+	if err := f.readLock(); err != nil {
+		return nil, err
+	}
+	// One arena, turned into one string that every id is a slice of.
+	var arena []byte
+	ends := make([]int, len(uids))
+	next := 0 // where the following UID is, when they come in order
+	for i, uid := range uids {
+		j := next
+		if j >= len(f.s.msgs) || f.s.msgs[j].uid != uint32(uid) {
+			j = f.s.find(uint32(uid))
+		}
+		if j >= 0 {
+			next = j + 1
+			base := f.s.nameBytes(&f.s.msgs[j])
+			if k := bytes.IndexByte(base, ':'); k >= 0 {
+				base = base[:k]
+			}
+			arena = appendUIDL(arena, base)
+		}
+		ends[i] = len(arena)
+	}
+	f.mu.Unlock()
+	all := string(arena)
+	out := make([]string, len(uids))
+	start := 0
+	for i, end := range ends {
+		out[i] = all[start:end]
+		start = end
+	}
+	return out, nil
+}
+
+// appendUIDL appends the unique id of the message with Maildir base name
+// base (see uidlOf).
+func appendUIDL(dst, base []byte) []byte {
 	ok := len(base) >= 1 && len(base) <= 70
 	for i := 0; ok && i < len(base); i++ {
 		ok = base[i] >= 0x21 && base[i] <= 0x7e
 	}
 	if ok {
-		return base
+		return append(dst, base...)
 	}
-	sum := sha256.Sum256([]byte(base))
-	return hex.EncodeToString(sum[:16])
+	sum := sha256.Sum256(base)
+	return hex.AppendEncode(dst, sum[:16])
+}
+
+// uidlOf returns the unique id of the message with Maildir base name base:
+// the name itself, or a hash of it when it is no valid POP3 unique id.
+func uidlOf(base string) string {
+	return string(appendUIDL(nil, []byte(base)))
 }

@@ -413,6 +413,17 @@ func TestUIDL(t *testing.T) {
 	assert.ElementsMatch(t, before, uidls(m))
 	_, err = m.(mailbox.UIDLer).UIDL(ctx, 99)
 	assert.ErrorIs(t, err, mailbox.ErrNotExist)
+
+	// The batch form gives the same ids in the order asked, "" for a UID
+	// the folder does not hold.
+	infos := listAll(t, m)
+	got, err := m.(*mbox).UIDLs(ctx, []mailbox.UID{infos[1].UID, 99, infos[0].UID})
+	require.NoError(t, err)
+	one := uidls(m)
+	assert.Equal(t, []string{one[1], "", one[0]}, got)
+	m.Close()
+	_, err = m.(*mbox).UIDLs(ctx, nil)
+	assert.ErrorIs(t, err, mailbox.ErrClosed)
 }
 
 // TestOutsideChangeBeforeOwnChange: a file dropped in just before the
