@@ -153,3 +153,48 @@ func TestIMAPTargetsAnswer(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkIMAPLoadCeiling runs the load generator against a replay server
+// that answers each FETCH with canned responses (captured from the Posthorn
+// target) at memory speed: the most msgs/s the load generator itself can
+// count, which bounds every server's number in BenchmarkIMAPServer.
+func BenchmarkIMAPLoadCeiling(b *testing.B) {
+	n := benchMessages()
+	msgs := load.Corpus(n, 1)
+	addr, stop, err := targets.PosthornIMAP(shortDir(b), msgs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stop()
+	for _, op := range imapOps {
+		if op.cmd[:3] != "UID" && op.cmd[:5] != "FETCH" || op.name == "store-flags" {
+			continue
+		}
+		b.Run(op.name, func(b *testing.B) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			canned, err := load.Capture(ctx, addr, targets.IMAPUser, targets.IMAPPass, op.cmd)
+			if err != nil {
+				b.Fatal(err)
+			}
+			raddr, rstop, err := targets.ReplayIMAP(canned, n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer rstop()
+			c, err := load.DialIMAP(ctx, raddr, targets.IMAPUser, targets.IMAPPass)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			b.SetBytes(int64(len(canned)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.Cmd(op.cmd); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}

@@ -14,6 +14,10 @@ import (
 	"github.com/posthorn/posthorn/mailbox"
 )
 
+// bulkMinMessages is the number of messages above which a FETCH answers
+// through the bulk write buffer even without message data.
+const bulkMinMessages = 32
+
 // maxHeaderBytes bounds the header block FETCH reads into memory to serve
 // HEADER, HEADER.FIELDS and TEXT; a longer header is served as a header
 // that ends there.
@@ -45,19 +49,24 @@ func cmdFetch(c *conn, cmd *command) error {
 	}
 	setSeen := false
 	hasModSeq := since != 0
+	hasData := false // message data (literals) in the responses
 	for i := range items {
 		it := &items[i]
 		switch it.Name {
 		case "MODSEQ":
 			hasModSeq = true
-		case "UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "SAVEDATE", "RFC822.HEADER":
+		case "UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "SAVEDATE":
+		case "RFC822.HEADER":
+			hasData = true
 		case "RFC822", "RFC822.TEXT":
-			setSeen = true
+			setSeen, hasData = true, true
 		case "ENVELOPE", "BODYSTRUCTURE", "BINARY.SIZE", "PREVIEW":
 		case "BINARY":
 			setSeen = setSeen || !it.Peek
+			hasData = true
 		case "BODY":
 			setSeen = setSeen || (it.Section != nil && !it.Peek)
+			hasData = hasData || it.Section != nil
 		default:
 			return errNo(CodeCannot, "Fetch item %s not supported", it.Name)
 		}
@@ -78,6 +87,12 @@ func cmdFetch(c *conn, cmd *command) error {
 	}
 	if len(uids) == 0 {
 		return nil
+	}
+	if len(uids) > bulkMinMessages || (hasData && len(uids) > 1) {
+		if err := c.w.beginBulk(); err != nil {
+			return err
+		}
+		defer c.w.endBulk()
 	}
 	v := c.view
 	// Implicit \Seen (RFC 9051 §6.4.5): set before the data goes out, so
@@ -504,6 +519,10 @@ func (s *msgSource) writeRange(off, size int64) error {
 	c := s.c
 	c.w.literalHeader(size)
 	if size == 0 {
+		return nil
+	}
+	if s.raw != nil && off+size <= int64(len(s.raw)) {
+		c.w.data(s.raw[off : off+size])
 		return nil
 	}
 	rc, err := s.open()

@@ -174,7 +174,8 @@ func (c *conn) setStream(nc net.Conn) {
 	c.dec.MaxLiteral = c.srv.maxLiteral()
 	c.dec.UTF8 = c.utf8
 	c.dec.OnLiteral = c.onLiteral
-	c.w = respWriter{bw: bufio.NewWriterSize(deadlineWriter{c, nc}, writeBufSize), utf8: c.utf8}
+	dst := deadlineWriter{c, nc}
+	c.w = respWriter{bw: bufio.NewWriterSize(dst, writeBufSize), dst: dst, utf8: c.utf8}
 	if c.log.Enabled(c.ctx, LevelTrace) {
 		c.w.tron = true
 		c.w.onEOL = func(line []byte) {

@@ -2,7 +2,9 @@ package imap
 
 import (
 	"bufio"
+	"io"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/posthorn/posthorn/internal/utf7"
@@ -17,13 +19,54 @@ import (
 // excluded) for the protocol trace.
 type respWriter struct {
 	bw    *bufio.Writer
-	utf8  bool // UTF8=ACCEPT or IMAP4rev2 enabled: 8-bit quoted strings and UTF-8 names
+	dst   io.Writer     // what bw writes to
+	small *bufio.Writer // the connection's own writer while bw is a bulk one
+	utf8  bool          // UTF8=ACCEPT or IMAP4rev2 enabled: 8-bit quoted strings and UTF-8 names
 	trace []byte
 	tron  bool
 	onEOL func(line []byte) // trace hook, called for each complete line
 }
 
 const maxTraceLine = 512
+
+// bulkBufSize is the write buffer of a command that answers with many
+// lines or message data: one write(2) carries many FETCH responses.
+const bulkBufSize = 64 << 10
+
+var bulkWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, bulkBufSize) }}
+
+// beginBulk switches to a pooled bulkBufSize buffer for the rest of the
+// command, after flushing what the small one holds; endBulk switches
+// back. Idle connections keep only their small buffer.
+func (w *respWriter) beginBulk() error {
+	if w.small != nil || w.dst == nil {
+		return nil
+	}
+	if err := w.bw.Flush(); err != nil {
+		return err
+	}
+	big := bulkWriters.Get().(*bufio.Writer)
+	big.Reset(w.dst)
+	w.small, w.bw = w.bw, big
+	return nil
+}
+
+// endBulk flushes the bulk buffer and returns to the connection's own. A
+// failed flush keeps the bulk buffer, whose error is sticky, so the
+// session ends at its next flush.
+func (w *respWriter) endBulk() error {
+	if w.small == nil {
+		return nil
+	}
+	if err := w.bw.Flush(); err != nil {
+		return err
+	}
+	big := w.bw
+	w.bw, w.small = w.small, nil
+	big.Reset(nil)
+	bulkWriters.Put(big)
+	return nil
+}
 
 func (w *respWriter) raw(s string) {
 	w.bw.WriteString(s)
