@@ -56,6 +56,7 @@ type proc struct {
 	addrs map[string]string // listener → address
 	mu    sync.Mutex
 	out   strings.Builder // stdout after "ready"
+	errs  strings.Builder // everything on stderr (the log)
 	done  chan struct{}
 }
 
@@ -81,7 +82,7 @@ func start(t *testing.T, data string, args ...string) *proc {
 	p.cmd = exec.Command(binary, append([]string{"-data", data, "-log-level", "warn"}, args...)...)
 	stdout, err := p.cmd.StdoutPipe()
 	require.NoError(t, err)
-	p.cmd.Stderr = testWriter{t}
+	p.cmd.Stderr = io.MultiWriter(testWriter{t}, lockedWriter{&p.mu, &p.errs})
 	require.NoError(t, p.cmd.Start())
 	t.Cleanup(func() {
 		p.cmd.Process.Kill()
@@ -142,6 +143,24 @@ func (p *proc) tlsConfig(t *testing.T) *tls.Config {
 	pool := x509.NewCertPool()
 	require.True(t, pool.AppendCertsFromPEM(pem))
 	return &tls.Config{RootCAs: pool, ServerName: "localhost"}
+}
+
+// logged returns what the server wrote on stderr.
+func (p *proc) logged() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.errs.String()
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (w lockedWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(b)
 }
 
 type testWriter struct{ t *testing.T }
