@@ -23,10 +23,14 @@ import (
 
 // TestInteropMutt runs mutt (Debian mutt, under tmux for its terminal)
 // against the server on a Maildir store with CONDSTORE, QRESYNC and the
-// header cache on: a cold start fetches every header; a warm start after
-// another session changed flags, expunged and appended resynchronises with
-// SELECT (QRESYNC ...), fetches only the new message's headers and shows
-// the new state; mutt's own flag, delete and sync reach the store.
+// header cache on, asserting both mutt's screen and the server's protocol
+// trace: a cold start ENABLEs QRESYNC and fetches every header; a warm
+// start after another session changed flags, expunged and appended
+// resynchronises from the cached MODSEQ (mutt 2.2: SELECT (CONDSTORE) then
+// UID FETCH (CHANGEDSINCE m VANISHED), answered with VANISHED (EARLIER)),
+// fetches only the new message's headers and shows the new state; mutt's
+// own flag, delete and sync reach the store; a third start fetches no
+// header.
 func TestInteropMutt(t *testing.T) {
 	muttBin := testpeer.Require(t, "mutt", "mutt")
 	tmuxBin := testpeer.Require(t, "tmux", "tmux")
