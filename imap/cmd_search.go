@@ -9,13 +9,6 @@ import (
 	"github.com/posthorn/posthorn/mailbox"
 )
 
-// searchReturn holds the RETURN options of ESEARCH (RFC 4731) and
-// SEARCHRES (RFC 5182).
-type searchReturn struct {
-	given                      bool // RETURN (...) present: answer with ESEARCH
-	min, max, all, count, save bool
-}
-
 // SEARCH and UID SEARCH (RFC 9051 §6.4.4) with ESEARCH, SEARCHRES, WITHIN
 // (RFC 5032) and SAVEDATE (RFC 8514). The library evaluates the whole
 // criteria tree over the store's message list, reading headers and bodies
@@ -25,7 +18,7 @@ func cmdSearch(c *conn, cmd *command) error {
 	if !d.ExpectSP() {
 		return d.Err()
 	}
-	ret, ok := c.searchReturnOpts()
+	ret, ok := parseReturnOpts(d)
 	if !ok {
 		return d.Err()
 	}
@@ -51,8 +44,8 @@ func cmdSearch(c *conn, cmd *command) error {
 	if badCharset {
 		return &Error{Type: StatusNO, Code: CodeBadCharset, CodeArg: "(US-ASCII UTF-8)", Text: "Unsupported charset"}
 	}
-	if ret.given && !ret.min && !ret.max && !ret.count && !ret.save {
-		ret.all = true // RETURN () means ALL (RFC 4731 §3.1)
+	if ret.update && c.contextTagInUse(cmd.tag) {
+		return errBad("Tag %q names an active update context", cmd.tag)
 	}
 	withModSeq := usesModSeq(&key)
 	if withModSeq {
@@ -66,8 +59,8 @@ func cmdSearch(c *conn, cmd *command) error {
 		return err
 	}
 	if ret.save {
-		c.searchRes = uids
-		if !ret.min && !ret.max && !ret.all && !ret.count {
+		c.searchRes = savedResult(&ret, uids)
+		if !ret.wantsResult() && !ret.update {
 			return nil // SAVE alone: no ESEARCH response (RFC 5182 §2.4)
 		}
 	}
@@ -101,40 +94,10 @@ func cmdSearch(c *conn, cmd *command) error {
 		w.crlf()
 		return nil
 	}
-	if !ret.given {
-		ret.all = true
+	c.writeESearch(cmd, &ret, &esearchResult{nums: nums, topModSeq: topModSeq})
+	if ret.update {
+		c.addContext(cmd, &key, uids, nil, nil)
 	}
-	w.raw(`* ESEARCH (TAG `)
-	w.quoted(cmd.tag)
-	w.byte(')')
-	if cmd.uid {
-		w.raw(" UID")
-	}
-	if len(nums) > 0 {
-		if ret.min {
-			w.raw(" MIN ")
-			w.num32(nums[0])
-		}
-		if ret.max {
-			w.raw(" MAX ")
-			w.num32(nums[len(nums)-1])
-		}
-		if ret.all {
-			var set NumSet
-			set.AddNum(nums...)
-			w.raw(" ALL ")
-			w.raw(set.String())
-		}
-	}
-	if ret.count {
-		w.raw(" COUNT ")
-		w.num(uint64(len(nums)))
-	}
-	if topModSeq != 0 && (ret.min || ret.max || ret.all || ret.count) {
-		w.raw(" MODSEQ ")
-		w.num(uint64(topModSeq))
-	}
-	w.crlf()
 	return nil
 }
 
@@ -162,41 +125,6 @@ func (c *conn) searchUIDs(key *SearchKey) ([]mailbox.UID, error) {
 		return err
 	})
 	return uids, err
-}
-
-// searchReturnOpts reads the optional "RETURN (...) SP" of SEARCH (RFC
-// 4731) and SORT (RFC 5267 ESORT).
-func (c *conn) searchReturnOpts() (ret searchReturn, ok bool) {
-	d := c.dec
-	if !acceptWord(d, "RETURN") {
-		return ret, true
-	}
-	ret.given = true
-	if !d.ExpectSP() {
-		return ret, false
-	}
-	d.ExpectList(func() bool {
-		var kw string
-		if !d.Keyword(&kw) {
-			return d.Fail("search return option")
-		}
-		switch kw {
-		case "MIN":
-			ret.min = true
-		case "MAX":
-			ret.max = true
-		case "ALL":
-			ret.all = true
-		case "COUNT":
-			ret.count = true
-		case "SAVE":
-			ret.save = true
-		default:
-			return d.Fail("search return option")
-		}
-		return true
-	})
-	return ret, d.ExpectSP()
 }
 
 // acceptWord consumes the word w (ASCII case-insensitive) when it comes

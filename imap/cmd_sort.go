@@ -42,7 +42,7 @@ func cmdSort(c *conn, cmd *command) error {
 	if !d.ExpectSP() {
 		return d.Err()
 	}
-	ret, ok := c.searchReturnOpts()
+	ret, ok := parseReturnOpts(d)
 	if !ok {
 		return d.Err()
 	}
@@ -74,31 +74,30 @@ func cmdSort(c *conn, cmd *command) error {
 	if ret.save {
 		return errBad("SAVE is not a SORT return option")
 	}
+	if ret.update && c.contextTagInUse(cmd.tag) {
+		return errBad("Tag %q names an active update context", cmd.tag)
+	}
 	uids, err := c.searchUIDs(key)
 	if err != nil {
 		return err
 	}
-	infos, err := c.sortInfos(uids, func(k string) bool {
-		return slices.ContainsFunc(crit, func(sc sortCriterion) bool { return sc.key == k })
-	})
+	infos, err := c.sortedInfos(uids, crit, !ret.update)
 	if err != nil {
 		return err
 	}
-	slices.SortStableFunc(infos, func(a, b sortInfo) int {
-		for _, sc := range crit {
-			r := compareBy(sc.key, &a, &b)
-			if sc.reverse {
-				r = -r
-			}
-			if r != 0 {
-				return r
-			}
-		}
-		return cmp.Compare(a.uid, b.uid)
-	})
 	w := &c.w
 	if ret.given {
-		c.writeESort(cmd, ret, infos)
+		nums := make([]uint32, len(infos))
+		for i, in := range infos {
+			nums[i] = uint32(in.uid)
+			if !cmd.uid {
+				nums[i] = c.view.seq(in.uid)
+			}
+		}
+		c.writeESearch(cmd, &ret, &esearchResult{nums: nums})
+		if ret.update {
+			c.addContext(cmd, key, nil, crit, infos)
+		}
 		return nil
 	}
 	w.raw("* SORT")
@@ -108,51 +107,6 @@ func cmdSort(c *conn, cmd *command) error {
 	}
 	w.crlf()
 	return nil
-}
-
-// writeESort answers SORT RETURN (...) with ESEARCH (RFC 5267 §3.1): MIN
-// and MAX are the first and last messages in the sort order, ALL lists
-// them in that order.
-func (c *conn) writeESort(cmd *command, ret searchReturn, infos []sortInfo) {
-	if !ret.min && !ret.max && !ret.count {
-		ret.all = true // RETURN () means ALL
-	}
-	num := func(in sortInfo) uint32 {
-		if cmd.uid {
-			return uint32(in.uid)
-		}
-		return c.view.seq(in.uid)
-	}
-	w := &c.w
-	w.raw(`* ESEARCH (TAG `)
-	w.quoted(cmd.tag)
-	w.byte(')')
-	if cmd.uid {
-		w.raw(" UID")
-	}
-	if len(infos) > 0 {
-		if ret.min {
-			w.raw(" MIN ")
-			w.num32(num(infos[0]))
-		}
-		if ret.max {
-			w.raw(" MAX ")
-			w.num32(num(infos[len(infos)-1]))
-		}
-		if ret.all {
-			var set NumSet
-			for _, in := range infos {
-				set.AddNum(num(in))
-			}
-			w.raw(" ALL ")
-			w.raw(set.String())
-		}
-	}
-	if ret.count {
-		w.raw(" COUNT ")
-		w.num(uint64(len(infos)))
-	}
-	w.crlf()
 }
 
 func addCriterion(crit *[]sortCriterion, kw string, reverse *bool) bool {

@@ -91,6 +91,8 @@ type conn struct {
 	scratch     *scratch      // per-command buffers; nil between commands
 	litBytes    int64         // literal octets held by the current command
 	streaming   bool          // the next literal streams (APPEND): not counted
+
+	contexts []*searchContext // RFC 5267 UPDATE contexts (cmd_context.go)
 }
 
 // command is one command being run.
@@ -150,6 +152,7 @@ func init() {
 		"COMPRESS":     {fn: cmdCompress, states: stateIn},
 		"SORT":         {fn: cmdSort, states: stateSelected, noExpunge: true},
 		"THREAD":       {fn: cmdThread, states: stateSelected, noExpunge: true},
+		"CANCELUPDATE": {fn: cmdCancelUpdate, states: stateSelected},
 	}
 }
 
@@ -292,7 +295,7 @@ func (c *conn) closeMailbox() {
 	if c.mbox != nil {
 		c.mbox.Close()
 	}
-	c.mbox, c.view, c.searchRes = nil, nil, nil
+	c.mbox, c.view, c.searchRes, c.contexts = nil, nil, nil, nil
 	c.queue.selectMailbox("")
 	if c.state == stateSelected {
 		c.state = stateAuth
@@ -599,7 +602,7 @@ func (c *conn) sendUpdates(allowExpunge bool) bool {
 		c.bye("", "Selected mailbox was deleted")
 		return false
 	}
-	c.view.flush(allowExpunge, !c.rev2, c.writeUpdate)
+	c.flushWithContexts(evs, func() { c.view.flush(allowExpunge, !c.rev2, c.writeUpdate) })
 	return true
 }
 

@@ -89,3 +89,38 @@ type SearchCriteria struct {
 	Not []SearchCriteria    // none of these match
 	Or  [][2]SearchCriteria // at least one of each pair matches
 }
+
+// Sorter is implemented by a Mailbox that orders messages itself (an
+// index, a database ORDER BY) for IMAP SORT (RFC 5256, RFC 5957). Sort
+// returns uids, each once, ordered by crit, the first criterion deciding
+// first, and messages that compare equal in ascending UID order (RFC 5256
+// §3: sequence order). A store that cannot order by one of the criteria
+// returns an error wrapping errors.ErrUnsupported, and the library sorts
+// from the messages' headers instead, as it does for a store without
+// Sorter.
+type Sorter interface {
+	Sort(ctx context.Context, crit []SortCriterion, uids []UID) ([]UID, error)
+}
+
+// SortCriterion is one key of a sort, descending when Reverse is set.
+type SortCriterion struct {
+	Key     SortKey
+	Reverse bool
+}
+
+// SortKey names what a SortCriterion compares (RFC 5256 §3, RFC 5957).
+// Strings compare as the library folds them: Unicode upper then lower case.
+type SortKey string
+
+// Sort keys.
+const (
+	SortArrival     SortKey = "ARRIVAL"     // internal date
+	SortDate        SortKey = "DATE"        // Date: header; the internal date when missing or invalid
+	SortSize        SortKey = "SIZE"        // size in octets
+	SortFrom        SortKey = "FROM"        // mailbox (local part) of the first From: address, lower case
+	SortTo          SortKey = "TO"          // likewise for To:
+	SortCc          SortKey = "CC"          // likewise for Cc:
+	SortSubject     SortKey = "SUBJECT"     // base subject (RFC 5256 §2.1)
+	SortDisplayFrom SortKey = "DISPLAYFROM" // display name of the first From: address, else the address (RFC 5957)
+	SortDisplayTo   SortKey = "DISPLAYTO"   // likewise for To:
+)
