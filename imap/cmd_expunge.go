@@ -24,16 +24,35 @@ func cmdExpunge(c *conn, cmd *command) error {
 		*set = uidNumSet(c.searchRes)
 	}
 	uids, err := c.deletedUIDs(set)
-	if err != nil || len(uids) == 0 {
-		return err
-	}
-	removed, err := c.mbox.Expunge(c.ctx, uids)
 	if err != nil {
 		return err
 	}
-	// The store's event says the same; the view drops the duplicate. The
-	// EXPUNGE responses go out with the other updates before the OK.
-	c.view.noteExpunged(removed)
+	if len(uids) > 0 {
+		removed, err := c.mbox.Expunge(c.ctx, uids)
+		if err != nil {
+			return err
+		}
+		// The store's event says the same; the view drops the duplicate.
+		// The EXPUNGE responses go out with the other updates before the OK.
+		c.view.noteExpunged(removed)
+	}
+	return c.expungeModSeq(cmd)
+}
+
+// expungeModSeq puts the mailbox's HIGHESTMODSEQ in the tagged OK of
+// EXPUNGE and UID EXPUNGE once QRESYNC is enabled (RFC 7162 §3.2.10), as
+// the mark a client resynchronises from later. Every change up to that
+// value was published before Status returned, so it is queued for this
+// session and goes out before the OK: the client has seen all of it.
+func (c *conn) expungeModSeq(cmd *command) error {
+	if !c.qresync {
+		return nil
+	}
+	st, err := c.mbox.Status(c.ctx)
+	if err != nil {
+		return err
+	}
+	cmd.okCode, cmd.okArg = CodeHighestModSeq, itoa(uint64(max(st.HighestModSeq, 1)))
 	return nil
 }
 

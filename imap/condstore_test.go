@@ -140,7 +140,8 @@ func TestQResyncVanished(t *testing.T) {
 		"C: b2 EXPUNGE",
 		"S: * 3 EXPUNGE",
 		"S: * 1 EXPUNGE",
-		"S: b2 OK *",
+		// Without QRESYNC, no response code.
+		"S: b2 OK EXPUNGE completed",
 	)
 	a.run(
 		// Not during a non-UID FETCH (RFC 9051 §7.5.1) ...
@@ -164,9 +165,13 @@ func TestQResyncVanished(t *testing.T) {
 		`C: a7 STORE 1 +FLAGS.SILENT (\Deleted)`,
 		"S: * 1 FETCH (MODSEQ (*))",
 		"S: a7 OK *",
+		// RFC 7162 §3.2.10: with QRESYNC the tagged OK carries the
+		// HIGHESTMODSEQ after the expunge, also when nothing was removed.
 		"C: a8 EXPUNGE",
 		"S: * VANISHED 2",
-		"S: a8 OK *",
+		"S: a8 OK [HIGHESTMODSEQ 9] *",
+		"C: a9 UID EXPUNGE 1:*",
+		"S: a9 OK [HIGHESTMODSEQ 9] *",
 	)
 }
 
