@@ -40,16 +40,23 @@ func TestCrashHelperProcess(t *testing.T) {
 		fmt.Println("ERR", err)
 		os.Exit(1)
 	}
+	// Messages are enqueued concurrently, as from many submission
+	// sessions, so that kills land inside shared fsync rounds.
+	sem := make(chan struct{}, 16)
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
 		n := strings.TrimPrefix(sc.Text(), "MSG ")
-		body := "Message-ID: <" + n + "@crash>\r\nSubject: crash " + n + "\r\n\r\nbody\r\n"
-		env := &Envelope{From: "bob@bob.example", Recipients: []Recipient{{Address: "a@crash.example"}, {Address: "b@crash.example"}}}
-		if _, err := q.Enqueue(context.Background(), env, strings.NewReader(body)); err != nil {
-			fmt.Println("ERR", err)
-			continue
-		}
-		fmt.Println("ACK", n)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			body := "Message-ID: <" + n + "@crash>\r\nSubject: crash " + n + "\r\n\r\nbody\r\n"
+			env := &Envelope{From: "bob@bob.example", Recipients: []Recipient{{Address: "a@crash.example"}, {Address: "b@crash.example"}}}
+			if _, err := q.Enqueue(context.Background(), env, strings.NewReader(body)); err != nil {
+				fmt.Println("ERR", err)
+				return
+			}
+			fmt.Println("ACK", n) // one write: lines from goroutines do not mix
+		}()
 	}
 	select {} // deliver until killed
 }
@@ -108,9 +115,11 @@ func TestCrashRecovery(t *testing.T) {
 				break feed
 			default:
 			}
-			fmt.Fprintf(stdin, "MSG %d\n", next)
-			next++
-			time.Sleep(2 * time.Millisecond)
+			for range 4 { // a burst of submissions at once
+				fmt.Fprintf(stdin, "MSG %d\n", next)
+				next++
+			}
+			time.Sleep(4 * time.Millisecond)
 		}
 		cmd.Process.Kill()
 		cmd.Wait()

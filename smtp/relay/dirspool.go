@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -18,17 +19,31 @@ import (
 
 // DirSpool is a Spool in a directory on disk, the default. Each message is
 // two files: msg/ID holds the bytes, env/ID.json the envelope and delivery
-// state. Both are written into tmp/, fsynced, renamed into place and their
-// directories fsynced before Put returns; Update replaces the envelope the
-// same way, so a crash at any instant leaves either the old or the new
-// envelope, never a torn one. A message is queued exactly when its envelope
-// file exists.
+// state. A message is queued exactly when its envelope file exists. Put
+// writes msg/ID and fsyncs it and msg/, then writes the envelope beside its
+// final name in env/, fsyncs it, renames it into place and fsyncs env/, all
+// before it returns; Update replaces the envelope the same way, so a crash
+// at any instant leaves either the old or the new envelope, never a torn
+// one, and never an envelope without its message. (Renames stay within one
+// directory: a rename across directories serializes on the file system.)
+//
+// Directory fsyncs are group commits: concurrent Puts (and Updates) share
+// one fsync of msg/ and one of env/ for everything they wrote before it
+// started, so accepted messages per second grow with the number of
+// concurrent submitters while each Put still returns only once its own
+// files are on stable storage. When a shared fsync fails, every Put of that
+// round fails (the submitting client gets a temporary 451 and may try
+// again) and removes its files.
 //
 // One process at a time may use a spool directory. DirSpool is safe for
-// concurrent use within that process.
+// concurrent use within that process. A DirSpool must not be copied after
+// first use.
 type DirSpool struct {
 	// Dir is the spool directory, created (mode 0700) when missing.
 	Dir string
+
+	msgSync, envSync groupSync          // the directory fsyncs of msg/ and env/
+	syncDir          func(string) error // the directory fsync; nil → syncDir (tests)
 }
 
 var _ Spool = (*DirSpool)(nil)
@@ -74,32 +89,55 @@ func (s *DirSpool) Put(ctx context.Context, env *Envelope, body io.Reader) (stri
 		return "", err
 	}
 	id := newID()
-	tmpMsg := s.path("tmp", id+".msg")
-	n, err := writeSynced(ctx, tmpMsg, body)
-	if err != nil {
-		os.Remove(tmpMsg)
-		return "", fmt.Errorf("relay: spool: %w", err)
-	}
+	// The message file goes straight to its name: without an envelope it
+	// is not queued, and Recover deletes it after a crash.
 	msgPath := s.path("msg", id)
-	if err := os.Rename(tmpMsg, msgPath); err != nil {
-		os.Remove(tmpMsg)
-		return "", fmt.Errorf("relay: spool: %w", err)
+	f, n, err := writeFile(ctx, msgPath, body)
+	if err == nil {
+		// Durable (file and name, in a shared round) before the envelope
+		// is written, so that an envelope on disk always has its message.
+		err = s.commit("msg", &syncReq{f: f})
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("relay: spool: %w", cerr)
+		}
 	}
-	env.ID, env.Size = id, n
-	if err := s.writeEnvelope(ctx, env, false); err != nil {
+	if err != nil {
 		os.Remove(msgPath)
 		return "", err
 	}
-	// The envelope's directory was synced by writeEnvelope; the message's
-	// rename must be on disk too before the caller acknowledges.
-	if err := syncDir(s.path("msg")); err != nil {
-		s.Remove(context.WithoutCancel(ctx), id)
-		return "", fmt.Errorf("relay: spool: %w", err)
+	env.ID, env.Size = id, n
+	if err := s.writeEnvelope(ctx, env, false); err != nil {
+		os.Remove(s.path("env", id+".json"))
+		os.Remove(msgPath)
+		return "", err
 	}
 	return id, nil
 }
 
-// writeEnvelope writes env atomically as env/ID.json.
+// commit makes req durable in the spool's subdirectory sub (its file, its
+// follow-up step, the directory) in a round shared with concurrent callers.
+func (s *DirSpool) commit(sub string, req *syncReq) error {
+	g := &s.envSync
+	if sub == "msg" {
+		g = &s.msgSync
+	}
+	path := s.path(sub)
+	sync := s.syncDir
+	if sync == nil {
+		sync = syncDir
+	}
+	if err := g.sync(req, func() error { return sync(path) }); err != nil {
+		return fmt.Errorf("relay: spool: making %s/ durable failed (temporary, try again): %w", sub, err)
+	}
+	return nil
+}
+
+// tmpSuffix ends the name of an envelope being written in env/; List skips
+// such files and Recover deletes them.
+const tmpSuffix = ".tmp"
+
+// writeEnvelope writes env atomically as env/ID.json: a new file beside it,
+// fsynced, renamed over it, and env/ fsynced.
 func (s *DirSpool) writeEnvelope(ctx context.Context, env *Envelope, mustExist bool) error {
 	if !validID(env.ID) {
 		return fmt.Errorf("relay: spool: %w: %q", ErrNotFound, env.ID)
@@ -116,17 +154,15 @@ func (s *DirSpool) writeEnvelope(ctx context.Context, env *Envelope, mustExist b
 	}
 	var r [4]byte
 	rand.Read(r[:])
-	tmp := s.path("tmp", env.ID+"."+hex.EncodeToString(r[:])+".json")
-	if _, err := writeSynced(ctx, tmp, strings.NewReader(string(data))); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("relay: spool: %w", err)
+	tmp := s.path("env", env.ID+"."+hex.EncodeToString(r[:])+tmpSuffix)
+	f, _, err := writeFile(ctx, tmp, bytes.NewReader(data))
+	if err == nil {
+		err = s.commit("env", &syncReq{f: f, then: func() error { return os.Rename(tmp, final) }})
+		f.Close()
 	}
-	if err := os.Rename(tmp, final); err != nil {
+	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("relay: spool: %w", err)
-	}
-	if err := syncDir(s.path("env")); err != nil {
-		return fmt.Errorf("relay: spool: %w", err)
+		return err
 	}
 	return nil
 }
@@ -162,8 +198,8 @@ func (s *DirSpool) Remove(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("relay: spool: %w", err)
 	}
-	if err := syncDir(s.path("env")); err != nil {
-		return fmt.Errorf("relay: spool: %w", err)
+	if err := s.commit("env", &syncReq{}); err != nil {
+		return err
 	}
 	if err := os.Remove(s.path("msg", id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("relay: spool: %w", err)
@@ -205,8 +241,9 @@ func (s *DirSpool) List(ctx context.Context) ([]*Envelope, error) {
 	return out, errors.Join(errs...)
 }
 
-// Recover deletes what a crash can leave behind: files in tmp/ and message
-// files without an envelope. Call it before the spool is used, never while
+// Recover deletes what a crash can leave behind: envelopes being written
+// (and files in tmp/, where older versions wrote them) and message files
+// without an envelope. Call it before the spool is used, never while
 // a Put may be running. The Queue calls it on start.
 func (s *DirSpool) Recover(ctx context.Context) error {
 	if err := s.init(); err != nil {
@@ -218,6 +255,15 @@ func (s *DirSpool) Recover(ctx context.Context) error {
 	}
 	for _, e := range tmp {
 		os.Remove(s.path("tmp", e.Name()))
+	}
+	envs, err := os.ReadDir(s.path("env"))
+	if err != nil {
+		return fmt.Errorf("relay: spool: %w", err)
+	}
+	for _, e := range envs {
+		if strings.HasSuffix(e.Name(), tmpSuffix) {
+			os.Remove(s.path("env", e.Name()))
+		}
 	}
 	msgs, err := os.ReadDir(s.path("msg"))
 	if err != nil {
@@ -231,20 +277,19 @@ func (s *DirSpool) Recover(ctx context.Context) error {
 	return nil
 }
 
-// writeSynced writes r into a new file at path and fsyncs it.
-func writeSynced(ctx context.Context, path string, r io.Reader) (int64, error) {
+// writeFile writes r into a new file at path and returns it open, not yet
+// synced, with the number of bytes written.
+func writeFile(ctx context.Context, path string, r io.Reader) (*os.File, int64, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return 0, err
+		return nil, 0, fmt.Errorf("relay: spool: %w", err)
 	}
 	n, err := io.Copy(f, ctxReader{ctx, r})
-	if err == nil {
-		err = f.Sync()
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("relay: spool: %w", err)
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return n, err
+	return f, n, nil
 }
 
 func syncDir(dir string) error {

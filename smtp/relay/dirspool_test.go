@@ -89,9 +89,12 @@ func TestDirSpoolRecover(t *testing.T) {
 	// What a crash can leave: a tmp file and a message without envelope.
 	require.NoError(t, os.WriteFile(filepath.Join(s.Dir, "tmp", "zz.msg"), []byte("partial"), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(s.Dir, "msg", "orphan-1"), []byte("x"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(s.Dir, "env", "orphan-1.0a0b0c0d"+tmpSuffix), []byte("{"), 0o600))
 	require.NoError(t, s.Recover(ctx))
 	tmp, _ := os.ReadDir(filepath.Join(s.Dir, "tmp"))
 	assert.Empty(t, tmp)
+	envs, _ := os.ReadDir(filepath.Join(s.Dir, "env"))
+	assert.Len(t, envs, 1, "an envelope being written is deleted, the queued one kept")
 	_, err = os.Stat(filepath.Join(s.Dir, "msg", "orphan-1"))
 	assert.True(t, os.IsNotExist(err))
 	_, err = s.Open(ctx, id)

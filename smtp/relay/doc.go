@@ -10,7 +10,10 @@
 //     default: a message is accepted only once its bytes and envelope are
 //     fsynced, and each recipient's state is recorded durably before the
 //     queue moves on, so a process killed at any moment loses no accepted
-//     message (see TestCrashRecovery).
+//     message (see TestCrashRecovery). Its fsyncs are group commits:
+//     concurrent submissions share fsync rounds, so accepted messages per
+//     second grow with the number of concurrent submitters, and a failed
+//     round fails each of its messages with a temporary error (451).
 //   - [SMTPTransport] delivers to remote domains: MX lookup with
 //     [github.com/posthorn/posthorn/mx] (RFC 5321 §5), each host and
 //     address in order, one transaction per domain with pipelining, BDAT
@@ -48,6 +51,8 @@
 //	TLS               opportunistic by default (RFC 7435); per-domain TLSRequired or TLSVerified;
 //	                  REQUIRETLS messages (RFC 8689) only over verified TLS to servers that offer it
 //	Concurrency       Workers (16) overall, PerDomain (4) per destination domain
+//	Durability        250 only after the message and envelope are fsynced (DirSpool: group commit,
+//	                  one round of file and directory fsyncs shared by concurrent submissions)
 //	Shutdown          in-flight deliveries finish or stay queued; Start resumes
 //
 // # Guarantees and limits
