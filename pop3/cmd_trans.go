@@ -2,6 +2,7 @@ package pop3
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -57,6 +58,7 @@ func (c *conn) cmdUidl(arg string) {
 		return
 	}
 	c.reply(true, "", "unique-id listing follows")
+	c.fillUIDLs()
 	var buf []byte
 	for i := range c.msgs {
 		if m := &c.msgs[i]; !m.deleted {
@@ -86,6 +88,46 @@ func (c *conn) uidl(m *message) string {
 	}
 	m.uidl = strconv.FormatUint(uint64(c.uidValidity), 10) + "." + strconv.FormatUint(uint64(m.uid), 10)
 	return m.uidl
+}
+
+// uidlBatcher is implemented by a mailbox.UIDLer that also answers for
+// many messages at once (the Maildir store): a listing of a big maildrop
+// then costs the store one look at its files, not one per message.
+type uidlBatcher interface {
+	UIDLs(ctx context.Context, uids []mailbox.UID) ([]string, error)
+}
+
+// fillUIDLs asks the store for the unique ids of the messages that have
+// none yet, in one call when it can answer in batch. Ids it does not give
+// are left to uidl.
+func (c *conn) fillUIDLs() {
+	b, ok := c.uidler.(uidlBatcher)
+	if !ok {
+		return
+	}
+	var uids []mailbox.UID
+	for i := range c.msgs {
+		if m := &c.msgs[i]; !m.deleted && m.uidl == "" {
+			uids = append(uids, m.uid)
+		}
+	}
+	if len(uids) == 0 {
+		return
+	}
+	ids, err := b.UIDLs(c.ctx, uids)
+	if err != nil || len(ids) != len(uids) {
+		c.log.LogAttrs(c.ctx, slog.LevelWarn, "pop3: store gave no unique-id listing; asking message by message", slog.Any("err", err))
+		return
+	}
+	k := 0
+	for i := range c.msgs {
+		if m := &c.msgs[i]; !m.deleted && m.uidl == "" {
+			if validUIDL(ids[k]) {
+				m.uidl = ids[k]
+			}
+			k++
+		}
+	}
 }
 
 // validUIDL: 1 to 70 characters in 0x21–0x7E (RFC 1939 §7).
@@ -161,14 +203,16 @@ func (c *conn) send(m *message, lines int) bool {
 		c.reply(true, "", "top of message follows")
 	}
 	c.traceOut("<message body>")
-	dw := textwire.NewDotWriter(c.bw)
 	if lines < 0 {
-		_, err = io.Copy(dw, rc)
+		// Not flushed: the serve loop flushes once no command is
+		// waiting, so pipelined RETRs share large writes.
+		err = sendStuffed(c.bw, rc)
 	} else {
+		dw := textwire.NewDotWriter(c.bw)
 		err = copyTop(dw, rc, lines)
-	}
-	if err == nil {
-		err = dw.Close()
+		if err == nil {
+			err = dw.Close()
+		}
 	}
 	if err != nil {
 		// Part of the body went out: the session cannot be put back in

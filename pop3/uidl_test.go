@@ -86,3 +86,72 @@ func TestClientTraceRedacts(t *testing.T) {
 		t.Fatalf("client trace incomplete:\n%s", out)
 	}
 }
+
+// batchMailbox is a uidlMailbox that also lists ids in batch, counting the
+// calls of each kind.
+type batchMailbox struct {
+	uidlMailbox
+	single, batch *int
+}
+
+func (m *batchMailbox) UIDL(ctx context.Context, uid mailbox.UID) (string, error) {
+	*m.single++
+	return m.uidlMailbox.UIDL(ctx, uid)
+}
+
+func (m *batchMailbox) UIDLs(ctx context.Context, uids []mailbox.UID) ([]string, error) {
+	*m.batch++
+	out := make([]string, len(uids))
+	for i, uid := range uids {
+		switch uid {
+		case 1:
+			out[i] = "batch-id-1"
+		case 2:
+			out[i] = "" // gone since the snapshot: asked alone
+		}
+	}
+	return out, nil
+}
+
+type batchAccount struct {
+	mailbox.Account
+	single, batch *int
+}
+
+func (a *batchAccount) Mailbox(ctx context.Context, name string) (mailbox.Mailbox, error) {
+	m, err := a.Account.Mailbox(ctx, name)
+	return &batchMailbox{uidlMailbox{m}, a.single, a.batch}, err
+}
+
+type batchStore struct {
+	mailbox.Store
+	mailbox.Authenticator
+	single, batch int
+}
+
+func (s *batchStore) Open(ctx context.Context, user string) (mailbox.Account, error) {
+	a, err := s.Store.Open(ctx, user)
+	return &batchAccount{a, &s.single, &s.batch}, err
+}
+
+// TestUIDLBatch: a store that lists unique ids in batch is asked once for
+// the whole listing; ids it does not give are asked one by one, and later
+// listings ask nothing again.
+func TestUIDLBatch(t *testing.T) {
+	st := newStore(t, msg1, msg2, msg1)
+	bs := &batchStore{Store: st, Authenticator: st}
+	w := dialWire(t, startServer(t, &Server{Store: bs, AllowInsecureAuth: true}))
+	w.login()
+	s := status(t, st)
+	listing := []string{"C: UIDL", "S: +OK*",
+		"S: 1 batch-id-1",
+		fmt.Sprintf("S: 2 %d.2", s.UIDValidity), // batch "", UIDL invalid: the default
+		fmt.Sprintf("S: 3 %d.3", s.UIDValidity), // batch invalid (""), UIDL fails: the default
+		"S: ."}
+	w.run(listing...)
+	w.run(listing...)
+	w.run("C: UIDL 1", "S: +OK 1 batch-id-1", "C: QUIT", "S: +OK*")
+	if bs.batch != 1 || bs.single != 2 {
+		t.Errorf("store asked %d times in batch and %d alone, want 1 and 2", bs.batch, bs.single)
+	}
+}
