@@ -16,7 +16,13 @@
 // Sizes in STAT and LIST are MessageInfo.Size: the exact octets RETR sends
 // when the stored message uses CRLF line endings, as the mailbox contract
 // asks. UIDLs are UIDVALIDITY "." UID unless the mailbox implements
-// [mailbox.UIDLer], so they are stable across sessions.
+// [mailbox.UIDLer], so they are stable across sessions; a UIDLer that also
+// has a method UIDLs(ctx, []mailbox.UID) ([]string, error), as the Maildir
+// store does, is asked once for a whole UIDL listing.
+//
+// RETR streams the message file to the connection, dot-stuffed in large
+// runs, and pipelined commands (RFC 2449) get their replies in shared
+// writes: nothing is flushed until no command is waiting.
 //
 // "Leave a copy on the server" is the client's choice: a client that never
 // sends DELE keeps everything on the server, and uses UIDL to know what it

@@ -25,15 +25,16 @@ import (
 // before it returns; Update replaces the envelope the same way, so a crash
 // at any instant leaves either the old or the new envelope, never a torn
 // one, and never an envelope without its message. (Renames stay within one
-// directory: a rename across directories serializes on the file system.)
+// directory; tmp/ is only cleaned, for spools written by older versions.)
 //
-// Directory fsyncs are group commits: concurrent Puts (and Updates) share
-// one fsync of msg/ and one of env/ for everything they wrote before it
-// started, so accepted messages per second grow with the number of
-// concurrent submitters while each Put still returns only once its own
-// files are on stable storage. When a shared fsync fails, every Put of that
-// round fails (the submitting client gets a temporary 451 and may try
-// again) and removes its files.
+// The fsyncs are group commits: concurrent Puts (and Updates and Removes)
+// hand their files to a shared round, in which one of them fsyncs every
+// file, does the renames, then fsyncs the directory once. Accepted messages
+// per second thus grow with the number of concurrent submitters, while each
+// Put still returns only once its own files and names are on stable
+// storage. When a round's directory fsync fails, every Put of that round
+// fails (the submitting client gets a temporary 451 and may try again) and
+// removes its files.
 //
 // One process at a time may use a spool directory. DirSpool is safe for
 // concurrent use within that process. A DirSpool must not be copied after
@@ -42,7 +43,7 @@ type DirSpool struct {
 	// Dir is the spool directory, created (mode 0700) when missing.
 	Dir string
 
-	msgSync, envSync groupSync          // the directory fsyncs of msg/ and env/
+	msgSync, envSync groupSync          // the fsync rounds of msg/ and env/
 	syncDir          func(string) error // the directory fsync; nil → syncDir (tests)
 }
 
