@@ -56,8 +56,12 @@ func soakSessions(t *testing.T, st mailbox.Store) {
 			return
 		}
 		defer nc.Close()
-		fmt.Fprintf(nc, "l LOGIN test test\r\ns SELECT INBOX\r\n")
-		stuck <- soak.StuckConn(nc, "f FETCH 1:* (FLAGS ENVELOPE)", 10*time.Second)
+		// Its own mailbox holds one 64 KiB message, so that every FETCH
+		// it sends fills the buffers at once, however few messages the
+		// INBOX has yet and however slow the machine.
+		msg := "Subject: stuck\r\n\r\n" + strings.Repeat("a line of the stuck reader's message\r\n", 64<<10/38)
+		fmt.Fprintf(nc, "l LOGIN test test\r\nc CREATE Stuck\r\na APPEND Stuck {%d+}\r\n%s\r\ns SELECT Stuck\r\n", len(msg), msg)
+		stuck <- soak.StuckConn(nc, "f FETCH 1 BODY.PEEK[]", 10*time.Second)
 	}()
 
 	var (
@@ -218,4 +222,6 @@ func soakSessions(t *testing.T, st mailbox.Store) {
 	}
 	c.Logout(ctx)
 	c.Close()
+	// What the run stored is not part of the heap check (LeakCheck).
+	soak.Empty(t, st, "test")
 }

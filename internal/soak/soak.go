@@ -1,7 +1,7 @@
 // Package soak holds the shared machinery of the bounded load and soak
 // tests (the hardening_*_test.go files): the size of a run, chosen by the
 // POSTHORN_SOAK environment variable, and a leak check that counts
-// goroutines and open file descriptors before and after.
+// goroutines, open file descriptors and the live heap before and after.
 //
 //	POSTHORN_SOAK=full go test -run Soak -race ./smtp ./pop3 ./imap
 //
@@ -92,11 +92,21 @@ func openFiles() []string {
 	return out
 }
 
-// LeakCheck snapshots the counts now and, when the test ends, after every
-// cleanup registered later has run (servers closed, handles released),
-// checks them with CheckLeaks. Call it first in a soak test.
+// LeakCheck snapshots the counts and the live heap now and, when the test
+// ends, after every cleanup registered later has run (servers closed,
+// handles released), checks them with CheckLeaks and CheckHeap (with
+// HeapSlack, or FullHeapSlack for the full size). Call it first in a soak
+// test.
 func LeakCheck(t testing.TB, slack int) {
 	t.Helper()
+	heap := Heap()
 	before := Snapshot()
-	t.Cleanup(func() { CheckLeaks(t, before, slack, 5*time.Second) })
+	t.Cleanup(func() {
+		CheckLeaks(t, before, slack, 5*time.Second)
+		heapSlack := uint64(HeapSlack)
+		if Full() {
+			heapSlack = FullHeapSlack
+		}
+		CheckHeap(t, heap, heapSlack, 5*time.Second)
+	})
 }

@@ -3,6 +3,7 @@ package soak
 import (
 	"context"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +76,38 @@ func TestInbox(t *testing.T) {
 	got := Inbox(t, st, "u")
 	if len(got) != 2 || string(got[0].Data) != "a\r\n" || string(got[1].Data) != "b\r\n" || got[0].UID >= got[1].UID {
 		t.Fatalf("Inbox = %+v", got)
+	}
+}
+
+func TestCheckHeap(t *testing.T) {
+	before := Heap()
+	kept := make([]byte, 3*HeapSlack)
+	for i := range kept {
+		kept[i] = byte(i) // touched, so it is really there
+	}
+	ft := &fakeT{TB: t}
+	CheckHeap(ft, before, HeapSlack, 200*time.Millisecond)
+	if !ft.failed {
+		t.Fatalf("%d MiB kept past the check were not reported", len(kept)>>20)
+	}
+	runtime.KeepAlive(kept)
+	// Let go of, it is collected: no failure.
+	CheckHeap(t, before, HeapSlack, 2*time.Second)
+}
+
+func TestEmpty(t *testing.T) {
+	st := memstore.New()
+	if err := st.AddUser("u", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	Empty(t, st, "u") // an empty INBOX stays so
+	for range 3 {
+		if _, err := mailbox.Deliver(context.Background(), st, "u", strings.NewReader("a\r\n"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	Empty(t, st, "u")
+	if got := Inbox(t, st, "u"); len(got) != 0 {
+		t.Fatalf("after Empty: %+v", got)
 	}
 }
