@@ -94,6 +94,8 @@ func cmdCreate(c *conn, cmd *command) error {
 	if opts.SpecialUse != "" {
 		o = &opts
 	}
+	c.queue.expectOwn(mailbox.EventMailboxCreated, name, "") // NOTIFY: not reported back
+	defer c.queue.doneOwn()
 	return c.acct.Create(c.ctx, name, o)
 }
 
@@ -117,6 +119,8 @@ func cmdDelete(c *conn, cmd *command) error {
 		c.closeMailbox()
 		c.w.statusLine("*", StatusOK, CodeClosed, "", "Mailbox closed")
 	}
+	c.queue.expectOwn(mailbox.EventMailboxDeleted, name, "")
+	defer c.queue.doneOwn()
 	return c.acct.Delete(c.ctx, name)
 }
 
@@ -139,6 +143,8 @@ func cmdRename(c *conn, cmd *command) error {
 	if err2 != nil {
 		return err2
 	}
+	c.queue.expectOwn(mailbox.EventMailboxRenamed, to, from)
+	defer c.queue.doneOwn()
 	return c.acct.Rename(c.ctx, from, to)
 }
 
@@ -148,6 +154,8 @@ func cmdSubscribe(c *conn, cmd *command) error {
 	if err != nil {
 		return err
 	}
+	c.queue.expectOwn(mailbox.EventSubscriptionChanged, name, "")
+	defer c.queue.doneOwn()
 	return c.acct.SetSubscribed(c.ctx, name, cmd.name == "SUBSCRIBE")
 }
 

@@ -153,6 +153,7 @@ func init() {
 		"SORT":         {fn: cmdSort, states: stateSelected, noExpunge: true},
 		"THREAD":       {fn: cmdThread, states: stateSelected, noExpunge: true},
 		"CANCELUPDATE": {fn: cmdCancelUpdate, states: stateSelected},
+		"NOTIFY":       {fn: cmdNotify, states: stateIn},
 	}
 }
 
@@ -334,7 +335,7 @@ func (c *conn) waitCommand() bool {
 		c.bye("", "Server shutting down")
 		return false
 	}
-	if _, err := c.br.Peek(1); err != nil {
+	if err := c.peekCommand(); err != nil {
 		if c.srv.shuttingDown() {
 			c.bye("", "Server shutting down")
 		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
@@ -589,6 +590,9 @@ func (c *conn) mapError(err error) *Error {
 // unsolicited responses allowed now. It returns false when the session
 // had to end (the selected mailbox was deleted, or events were lost).
 func (c *conn) sendUpdates(allowExpunge bool) bool {
+	if !c.sendNotifications() {
+		return false
+	}
 	if c.view == nil {
 		return true
 	}
@@ -603,7 +607,7 @@ func (c *conn) sendUpdates(allowExpunge bool) bool {
 		return false
 	}
 	c.flushWithContexts(evs, func() { c.view.flush(allowExpunge, !c.rev2, c.writeUpdate) })
-	return true
+	return c.fetchArrived() // RFC 5465 §5.2: after EXISTS and ESEARCH ADDTO
 }
 
 func (c *conn) writeUpdate(u update) {

@@ -97,6 +97,7 @@ func (s ConnState) String() string {
 //	| RFC 5256 THREAD=ORDEREDSUBJECT, THREAD=REFERENCES | from Message-ID, References, In-Reply-To |
 //	| RFC 8970 PREVIEW              | first text/plain (else text/html without markup), 200 characters; LAZY accepted |
 //	| RFC 7162 QRESYNC              | SELECT (QRESYNC ...), VANISHED (EARLIER), UID FETCH VANISHED, from the store's tombstones |
+//	| RFC 5465 NOTIFY               | SET [STATUS] / NONE; SELECTED, SELECTED-DELAYED, INBOXES (= PERSONAL), PERSONAL, SUBSCRIBED, SUBTREE, MAILBOXES; MessageNew (fetch-att), MessageExpunge, FlagChange, MailboxName, SubscriptionChange; pushed between commands; bounded queue with NOTIFICATIONOVERFLOW |
 //
 // SEARCH is evaluated by the library over the store's message list, with
 // headers and decoded text parts read only when a key needs them; a store
@@ -153,6 +154,10 @@ type Server struct {
 	// MaxLoginFails is the number of failed logins after which the
 	// connection is closed: 0 → 3.
 	MaxLoginFails int
+	// MaxNotifyQueue bounds the NOTIFY notifications (RFC 5465) waiting
+	// for one session; past it the session gets
+	// "* OK [NOTIFICATIONOVERFLOW]" and NOTIFY is turned off: 0 → 1024.
+	MaxNotifyQueue int
 
 	// Logger receives errors and, at Debug and LevelTrace, the
 	// connection log and protocol trace. nil → slog.Default().
@@ -273,7 +278,7 @@ func (s *Server) capabilities(c *conn) []string {
 		"CREATE-SPECIAL-USE", "STATUS=SIZE", "ESEARCH", "SEARCHRES", "MULTIAPPEND",
 		"UTF8=ACCEPT", "WITHIN", "SAVEDATE", "BINARY", "CONDSTORE", "QRESYNC", "PREVIEW",
 		"SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
-		"CONTEXT=SEARCH", "CONTEXT=SORT", "PARTIAL")
+		"CONTEXT=SEARCH", "CONTEXT=SORT", "PARTIAL", "NOTIFY")
 	if c.state != stateNotAuth && !c.compressed {
 		caps = append(caps, "COMPRESS=DEFLATE")
 	}

@@ -30,6 +30,7 @@ type eventQueue struct {
 	events   []mailbox.Event
 	overflow bool
 	signal   chan struct{} // capacity 1: "there is something to drain"
+	nt       notifyQueue   // NOTIFY (RFC 5465): other mailboxes' news
 }
 
 func newEventQueue() *eventQueue {
@@ -49,6 +50,8 @@ func (q *eventQueue) push(ev mailbox.Event) {
 			keep = true
 		}
 	}
+	keep = keep && q.nt.wantSelected(&ev)
+	notify := q.nt.push(q.selected, &ev)
 	if keep {
 		if len(q.events) >= maxQueuedEvents {
 			q.overflow = true
@@ -58,7 +61,7 @@ func (q *eventQueue) push(ev mailbox.Event) {
 		}
 	}
 	q.mu.Unlock()
-	if keep {
+	if keep || notify {
 		select {
 		case q.signal <- struct{}{}:
 		default:
@@ -104,6 +107,7 @@ type view struct {
 
 	// Pending changes, not yet sent to the client.
 	added    []mailbox.UID                      // ascending, all > every UID in uids
+	arrived  []mailbox.UID                      // added by other sessions: NOTIFY's MessageNew FETCH
 	expunged []mailbox.UID                      // ascending, all present in uids
 	flags    map[mailbox.UID]mailbox.FlagChange // latest flag state per UID
 	deleted  bool                               // the mailbox itself was deleted
@@ -206,7 +210,7 @@ func (v *view) apply(evs []mailbox.Event) {
 		}
 		switch ev.Kind {
 		case mailbox.EventMessagesAdded:
-			v.noteAdded(ev.UIDs)
+			v.noteArrived(ev.UIDs)
 		case mailbox.EventMessagesExpunged:
 			v.noteExpunged(ev.UIDs)
 		case mailbox.EventFlagsChanged:
