@@ -337,3 +337,37 @@ func parseReturnLine(s string) (searchReturn, bool) {
 	ret, ok := parseReturnOpts(d)
 	return ret, ok && d.Err() == nil
 }
+
+// The examples of RFC 5267 (§3.3 extended SORT; §4.3.3 a sorted context
+// growing at its head, "ADDTO (1 2733)" then "ADDTO (1 2731:2732)") on
+// data made to fit them.
+func TestRFC5267Examples(t *testing.T) {
+	e := newTestEnv(t)
+	e.appendMsg("INBOX", sortMsg("Smith <smith@example.org>", "x@example.org", "a", "Mon, 7 Feb 1994 10:00:00 +0000", "x\r\n"))
+	e.appendMsg("INBOX", sortMsg("a@example.org", "x@example.org", "b", "Tue, 8 Feb 1994 10:00:00 +0000", "x\r\n"))
+	e.appendMsg("INBOX", sortMsg("b@example.org", "x@example.org", "c", "Wed, 9 Feb 1994 10:00:00 +0000", "x\r\n"))
+	e.appendMsg("INBOX", sortMsg("c@example.org", "x@example.org", "d", "Thu, 10 Feb 1994 10:00:00 +0000", "x\r\n"))
+	e.appendMsg("INBOX", sortMsg("d@example.org", "x@example.org", "e", "Fri, 11 Feb 1994 10:00:00 +0000", "x\r\n"))
+	c := e.selectInbox()
+	c.run(
+		`C: A282 SORT RETURN (MIN COUNT) (DATE) UTF-8 SINCE 1-Feb-1994 NOT FROM "Smith"`,
+		`S: * ESEARCH (TAG "A282") MIN 2 COUNT 4`,
+		"S: A282 OK SORT completed",
+		"C: B1 STORE 1:3 +FLAGS.SILENT ($Junk)",
+		`S: * FLAGS (*$Junk)`,
+		`S: * OK [PERMANENTFLAGS *] *`,
+		"S: B1 OK *",
+		"C: C01 UID SORT RETURN (UPDATE) (DATE) UTF-8 UNDELETED UNKEYWORD $Junk",
+		`S: * ESEARCH (TAG "C01") UID ALL 4:5`,
+		"S: C01 OK *",
+		"C: B2 STORE 3 -FLAGS.SILENT ($Junk)",
+		`S: * ESEARCH (TAG "C01") UID ADDTO (1 3)`,
+		"S: B2 OK *",
+		"C: B3 STORE 1:2 -FLAGS.SILENT ($Junk)",
+		`S: * ESEARCH (TAG "C01") UID ADDTO (1 1:2)`,
+		"S: B3 OK *",
+		"C: B4 UID SORT RETURN (ALL) (DATE) UTF-8 UNDELETED UNKEYWORD $Junk",
+		`S: * ESEARCH (TAG "B4") UID ALL 1:5`,
+		"S: B4 OK *",
+	)
+}

@@ -47,6 +47,7 @@
 //	| RFC 6154 SPECIAL-USE     | mailbox attribute constants                      |
 //	| RFC 4315 UIDPLUS         | APPENDUID, COPYUID, UIDNOTSTICKY codes           |
 //	| RFC 7162 CONDSTORE       | HIGHESTMODSEQ, NOMODSEQ, MODIFIED codes          |
+//	| RFC 5267 CONTEXT         | NOUPDATE code (CodeNoUpdate)                     |
 //
 // # Sequence sets and hostile input
 //

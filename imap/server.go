@@ -94,6 +94,8 @@ func (s ConnState) String() string {
 //	| RFC 7162 CONDSTORE            | MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE/MODIFIED, SEARCH MODSEQ, implicit enabling |
 //	| RFC 4978 COMPRESS=DEFLATE     | sync flush after every response batch; the client must sync- or full-flush |
 //	| RFC 5256 SORT, RFC 5957 SORT=DISPLAY, RFC 5267 ESORT | from the headers, after the search   |
+//	| RFC 5267 CONTEXT=SEARCH, CONTEXT=SORT | RETURN (UPDATE): ADDTO/REMOVEFROM as messages arrive, go or change flags, SORT with positions; CANCELUPDATE; 16 contexts per session, NOUPDATE past that |
+//	| RFC 9394 PARTIAL              | RETURN (PARTIAL 1:100 / -1:-100) for SEARCH and SORT        |
 //	| RFC 5256 THREAD=ORDEREDSUBJECT, THREAD=REFERENCES | from Message-ID, References, In-Reply-To |
 //	| RFC 8970 PREVIEW              | first text/plain (else text/html without markup), 200 characters; LAZY accepted |
 //	| RFC 7162 QRESYNC              | SELECT (QRESYNC ...), VANISHED (EARLIER), UID FETCH VANISHED, from the store's tombstones |
@@ -101,7 +103,8 @@ func (s ConnState) String() string {
 //
 // SEARCH is evaluated by the library over the store's message list, with
 // headers and decoded text parts read only when a key needs them; a store
-// implementing mailbox.Searcher answers the criteria it can. FETCH of
+// implementing mailbox.Searcher answers the criteria it can, and one
+// implementing mailbox.Sorter orders the result of a SORT. FETCH of
 // ENVELOPE, BODYSTRUCTURE and part sections uses internal/mime, cached
 // through mailbox.MetadataCache when the store offers it.
 type Server struct {

@@ -43,8 +43,9 @@
 //
 // Found by type assertion, like io.WriterTo: [Copier] and [Mover] (atomic
 // copy and move), [MetadataCache] (keep the parsed MIME structure so FETCH
-// never re-parses), [Searcher] (push SEARCH down to an index), [Quotaer],
-// [UIDLer]. The helpers [Copy] and [Move] use the fast path when present.
+// never re-parses), [Searcher] (push SEARCH down to an index), [Sorter]
+// (push SORT down, falling back per criterion with errors.ErrUnsupported),
+// [Quotaer], [UIDLer]. The helpers [Copy] and [Move] use the fast path when present.
 //
 // # Implementations
 //

@@ -15,6 +15,7 @@
 //	mailbox.Mailbox               UIDs, MODSEQ (RFC 7162), expunge tombstones (QRESYNC), MaxMessageSize
 //	mailbox.Copier, mailbox.Mover atomic, the bytes are shared, not copied
 //	mailbox.MetadataCache         kept with the message, dropped on expunge
+//	mailbox.Sorter                ARRIVAL and SIZE; other keys ErrUnsupported
 //
 // Searcher and UIDLer are not implemented: the library's generic paths
 // serve them.
