@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/posthorn/posthorn/imap/internal/wire"
+	"github.com/posthorn/posthorn/internal/testpeer"
 	"github.com/posthorn/posthorn/mailbox"
 )
 
@@ -370,4 +373,20 @@ func TestRFC5267Examples(t *testing.T) {
 		`S: * ESEARCH (TAG "B4") UID ALL 1:5`,
 		"S: B4 OK *",
 	)
+}
+
+// Python's imaplib drives a search context while a second imaplib
+// connection changes the mailbox.
+func TestInteropPythonContext(t *testing.T) {
+	py := testpeer.Require(t, "python3", "python3")
+	e := newTestEnv(t)
+	for i := 1; i <= 3; i++ {
+		e.appendMsg("INBOX", sizedMsg(i))
+	}
+	host, port := e.hostPort()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, py, "testdata/context_interop.py", host, port, "sara", "secret").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), "context interop OK")
 }
