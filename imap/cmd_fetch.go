@@ -35,7 +35,7 @@ func cmdFetch(c *conn, cmd *command) error {
 		}
 		return d.Err()
 	}
-	since, vanished, err := c.fetchModifiers()
+	since, vanished, partial, err := c.fetchModifiers()
 	if err != nil {
 		return err
 	}
@@ -77,6 +77,9 @@ func cmdFetch(c *conn, cmd *command) error {
 		}
 	}
 	uids, err := c.resolveSet(set, cmd.uid)
+	if err == nil && partial != nil {
+		uids, err = c.fetchPartial(uids, partial, since)
+	}
 	if err != nil {
 		return err
 	}

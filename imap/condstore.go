@@ -195,10 +195,10 @@ func (v *view) missing(set NumSet, top uint32) NumSet {
 
 // fetchModifiers reads the optional FETCH modifiers of RFC 7162:
 // "(" "CHANGEDSINCE" SP mod-sequence-value [SP "VANISHED"] ")".
-func (c *conn) fetchModifiers() (since mailbox.ModSeq, vanished bool, err error) {
+func (c *conn) fetchModifiers() (since mailbox.ModSeq, vanished bool, partial *partialRange, err error) {
 	d := c.dec
 	if !d.SP() {
-		return 0, false, nil
+		return 0, false, nil, nil
 	}
 	d.ExpectList(func() bool {
 		var kw string
@@ -219,10 +219,12 @@ func (c *conn) fetchModifiers() (since mailbox.ModSeq, vanished bool, err error)
 		case "VANISHED":
 			vanished = true
 			return true
+		case "PARTIAL": // RFC 9394 §4, fetch_partial.go
+			return fetchPartialModifier(d, &partial)
 		}
 		return d.Fail("fetch modifier")
 	})
-	return since, vanished, d.Err()
+	return since, vanished, partial, d.Err()
 }
 
 // writeVanishedEarlier answers UID FETCH ... (CHANGEDSINCE m VANISHED):

@@ -95,7 +95,7 @@ func (s ConnState) String() string {
 //	| RFC 4978 COMPRESS=DEFLATE     | sync flush after every response batch; the client must sync- or full-flush |
 //	| RFC 5256 SORT, RFC 5957 SORT=DISPLAY, RFC 5267 ESORT | from the headers, after the search   |
 //	| RFC 5267 CONTEXT=SEARCH, CONTEXT=SORT | RETURN (UPDATE): ADDTO/REMOVEFROM as messages arrive, go or change flags, SORT with positions; CANCELUPDATE; 16 contexts per session, NOUPDATE past that |
-//	| RFC 9394 PARTIAL              | RETURN (PARTIAL 1:100 / -1:-100) for SEARCH and SORT        |
+//	| RFC 9394 PARTIAL              | RETURN (PARTIAL 1:100 / -1:-100) for SEARCH and SORT; FETCH modifier (PARTIAL ...) |
 //	| RFC 5256 THREAD=ORDEREDSUBJECT, THREAD=REFERENCES | from Message-ID, References, In-Reply-To |
 //	| RFC 8970 PREVIEW              | first text/plain (else text/html without markup), 200 characters; LAZY accepted |
 //	| RFC 7162 QRESYNC              | SELECT (QRESYNC ...), VANISHED (EARLIER), UID FETCH VANISHED, from the store's tombstones |
