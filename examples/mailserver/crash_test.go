@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -61,13 +62,13 @@ func TestCrashConsistency(t *testing.T) {
 			seed := rnd.Uint64()
 			wg.Go(func() { crashSMTP(t, rec, p.addrs["smtp"], fmt.Sprintf("%d.%d", cycle, w), seed, stop) })
 		}
-		for user := range crashUsers {
-			for w := range 2 {
+		for _, b := range crashBoxes {
+			for w := range crashWorkers(b) {
 				seed := rnd.Uint64()
-				wg.Go(func() { crashIMAP(t, rec, p.addrs["imap"], user, w, fmt.Sprintf("%d.%d", cycle, w), seed, stop) })
+				wg.Go(func() { crashIMAP(t, rec, p.addrs["imap"], b, w, fmt.Sprintf("%d.%d", cycle, w), seed, stop) })
 			}
 		}
-		time.Sleep(time.Duration(300+rnd.IntN(1200)) * time.Millisecond)
+		time.Sleep(time.Duration(50+rnd.IntN(1450)) * time.Millisecond)
 		require.NoError(t, p.cmd.Process.Kill())
 		<-p.done
 		close(stop)
@@ -79,15 +80,15 @@ func TestCrashConsistency(t *testing.T) {
 	p := start(t, data, args...)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	for user, pass := range crashUsers {
+	for _, b := range crashBoxes {
 		c, err := imap.Dial(ctx, p.addrs["imap"])
 		require.NoError(t, err)
-		require.NoError(t, c.Login(ctx, user, pass))
-		sel, err := c.Select(ctx, "INBOX", nil)
-		require.NoError(t, err)
+		require.NoError(t, c.Login(ctx, b.user, crashUsers[b.user]))
+		sel, err := c.Select(ctx, b.name, nil)
+		require.NoError(t, err, "%s", b)
 		msgs, err := crashFetch(ctx, c)
 		require.NoError(t, err)
-		rec.checkFinal(t, user, sel.UIDValidity, msgs)
+		rec.checkFinal(t, b, sel.UIDValidity, msgs)
 		c.Logout(ctx)
 		c.Close()
 	}
@@ -102,29 +103,50 @@ func TestCrashConsistency(t *testing.T) {
 	require.Positive(t, rec.nstores)
 }
 
+// crashBox is one mailbox of one user.
+type crashBox struct{ user, name string }
+
+func (b crashBox) String() string { return b.user + "/" + b.name }
+
+// crashBoxes are the mailboxes of the load: SMTP delivers to the INBOXes,
+// IMAP sessions work in all of them (two at once in an INBOX, one in
+// Archive, which the first of them creates).
+var crashBoxes = []crashBox{
+	{"jim@example.com", "INBOX"}, {"jim@example.com", "Archive"},
+	{"sara@example.com", "INBOX"}, {"sara@example.com", "Archive"},
+}
+
+// crashWorkers is the number of IMAP sessions at once in a mailbox.
+func crashWorkers(b crashBox) int {
+	if b.name == "INBOX" {
+		return 2
+	}
+	return 1
+}
+
 // crashRecord is what the clients were told, over all the runs.
 type crashRecord struct {
 	mu          sync.Mutex
-	attempted   map[string]map[string]*crashAttempt      // user → Message-ID → what became of it
-	uidValidity map[string]uint32                        // user → the first UIDVALIDITY seen
-	uids        map[string]map[uint32]string             // user → UID → Message-ID, as ever seen
-	ceiling     map[string]uint32                        // user → UIDs up to here were handed out before the last kill
-	high        map[string]uint32                        // user → highest UID (or UIDNEXT-1) seen so far
-	flags       map[string]map[uint32]map[imap.Flag]bool // user → UID → flag → set, for the acknowledged state
-	kills       int                                      // so far
+	attempted   map[crashBox]map[string]*crashAttempt      // Message-ID → what became of it
+	uidValidity map[crashBox]uint32                        // the first UIDVALIDITY seen
+	uids        map[crashBox]map[uint32]string             // UID → Message-ID, as ever seen
+	ceiling     map[crashBox]uint32                        // UIDs up to here were handed out before the last kill
+	high        map[crashBox]uint32                        // highest UID (or UIDNEXT-1) seen so far
+	flags       map[crashBox]map[uint32]map[imap.Flag]bool // UID → flag → set, in the acknowledged state
+	kills       int                                        // so far
 	nacked      int
 	nstores     int
 	extras      int
 }
 
 func newCrashRecord() *crashRecord {
-	r := &crashRecord{attempted: map[string]map[string]*crashAttempt{}, uidValidity: map[string]uint32{},
-		uids: map[string]map[uint32]string{}, ceiling: map[string]uint32{}, high: map[string]uint32{},
-		flags: map[string]map[uint32]map[imap.Flag]bool{}}
-	for u := range crashUsers {
-		r.attempted[u] = map[string]*crashAttempt{}
-		r.uids[u] = map[uint32]string{}
-		r.flags[u] = map[uint32]map[imap.Flag]bool{}
+	r := &crashRecord{attempted: map[crashBox]map[string]*crashAttempt{}, uidValidity: map[crashBox]uint32{},
+		uids: map[crashBox]map[uint32]string{}, ceiling: map[crashBox]uint32{}, high: map[crashBox]uint32{},
+		flags: map[crashBox]map[uint32]map[imap.Flag]bool{}}
+	for _, b := range crashBoxes {
+		r.attempted[b] = map[string]*crashAttempt{}
+		r.uids[b] = map[uint32]string{}
+		r.flags[b] = map[uint32]map[imap.Flag]bool{}
 	}
 	return r
 }
@@ -140,70 +162,70 @@ func (r *crashRecord) kill() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.kills++
-	for u, h := range r.high {
-		r.ceiling[u] = h
+	for b, h := range r.high {
+		r.ceiling[b] = h
 	}
 }
 
-func (r *crashRecord) attempt(user, id string) {
+func (r *crashRecord) attempt(b crashBox, id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.attempted[user][id] = &crashAttempt{kills: r.kills}
+	r.attempted[b][id] = &crashAttempt{kills: r.kills}
 }
 
-func (r *crashRecord) ack(user, id string) {
+func (r *crashRecord) ack(b crashBox, id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.attempted[user][id].acked = true
+	r.attempted[b][id].acked = true
 	r.nacked++
 }
 
 // selected checks the UIDVALIDITY of a SELECT and notes its UIDNEXT.
-func (r *crashRecord) selected(t *testing.T, user string, st *imap.SelectData) {
+func (r *crashRecord) selected(t *testing.T, b crashBox, st *imap.SelectData) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.validity(t, user, st.UIDValidity)
+	r.validity(t, b, st.UIDValidity)
 	if st.UIDNext > 0 {
-		r.high[user] = max(r.high[user], st.UIDNext-1)
+		r.high[b] = max(r.high[b], st.UIDNext-1)
 	}
 }
 
-func (r *crashRecord) validity(t *testing.T, user string, uv uint32) {
-	if first, ok := r.uidValidity[user]; !ok {
-		r.uidValidity[user] = uv
+func (r *crashRecord) validity(t *testing.T, b crashBox, uv uint32) {
+	if first, ok := r.uidValidity[b]; !ok {
+		r.uidValidity[b] = uv
 	} else if uv != first {
-		t.Errorf("%s: UIDVALIDITY %d, was %d", user, uv, first)
+		t.Errorf("%s: UIDVALIDITY %d, was %d", b, uv, first)
 	}
 }
 
 // seen checks that uid is id's UID for good: a UID once seen names the
 // same message forever, and a new one is above every UID handed out
 // before the last crash.
-func (r *crashRecord) seen(t *testing.T, user string, uid uint32, id string) {
+func (r *crashRecord) seen(t *testing.T, b crashBox, uid uint32, id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.seenLocked(t, user, uid, id)
+	r.seenLocked(t, b, uid, id)
 }
 
-func (r *crashRecord) seenLocked(t *testing.T, user string, uid uint32, id string) {
-	if old, ok := r.uids[user][uid]; ok {
+func (r *crashRecord) seenLocked(t *testing.T, b crashBox, uid uint32, id string) {
+	if old, ok := r.uids[b][uid]; ok {
 		if old != id {
-			t.Errorf("%s: UID %d was %s, now %s", user, uid, old, id)
-			r.uids[user][uid] = id // reported once
+			t.Errorf("%s: UID %d was %s, now %s", b, uid, old, id)
+			r.uids[b][uid] = id // reported once
 		}
 		return
 	}
-	a := r.attempted[user][id]
+	a := r.attempted[b][id]
 	switch {
 	case a == nil:
-		t.Errorf("%s: UID %d holds %q, never sent", user, uid, id)
-	case a.kills == r.kills && uid <= r.ceiling[user]:
+		t.Errorf("%s: UID %d holds %q, never sent there", b, uid, id)
+	case a.kills == r.kills && uid <= r.ceiling[b]:
 		// A message sent before the last kill may have had its UID
 		// then (below UIDNEXT) without a client seeing it.
-		t.Errorf("%s: new UID %d (%s) not above %d, handed out before a crash", user, uid, id, r.ceiling[user])
+		t.Errorf("%s: new UID %d (%s) not above %d, handed out before a crash", b, uid, id, r.ceiling[b])
 	}
-	r.uids[user][uid] = id
-	r.high[user] = max(r.high[user], uid)
+	r.uids[b][uid] = id
+	r.high[b] = max(r.high[b], uid)
 }
 
 // crashSMTP delivers messages to one or both users until stop, over one
@@ -233,7 +255,7 @@ func crashSMTP(t *testing.T, rec *crashRecord, addr, name string, seed uint64, s
 			id := fmt.Sprintf("<s%s.%d@crash.test>", name, n)
 			var rcpts []smtp.Recipient
 			for _, u := range to {
-				rec.attempt(u, id)
+				rec.attempt(crashBox{u, "INBOX"}, id)
 				rcpts = append(rcpts, smtp.Recipient{Address: u})
 			}
 			w, _, err := c.Transaction(ctx, "load@remote.example", nil, rcpts)
@@ -246,7 +268,7 @@ func crashSMTP(t *testing.T, rec *crashRecord, addr, name string, seed uint64, s
 			}
 			if w.Reply().Code == 250 {
 				for _, u := range to {
-					rec.ack(u, id)
+					rec.ack(crashBox{u, "INBOX"}, id)
 				}
 			}
 		}
@@ -254,11 +276,11 @@ func crashSMTP(t *testing.T, rec *crashRecord, addr, name string, seed uint64, s
 	}
 }
 
-// crashIMAP is one IMAP session of user at a time, redialled after errors,
-// appending messages and changing the flags of the messages it owns (UIDs
-// of its parity w, so that each message has one writer and its last
-// acknowledged state is known).
-func crashIMAP(t *testing.T, rec *crashRecord, addr, user string, w int, name string, seed uint64, stop chan struct{}) {
+// crashIMAP is one IMAP session in mailbox b at a time, redialled after
+// errors, appending messages and changing the flags of the messages it
+// owns (UIDs equal to w modulo crashWorkers(b), so that each message has
+// one writer and its last acknowledged state is known).
+func crashIMAP(t *testing.T, rec *crashRecord, addr string, b crashBox, w int, name string, seed uint64, stop chan struct{}) {
 	rnd := rand.New(rand.NewPCG(seed, 2))
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -274,7 +296,7 @@ func crashIMAP(t *testing.T, rec *crashRecord, addr, user string, w int, name st
 			time.Sleep(5 * time.Millisecond)
 			continue
 		}
-		err = crashSession(ctx, t, rec, c, user, w, name, &n, rnd, stop)
+		err = crashSession(ctx, t, rec, c, b, w, name, &n, rnd, stop)
 		c.Close()
 		if err == nil {
 			return
@@ -284,16 +306,22 @@ func crashIMAP(t *testing.T, rec *crashRecord, addr, user string, w int, name st
 
 // crashSession runs one session; it returns nil after stop, else the error
 // that ended it.
-func crashSession(ctx context.Context, t *testing.T, rec *crashRecord, c *imap.Client, user string, w int,
+func crashSession(ctx context.Context, t *testing.T, rec *crashRecord, c *imap.Client, b crashBox, w int,
 	name string, n *int, rnd *rand.Rand, stop chan struct{}) error {
-	if err := c.Login(ctx, user, crashUsers[user]); err != nil {
+	if err := c.Login(ctx, b.user, crashUsers[b.user]); err != nil {
 		return err
 	}
-	sel, err := c.Select(ctx, "INBOX", nil)
+	if b.name != "INBOX" {
+		var ie *imap.Error
+		if err := c.Create(ctx, b.name); err != nil && !(errors.As(err, &ie) && ie.Code == imap.CodeAlreadyExists) {
+			return err
+		}
+	}
+	sel, err := c.Select(ctx, b.name, nil)
 	if err != nil {
 		return err
 	}
-	rec.selected(t, user, sel)
+	rec.selected(t, b, sel)
 	for ; *n < 10000; *n++ {
 		select {
 		case <-stop:
@@ -302,22 +330,22 @@ func crashSession(ctx context.Context, t *testing.T, rec *crashRecord, c *imap.C
 		}
 		switch k := rnd.IntN(10); {
 		case k < 2:
-			id := fmt.Sprintf("<a%s.%s.%d@crash.test>", name, user, *n)
+			id := fmt.Sprintf("<a%s.%s.%s.%d@crash.test>", name, b.user, b.name, *n)
 			body := fmt.Sprintf("Message-ID: %s\r\nSubject: appended\r\n\r\n%s", id, strings.Repeat("appended text\r\n", rnd.IntN(2000)))
-			rec.attempt(user, id)
-			res, err := c.Append(ctx, "INBOX", imap.AppendMessage{Body: strings.NewReader(body), Size: int64(len(body))})
+			rec.attempt(b, id)
+			res, err := c.Append(ctx, b.name, imap.AppendMessage{Body: strings.NewReader(body), Size: int64(len(body))})
 			if err != nil {
 				return err
 			}
-			rec.ack(user, id)
+			rec.ack(b, id)
 			if len(res.UIDs) != 1 {
-				t.Errorf("%s: APPEND gave UIDs %v", user, res.UIDs)
+				t.Errorf("%s: APPEND gave UIDs %v", b, res.UIDs)
 				continue
 			}
 			rec.mu.Lock()
-			rec.validity(t, user, res.UIDValidity)
+			rec.validity(t, b, res.UIDValidity)
 			rec.mu.Unlock()
-			rec.seen(t, user, res.UIDs[0], id)
+			rec.seen(t, b, res.UIDs[0], id)
 		case k < 4:
 			msgs, err := crashFetch(ctx, c)
 			if err != nil {
@@ -325,14 +353,14 @@ func crashSession(ctx context.Context, t *testing.T, rec *crashRecord, c *imap.C
 			}
 			for _, m := range msgs {
 				if m.id != "" { // not an unsolicited FETCH (FLAGS) of another session's change
-					rec.seen(t, user, m.uid, m.id)
+					rec.seen(t, b, m.uid, m.id)
 				}
 			}
 		default:
 			rec.mu.Lock()
 			var mine []uint32
-			for uid := range rec.uids[user] {
-				if int(uid%2) == w {
+			for uid := range rec.uids[b] {
+				if int(uid)%crashWorkers(b) == w {
 					mine = append(mine, uid)
 				}
 			}
@@ -345,10 +373,10 @@ func crashSession(ctx context.Context, t *testing.T, rec *crashRecord, c *imap.C
 			flag := crashFlags[rnd.IntN(len(crashFlags))]
 			op := imap.StoreOp(rnd.IntN(2)) // StoreAdd or StoreRemove
 			rec.mu.Lock()
-			fl := rec.flags[user][uid]
+			fl := rec.flags[b][uid]
 			if fl == nil {
 				fl = map[imap.Flag]bool{}
-				rec.flags[user][uid] = fl
+				rec.flags[b][uid] = fl
 			}
 			delete(fl, flag) // unknown until acknowledged
 			rec.mu.Unlock()
@@ -392,44 +420,44 @@ func crashFetch(ctx context.Context, c *imap.Client) ([]crashMsg, error) {
 	return out, nil
 }
 
-// checkFinal checks the mailbox of user after the last restart.
-func (r *crashRecord) checkFinal(t *testing.T, user string, uidValidity uint32, msgs []crashMsg) {
+// checkFinal checks mailbox b after the last restart.
+func (r *crashRecord) checkFinal(t *testing.T, b crashBox, uidValidity uint32, msgs []crashMsg) {
 	t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.validity(t, user, uidValidity)
+	r.validity(t, b, uidValidity)
 	count := map[string]int{}
 	byUID := map[uint32]crashMsg{}
 	for _, m := range msgs {
-		r.seenLocked(t, user, m.uid, m.id)
+		r.seenLocked(t, b, m.uid, m.id)
 		count[m.id]++
 		byUID[m.uid] = m
 	}
 	for id, n := range count {
 		switch {
 		case n > 1:
-			t.Errorf("%s: %s present %d times", user, id, n)
-		case r.attempted[user][id] != nil && !r.attempted[user][id].acked:
+			t.Errorf("%s: %s present %d times", b, id, n)
+		case r.attempted[b][id] != nil && !r.attempted[b][id].acked:
 			r.extras++
 		}
 	}
-	for id, a := range r.attempted[user] {
+	for id, a := range r.attempted[b] {
 		if a.acked && count[id] != 1 {
-			t.Errorf("%s: acknowledged %s present %d times", user, id, count[id])
+			t.Errorf("%s: acknowledged %s present %d times", b, id, count[id])
 		}
 	}
-	for uid, id := range r.uids[user] {
+	for uid, id := range r.uids[b] {
 		if _, ok := byUID[uid]; !ok {
-			t.Errorf("%s: UID %d (%s), seen before, is gone", user, uid, id)
+			t.Errorf("%s: UID %d (%s), seen before, is gone", b, uid, id)
 		}
 	}
-	for uid, fl := range r.flags[user] {
+	for uid, fl := range r.flags[b] {
 		m := byUID[uid]
 		for f, set := range fl {
 			if slices.ContainsFunc(m.flags, f.Equal) != set {
-				t.Errorf("%s: UID %d: %s set=%v acknowledged, flags now %v", user, uid, f, set, m.flags)
+				t.Errorf("%s: UID %d: %s set=%v acknowledged, flags now %v", b, uid, f, set, m.flags)
 			}
 		}
 	}
-	t.Logf("%s: %d messages, UIDVALIDITY %d", user, len(msgs), uidValidity)
+	t.Logf("%s: %d messages, UIDVALIDITY %d", b, len(msgs), uidValidity)
 }
