@@ -126,7 +126,11 @@ func TestSortPartial(t *testing.T) {
 // mailbox: a flag change, an append and an expunge each arrive as exactly
 // one ESEARCH update, REMOVEFROM before the EXPUNGE, ADDTO after EXISTS.
 func TestContextUpdateTwoSessions(t *testing.T) {
-	e := newTestEnv(t)
+	storeKinds(t, testContextUpdateTwoSessions)
+}
+
+func testContextUpdateTwoSessions(t *testing.T, newEnv func(*testing.T, ...func(*Server)) *testEnv) {
+	e := newEnv(t)
 	for i := 1; i <= 4; i++ {
 		e.appendMsg("INBOX", sizedMsg(i))
 	}
