@@ -3,6 +3,7 @@ package imap
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/posthorn/posthorn/internal/testpeer"
 	"github.com/posthorn/posthorn/mailbox"
 )
 
@@ -435,4 +437,21 @@ func TestNotifyShutdown(t *testing.T) {
 	go e.srv.Shutdown(ctx)
 	c.expect("* BYE *")
 	c.expectClosed()
+}
+
+// Python's imaplib sends NOTIFY raw and reads the unsolicited STATUS that
+// another session's APPEND causes.
+func TestInteropPythonNotify(t *testing.T) {
+	storeKinds(t, func(t *testing.T, newEnv func(*testing.T, ...func(*Server)) *testEnv) {
+		py := testpeer.Require(t, "python3", "python3")
+		e := newEnv(t)
+		e.createMailboxes("news")
+		e.appendMsg("news", msg("first", "x\r\n"))
+		host, port := e.hostPort()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, py, "testdata/notify_interop.py", host, port, "sara", "secret").CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		require.Contains(t, string(out), "notify interop OK")
+	})
 }

@@ -12,10 +12,14 @@
 // The server, not the store, owns sequence numbers, each session's view of
 // its selected mailbox and the unsolicited EXISTS/EXPUNGE/FETCH responses:
 // a change made by any session or protocol reaches every selected session,
-// and IDLE sessions hear it at once. [Server] lists the RFCs and extensions
-// it implements; capabilities are derived from them, the configuration
-// and the store's optional interfaces. Package imap/imaptest runs one in a
-// test.
+// and IDLE sessions hear it at once. A session that sent NOTIFY (RFC 5465)
+// hears, even between commands, of the changes it asked for: STATUS for
+// other mailboxes, LIST for created, renamed, deleted and (un)subscribed
+// ones, EXISTS/EXPUNGE/FETCH for the selected one; a bounded queue per
+// session ends in "* OK [NOTIFICATIONOVERFLOW]" rather than holding up the
+// store. [Server] lists the RFCs and extensions it implements;
+// capabilities are derived from them, the configuration and the store's
+// optional interfaces. Package imap/imaptest runs one in a test.
 //
 // # Client quick start
 //
@@ -48,6 +52,7 @@
 //	| RFC 4315 UIDPLUS         | APPENDUID, COPYUID, UIDNOTSTICKY codes           |
 //	| RFC 7162 CONDSTORE       | HIGHESTMODSEQ, NOMODSEQ, MODIFIED codes          |
 //	| RFC 5267 CONTEXT         | NOUPDATE code (CodeNoUpdate)                     |
+//	| RFC 5465 NOTIFY          | NOTIFICATIONOVERFLOW, BADEVENT codes             |
 //
 // # Sequence sets and hostile input
 //
