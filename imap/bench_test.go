@@ -177,7 +177,11 @@ func BenchmarkStoreSeen(b *testing.B) {
 // BenchmarkIdleConnMemory measures the memory held per idle,
 // authenticated connection (server and the raw client socket together)
 // over 1,000 connections.
-func BenchmarkIdleConnMemory(b *testing.B) {
+func BenchmarkIdleConnMemory(b *testing.B) { idleConnMemory(b, "") }
+
+// idleConnMemory is BenchmarkIdleConnMemory with cmd (a command line, or
+// "") sent after the login.
+func idleConnMemory(b *testing.B, cmd string) {
 	const conns = 1000
 	for b.Loop() {
 		st := memstore.New()
@@ -197,9 +201,9 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 				b.Fatal(err)
 			}
 			clients = append(clients, nc)
-			io.WriteString(nc, "a LOGIN sara secret\r\n")
+			io.WriteString(nc, "a LOGIN sara secret\r\n"+cmd)
 			got := ""
-			for !strings.Contains(got, "a OK") {
+			for !strings.Contains(got, "a OK") || (cmd != "" && !strings.Contains(got, "b OK")) {
 				nc.SetReadDeadline(time.Now().Add(10 * time.Second))
 				n, err := nc.Read(buf)
 				if err != nil {

@@ -63,6 +63,8 @@ func FuzzServer(f *testing.F) {
 		"a SORT (REVERSE SUBJECT DISPLAYFROM) UTF-8 ALL\r\nb UID SORT (DATE) US-ASCII OR SEEN 1:2\r\nc THREAD ORDEREDSUBJECT UTF-8 ALL\r\n",
 		"a THREAD REFERENCES UTF-8 ALL\r\nb UID THREAD REFERENCES US-ASCII SUBJECT x\r\n",
 		"((((((((((\r\n{99999999999}\r\n",
+		// RFC 5465 NOTIFY: notifications between and after commands.
+		"a NOTIFY SET STATUS (selected (MessageNew (UID FLAGS BODY.PEEK[HEADER]) MessageExpunge FlagChange)) (personal (MessageNew MessageExpunge MailboxName SubscriptionChange))\r\nb CREATE n/m\r\nc APPEND INBOX {2+}\r\nhi\r\nd SUBSCRIBE n\r\ne RENAME n o\r\nf NOTIFY NONE\r\n",
 	} {
 		f.Add([]byte(s))
 	}

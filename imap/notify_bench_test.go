@@ -43,3 +43,10 @@ func BenchmarkNotifyPush(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIdleConnMemoryNotify is BenchmarkIdleConnMemory for sessions
+// waiting with a NOTIFY in effect (a helper goroutine each peeks at the
+// input while the session waits on its event queue).
+func BenchmarkIdleConnMemoryNotify(b *testing.B) {
+	idleConnMemory(b, "b NOTIFY SET (selected (MessageNew MessageExpunge)) (personal (MessageNew MessageExpunge MailboxName))\r\n")
+}
