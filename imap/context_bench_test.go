@@ -1,7 +1,10 @@
 package imap
 
 import (
+	"bufio"
 	"context"
+	"io"
+	"slices"
 	"testing"
 
 	"github.com/posthorn/posthorn/mailbox"
@@ -39,5 +42,48 @@ func BenchmarkSearchUpdateFlagChange(b *testing.B) {
 				c.do(b, "NOOP")
 			}
 		})
+	}
+}
+
+// BenchmarkContextReevaluate is the server's own work for one flag change
+// in a 10,000-message INBOX with a SEARCH RETURN (UPDATE) UNSEEN context:
+// evaluating the changed message and writing the ESEARCH update, without
+// the network round trip.
+func BenchmarkContextReevaluate(b *testing.B) {
+	e := benchEnv(b)
+	mb, done := openInbox(b, e.store)
+	defer done()
+	ctx := context.Background()
+	var uids []mailbox.UID
+	var modseq []mailbox.ModSeq
+	for m, err := range mb.Messages(ctx, 1) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		uids, modseq = append(uids, m.UID), append(modseq, m.ModSeq)
+	}
+	c := &conn{ctx: ctx, mbox: mb, view: newView("INBOX", false, 1, uids, modseq, uids[len(uids)-1]+1)}
+	c.w.bw = bufio.NewWriter(io.Discard)
+	key := SearchKey{Key: "UNSEEN"}
+	c.addContext(&command{tag: "u", uid: true}, &key, slices.Clone(uids), nil, nil)
+	seen := []mailbox.Flag{mailbox.FlagSeen}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		uid := uids[i%len(uids)]
+		op := mailbox.FlagsAdd
+		if i/len(uids)%2 == 1 {
+			op = mailbox.FlagsRemove
+		}
+		i++
+		res, err := mb.SetFlags(ctx, []mailbox.UID{uid}, op, seen, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		evs := []mailbox.Event{{Kind: mailbox.EventFlagsChanged, Mailbox: "INBOX", Flags: res.Changed}}
+		c.flushWithContexts(evs, func() {})
+	}
+	if len(c.contexts) != 1 {
+		b.Fatal("context dropped")
 	}
 }

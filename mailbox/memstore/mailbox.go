@@ -161,13 +161,19 @@ func (h *handle) Status(ctx context.Context) (mailbox.Status, error) {
 	return st, nil
 }
 
-// messagesBatch is how many messages Messages copies per lock.
-const messagesBatch = 256
+// messagesBatch is how many messages Messages copies per lock, at most;
+// the first batch is firstBatch and each next one twice the last, so a
+// caller that wants one message does not pay for copying hundreds.
+const (
+	messagesBatch = 256
+	firstBatch    = 8
+)
 
 func (h *handle) Messages(ctx context.Context, from mailbox.UID) iter.Seq2[mailbox.MessageInfo, error] {
 	return func(yield func(mailbox.MessageInfo, error) bool) {
 		next := max(from, 1)
-		batch := make([]mailbox.MessageInfo, 0, messagesBatch)
+		size := firstBatch
+		var batch []mailbox.MessageInfo
 		for {
 			// Copy a batch under the lock and yield it without: the caller
 			// may call the store from the loop body.
@@ -177,7 +183,7 @@ func (h *handle) Messages(ctx context.Context, from mailbox.UID) iter.Seq2[mailb
 			}
 			i, _ := h.box.find(next)
 			batch = batch[:0]
-			for ; i < len(h.box.msgs) && len(batch) < messagesBatch; i++ {
+			for ; i < len(h.box.msgs) && len(batch) < size; i++ {
 				batch = append(batch, h.box.msgs[i].info())
 			}
 			h.unlock(false)
@@ -186,10 +192,11 @@ func (h *handle) Messages(ctx context.Context, from mailbox.UID) iter.Seq2[mailb
 					return
 				}
 			}
-			if len(batch) < messagesBatch || batch[len(batch)-1].UID == ^mailbox.UID(0) {
+			if len(batch) < size || batch[len(batch)-1].UID == ^mailbox.UID(0) {
 				return
 			}
 			next = batch[len(batch)-1].UID + 1
+			size = min(2*size, messagesBatch)
 		}
 	}
 }
