@@ -41,6 +41,7 @@ import (
 //	| RFC 3516 BINARY            | BINARY[...] sections, literal8, BINARY.SIZE           |
 //	| RFC 4978 COMPRESS          | Compress (DEFLATE)                                    |
 //	| RFC 3691 UNSELECT          | Unselect                                              |
+//	| RFC 5465 NOTIFY            | Notify; STATUS/LIST/FETCH to the Handler (Idle waits) |
 //
 // Implementation notes. A Client is synchronous: each method writes its
 // command and reads responses until the command's tagged completion,

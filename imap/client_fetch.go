@@ -420,7 +420,21 @@ func writeFetch(w *cmdWriter, set NumSet, opts *FetchOptions) {
 	if opts == nil {
 		opts = &FetchOptions{Flags: true}
 	}
-	w.sp().numSet(set).raw(" (")
+	w.sp().numSet(set).sp()
+	writeFetchAtts(w, opts)
+	if opts.ChangedSince > 0 {
+		w.raw(" (CHANGEDSINCE ").number64(opts.ChangedSince)
+		if opts.Vanished {
+			w.raw(" VANISHED")
+		}
+		w.raw(")")
+	}
+}
+
+// writeFetchAtts writes "(" fetch-att *(SP fetch-att) ")" for opts
+// (FLAGS when it asks for nothing).
+func writeFetchAtts(w *cmdWriter, opts *FetchOptions) {
+	w.raw("(")
 	n := 0
 	item := func(s string) {
 		if n > 0 {
@@ -473,11 +487,4 @@ func writeFetch(w *cmdWriter, set NumSet, opts *FetchOptions) {
 		item("FLAGS")
 	}
 	w.raw(")")
-	if opts.ChangedSince > 0 {
-		w.raw(" (CHANGEDSINCE ").number64(opts.ChangedSince)
-		if opts.Vanished {
-			w.raw(" VANISHED")
-		}
-		w.raw(")")
-	}
 }
