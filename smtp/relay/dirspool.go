@@ -14,27 +14,30 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // DirSpool is a Spool in a directory on disk, the default. Each message is
 // two files: msg/ID holds the bytes, env/ID.json the envelope and delivery
 // state. A message is queued exactly when its envelope file exists. Put
-// writes msg/ID and fsyncs it and msg/, then writes the envelope beside its
-// final name in env/, fsyncs it, renames it into place and fsyncs env/, all
-// before it returns; Update replaces the envelope the same way, so a crash
-// at any instant leaves either the old or the new envelope, never a torn
-// one, and never an envelope without its message. (Renames stay within one
-// directory; tmp/ is only cleaned, for spools written by older versions.)
+// writes msg/ID and the envelope beside its final name in env/, fsyncs both
+// files and msg/ (at once), then renames the envelope into place and
+// fsyncs env/, all before it returns; Update replaces the envelope the same
+// way, so a crash at any instant leaves either the old or the new
+// envelope, never a torn one, and never an envelope without its message.
+// (Renames stay within one directory; tmp/ is only cleaned, for spools
+// written by older versions.)
 //
-// The fsyncs are group commits: concurrent Puts (and Updates and Removes)
-// hand their files to a shared round, in which one of them fsyncs every
-// file, does the renames, then fsyncs the directory once. Accepted messages
-// per second thus grow with the number of concurrent submitters, while each
-// Put still returns only once its own files and names are on stable
-// storage. When a round's directory fsync fails, every Put of that round
-// fails (the submitting client gets a temporary 451 and may try again) and
-// removes its files.
+// Directory fsyncs are group commits: each Put fsyncs its own files (in
+// parallel with the others, which the file system batches), and shares
+// each directory fsync with the concurrent Puts, Updates and Removes of
+// its round: one of them does the round's renames and fsyncs the directory
+// once for all. Accepted messages per second thus grow with the number of
+// concurrent submitters, while each Put still returns only once its own
+// files and names are on stable storage. When a round's directory fsync
+// fails, every Put of that round fails (the submitting client gets a
+// temporary 451 and may try again) and removes its files.
 //
 // One process at a time may use a spool directory. DirSpool is safe for
 // concurrent use within that process. A DirSpool must not be copied after
@@ -93,31 +96,51 @@ func (s *DirSpool) Put(ctx context.Context, env *Envelope, body io.Reader) (stri
 	// The message file goes straight to its name: without an envelope it
 	// is not queued, and Recover deletes it after a crash.
 	msgPath := s.path("msg", id)
-	f, n, err := writeFile(ctx, msgPath, body)
-	if err == nil {
-		// Durable (file and name, in a shared round) before the envelope
-		// is written, so that an envelope on disk always has its message.
-		err = s.commit("msg", &syncReq{f: f})
-		if cerr := f.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("relay: spool: %w", cerr)
-		}
-	}
+	mf, n, err := writeFile(ctx, msgPath, body)
 	if err != nil {
 		os.Remove(msgPath)
 		return "", err
 	}
 	env.ID, env.Size = id, n
-	if err := s.writeEnvelope(ctx, env, false); err != nil {
-		os.Remove(s.path("env", id+".json"))
+	ef, tmp, err := s.envelopeFile(ctx, env)
+	if err != nil {
+		mf.Close()
 		os.Remove(msgPath)
 		return "", err
+	}
+	// Both files and the message's name are made durable at once (the
+	// directory in a round shared with concurrent Puts), before the
+	// envelope gets its name: an envelope on disk always has its message.
+	var wg sync.WaitGroup
+	var merr, eerr error
+	wg.Go(func() { merr = mf.Sync() })
+	wg.Go(func() { eerr = ef.Sync() })
+	err = s.commit("msg", nil)
+	wg.Wait()
+	err = errors.Join(err, closeErr(merr, mf), closeErr(eerr, ef))
+	if err == nil {
+		err = s.rename(tmp, env.ID)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		os.Remove(msgPath)
+		return "", fmt.Errorf("relay: spool: %w", err)
 	}
 	return id, nil
 }
 
-// commit makes req durable in the spool's subdirectory sub (its file, its
-// follow-up step, the directory) in a round shared with concurrent callers.
-func (s *DirSpool) commit(sub string, req *syncReq) error {
+// closeErr closes f and returns err, or else the error of Close.
+func closeErr(err error, f *os.File) error {
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// commit waits for a round that makes the spool's subdirectory sub durable
+// (its directory fsync), shared with concurrent callers; then, when not
+// nil, runs in the round before that fsync.
+func (s *DirSpool) commit(sub string, then func() error) error {
 	g := &s.envSync
 	if sub == "msg" {
 		g = &s.msgSync
@@ -127,45 +150,47 @@ func (s *DirSpool) commit(sub string, req *syncReq) error {
 	if sync == nil {
 		sync = syncDir
 	}
-	if err := g.sync(req, func() error { return sync(path) }); err != nil {
-		return fmt.Errorf("relay: spool: making %s/ durable failed (temporary, try again): %w", sub, err)
+	if err := g.sync(&syncReq{then: then}, func() error { return sync(path) }); err != nil {
+		return fmt.Errorf("making %s/ durable failed (temporary, try again): %w", sub, err)
 	}
 	return nil
+}
+
+// rename gives the envelope written in tmp (and fsynced) its name,
+// env/ID.json, in a round that fsyncs env/. When the round fails, the
+// envelope is removed.
+func (s *DirSpool) rename(tmp, id string) error {
+	final := s.path("env", id+".json")
+	err := s.commit("env", func() error { return os.Rename(tmp, final) })
+	if err != nil {
+		os.Remove(final)
+	}
+	return err
 }
 
 // tmpSuffix ends the name of an envelope being written in env/; List skips
 // such files and Recover deletes them.
 const tmpSuffix = ".tmp"
 
-// writeEnvelope writes env atomically as env/ID.json: a new file beside it,
-// fsynced, renamed over it, and env/ fsynced.
-func (s *DirSpool) writeEnvelope(ctx context.Context, env *Envelope, mustExist bool) error {
+// envelopeFile writes env into a new file beside its final name in env/
+// and returns it open, not yet synced, with its name.
+func (s *DirSpool) envelopeFile(ctx context.Context, env *Envelope) (*os.File, string, error) {
 	if !validID(env.ID) {
-		return fmt.Errorf("relay: spool: %w: %q", ErrNotFound, env.ID)
-	}
-	final := s.path("env", env.ID+".json")
-	if mustExist {
-		if _, err := os.Stat(final); errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("relay: spool: %w: %s", ErrNotFound, env.ID)
-		}
+		return nil, "", fmt.Errorf("relay: spool: %w: %q", ErrNotFound, env.ID)
 	}
 	data, err := json.Marshal(env)
 	if err != nil {
-		return fmt.Errorf("relay: spool: %w", err)
+		return nil, "", fmt.Errorf("relay: spool: %w", err)
 	}
 	var r [4]byte
 	rand.Read(r[:])
 	tmp := s.path("env", env.ID+"."+hex.EncodeToString(r[:])+tmpSuffix)
 	f, _, err := writeFile(ctx, tmp, bytes.NewReader(data))
-	if err == nil {
-		err = s.commit("env", &syncReq{f: f, then: func() error { return os.Rename(tmp, final) }})
-		f.Close()
-	}
 	if err != nil {
 		os.Remove(tmp)
-		return err
+		return nil, "", err
 	}
-	return nil
+	return f, tmp, nil
 }
 
 // Open implements Spool.
@@ -180,9 +205,29 @@ func (s *DirSpool) Open(ctx context.Context, id string) (io.ReadCloser, error) {
 	return f, err
 }
 
-// Update implements Spool.
+// Update implements Spool: the new envelope is written beside the old
+// one, fsynced and renamed over it, in a round that fsyncs env/.
 func (s *DirSpool) Update(ctx context.Context, env *Envelope) error {
-	return s.writeEnvelope(ctx, env, true)
+	if !validID(env.ID) {
+		return fmt.Errorf("relay: spool: %w: %q", ErrNotFound, env.ID)
+	}
+	if _, err := os.Stat(s.path("env", env.ID+".json")); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("relay: spool: %w: %s", ErrNotFound, env.ID)
+	}
+	f, tmp, err := s.envelopeFile(ctx, env)
+	if err != nil {
+		return err
+	}
+	err = closeErr(f.Sync(), f)
+	if err == nil {
+		final := s.path("env", env.ID+".json")
+		err = s.commit("env", func() error { return os.Rename(tmp, final) })
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("relay: spool: %w", err)
+	}
+	return nil
 }
 
 // Remove implements Spool. The envelope goes first: a crash in between
@@ -199,8 +244,8 @@ func (s *DirSpool) Remove(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("relay: spool: %w", err)
 	}
-	if err := s.commit("env", &syncReq{}); err != nil {
-		return err
+	if err := s.commit("env", nil); err != nil {
+		return fmt.Errorf("relay: spool: %w", err)
 	}
 	if err := os.Remove(s.path("msg", id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("relay: spool: %w", err)
