@@ -132,9 +132,11 @@ func runBench(b *testing.B, setup []string, cmd string) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	var bytes int64
+	cpu := cpuTime()
 	for b.Loop() {
 		bytes = c.do(b, cmd)
 	}
+	reportCPU(b, cpu)
 	b.SetBytes(bytes)
 }
 
@@ -164,14 +166,28 @@ func BenchmarkSearchText(b *testing.B) {
 	runBench(b, []string{"SELECT INBOX"}, "UID SEARCH TEXT nothere")
 }
 
+// BenchmarkStoreSeen: one op sets \Seen on every message and clears it
+// again (20,000 flag changes), silently.
 func BenchmarkStoreSeen(b *testing.B) {
+	benchStore(b, `UID STORE 1:* +FLAGS.SILENT (\Seen)`, `UID STORE 1:* -FLAGS.SILENT (\Seen)`)
+}
+
+// BenchmarkStoreSeenFetch is BenchmarkStoreSeen answering with one
+// untagged FETCH (UID FLAGS) per message changed, both ways.
+func BenchmarkStoreSeenFetch(b *testing.B) {
+	benchStore(b, `UID STORE 1:* +FLAGS (\Seen)`, `UID STORE 1:* -FLAGS (\Seen)`)
+}
+
+func benchStore(b *testing.B, set, clear string) {
 	e := benchEnv(b)
 	c := dialBench(b, e.addr, "LOGIN sara secret", "SELECT INBOX")
 	b.ReportAllocs()
+	cpu := cpuTime()
 	for b.Loop() {
-		c.do(b, `UID STORE 1:* +FLAGS.SILENT (\Seen)`)
-		c.do(b, `UID STORE 1:* -FLAGS.SILENT (\Seen)`)
+		c.do(b, set)
+		c.do(b, clear)
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkIdleConnMemory measures the memory held per idle,
@@ -227,4 +243,55 @@ func memInUse() int64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapInuse + ms.StackInuse)
+}
+
+// append sends one APPEND with a synchronizing literal and reads its
+// responses.
+func (c *benchClient) append(b *testing.B, mailbox, msg string) {
+	c.n++
+	tag := fmt.Sprintf("t%d", c.n)
+	if _, err := fmt.Fprintf(c.w, "%s APPEND %s {%d}\r\n", tag, mailbox, len(msg)); err != nil {
+		b.Fatal(err)
+	}
+	line, err := c.br.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "+") {
+		b.Fatalf("APPEND: %q %v", line, err)
+	}
+	if _, err := io.WriteString(c.w, msg+"\r\n"); err != nil {
+		b.Fatal(err)
+	}
+	for {
+		line, err := c.br.ReadString('\n')
+		if err != nil {
+			b.Fatal(err)
+		}
+		if strings.HasPrefix(line, tag+" ") {
+			if !strings.HasPrefix(line, tag+" OK") {
+				b.Fatalf("APPEND: %s", line)
+			}
+			return
+		}
+	}
+}
+
+// benchAppend: one op is one APPEND of a 1.3 KB message to the selected
+// INBOX (answered with EXISTS), one round trip for the literal.
+func benchAppend(b *testing.B, addr string) {
+	c := dialBench(b, addr, "LOGIN sara secret", "SELECT INBOX")
+	m := benchMessage(1)
+	b.SetBytes(int64(len(m)))
+	b.ReportAllocs()
+	cpu := cpuTime()
+	for b.Loop() {
+		c.append(b, "INBOX", m)
+	}
+	reportCPU(b, cpu)
+}
+
+func BenchmarkAppend(b *testing.B) {
+	st := memstore.New()
+	if err := st.AddUser("sara", "secret"); err != nil {
+		b.Fatal(err)
+	}
+	benchAppend(b, serveBench(b, st))
 }

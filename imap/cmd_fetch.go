@@ -126,6 +126,7 @@ func cmdFetch(c *conn, cmd *command) error {
 			return nil
 		}
 		src := msgSource{c: c, info: m}
+		defer src.close()
 		if err := src.prepare(items); err != nil {
 			return err // NO before any data of this message
 		}
@@ -271,9 +272,10 @@ type msgSource struct {
 	info   *mailbox.MessageInfo
 	header []byte // header block incl. the empty line; nil until read
 	done   bool
-	part   *mime.Part // MIME structure; nil until needed
-	md     *msgMeta   // cached renderings and structure; nil until needed
-	raw    []byte     // the whole message when preloaded (SEARCH), else nil
+	part   *mime.Part    // MIME structure; nil until needed
+	md     *msgMeta      // cached renderings and structure; nil until needed
+	raw    []byte        // the whole message when preloaded (SEARCH), else nil
+	rc     io.ReadCloser // opened by prepare for writeRange, else nil
 }
 
 // maxPreload bounds a message SEARCH reads into memory in one go to serve
@@ -296,7 +298,7 @@ func (s *msgSource) open() (io.ReadCloser, error) {
 // error then becomes the command's NO instead of cutting a response line
 // or a literal in two.
 func (s *msgSource) prepare(items []wire.FetchItem) error {
-	needMeta, needBody := false, false
+	needMeta, needBody, whole := false, 0, false
 	for i := range items {
 		switch it := &items[i]; it.Name {
 		case "ENVELOPE", "BODYSTRUCTURE":
@@ -305,10 +307,14 @@ func (s *msgSource) prepare(items []wire.FetchItem) error {
 			if it.Section == nil {
 				needMeta = true
 			} else {
-				needBody = true
+				needBody++
+				whole = it.Section.Specifier == PartAll && len(it.Section.Path) == 0
 			}
-		case "RFC822", "RFC822.HEADER", "RFC822.TEXT", "BINARY", "BINARY.SIZE", "PREVIEW":
-			needBody = true
+		case "RFC822":
+			needBody++
+			whole = true
+		case "RFC822.HEADER", "RFC822.TEXT", "BINARY", "BINARY.SIZE", "PREVIEW":
+			needBody++
 		}
 	}
 	if needMeta {
@@ -316,17 +322,32 @@ func (s *msgSource) prepare(items []wire.FetchItem) error {
 			return err
 		}
 	}
-	if !needBody || s.raw != nil {
+	if needBody == 0 || s.raw != nil {
 		return nil
 	}
-	if s.info.Size <= maxPreload {
+	// The whole message asked for once (BODY[], RFC822): streamed from
+	// the store straight into the write buffer, opened here.
+	whole = whole && needBody == 1
+	if s.info.Size <= maxPreload && !whole {
 		return s.preload()
 	}
 	rc, err := s.open()
 	if err != nil {
 		return err
 	}
+	if whole {
+		s.rc = rc
+		return nil
+	}
 	return rc.Close()
+}
+
+// close releases a message prepare opened and nothing read.
+func (s *msgSource) close() {
+	if s.rc != nil {
+		s.rc.Close()
+		s.rc = nil
+	}
 }
 
 type nopCloser struct{ *bytes.Reader }
@@ -528,14 +549,21 @@ func (s *msgSource) writeRange(off, size int64) error {
 		c.w.data(s.raw[off : off+size])
 		return nil
 	}
-	rc, err := s.open()
-	if err != nil {
-		return c.brokenLiteral(err)
+	rc := s.rc
+	s.rc = nil
+	if rc == nil {
+		var err error
+		if rc, err = s.open(); err != nil {
+			return c.brokenLiteral(err)
+		}
 	}
 	defer rc.Close()
-	r, err := mailbox.Section(rc, off, size)
-	if err != nil {
-		return c.brokenLiteral(err)
+	var r io.Reader = rc
+	if off > 0 {
+		var err error
+		if r, err = mailbox.Section(rc, off, size); err != nil {
+			return c.brokenLiteral(err)
+		}
 	}
 	n, err := io.CopyN(c.w.bw, r, size)
 	if err != nil || n != size {

@@ -182,18 +182,27 @@ func cmdStore(c *conn, cmd *command) error {
 	if len(res.Modified) > 0 {
 		cmd.okCode, cmd.okArg, cmd.okText = CodeModified, c.modifiedSet(res.Modified, cmd.uid), "Conditional STORE failed for some messages"
 	}
-	if silent && !c.condstore {
+	if silent && (!c.condstore || len(res.Changed) == 0) {
 		return nil
 	}
-	changed := make(map[mailbox.UID]bool, len(res.Changed))
-	for _, fc := range res.Changed {
-		changed[fc.UID] = true
+	var modified map[mailbox.UID]bool
+	if len(res.Modified) > 0 {
+		modified = make(map[mailbox.UID]bool, len(res.Modified))
+		for _, u := range res.Modified {
+			modified[u] = true
+		}
 	}
-	modified := make(map[mailbox.UID]bool, len(res.Modified))
-	for _, u := range res.Modified {
-		modified[u] = true
+	if len(uids) > bulkMinMessages {
+		if err := c.w.beginBulk(); err != nil {
+			return err
+		}
+		defer c.w.endBulk()
 	}
+	changed := res.Changed // in UID order, as the messages come
 	return c.eachMessage(uids, func(m *mailbox.MessageInfo) error {
+		for len(changed) > 0 && changed[0].UID < m.UID {
+			changed = changed[1:]
+		}
 		n := v.seq(m.UID)
 		if n == 0 || v.isExpunged(m.UID) || modified[m.UID] {
 			return nil
@@ -201,7 +210,7 @@ func cmdStore(c *conn, cmd *command) error {
 		if silent {
 			// RFC 7162 §3.1.3: .SILENT still reports the new MODSEQ of
 			// the messages that changed.
-			if changed[m.UID] {
+			if len(changed) > 0 && changed[0].UID == m.UID {
 				c.writeModSeqOnly(n, m, cmd.uid)
 			}
 			return nil

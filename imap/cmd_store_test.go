@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"fmt"
 	"testing"
 )
 
@@ -102,4 +103,42 @@ func TestCopyMove(t *testing.T) {
 		"C: i MOVE 1 INBOX",
 		"S: i NO [READ-ONLY] *",
 	)
+}
+
+// RFC 7162 §3.1.3: with CONDSTORE, .SILENT still reports the MODSEQ of
+// the messages that changed, and only of those.
+func TestStoreSilentCondStoreModSeq(t *testing.T) {
+	e := newTestEnv(t)
+	threeMessages(e) // MODSEQs 2, 3, 4 on the memory store
+	c := e.login()
+	c.send("a SELECT INBOX (CONDSTORE)")
+	c.skipUntil("a OK *")
+	c.run(
+		`C: b STORE 2 +FLAGS.SILENT (\Seen)`,
+		`S: * 2 FETCH (MODSEQ (5))`,
+		"S: b OK *",
+		`C: c UID STORE 1:3 +FLAGS.SILENT (\Seen)`,
+		`S: * 1 FETCH (UID 1 MODSEQ (6))`,
+		`S: * 3 FETCH (UID 3 MODSEQ (6))`,
+		"S: c OK *",
+		`C: d STORE 1:3 +FLAGS.SILENT (\Seen)`,
+		"S: d OK *",
+	)
+}
+
+// A STORE over many messages answers one FETCH per message, in order,
+// through the bulk buffer.
+func TestStoreManyMessages(t *testing.T) {
+	e := newTestEnv(t)
+	const n = 3 * bulkMinMessages
+	for i := range n {
+		e.appendMsg("INBOX", msg(fmt.Sprint("m", i), "x\r\n"))
+	}
+	c := e.selectInbox()
+	c.send(`a STORE 1:* +FLAGS (\Seen)`)
+	for i := 1; i <= n; i++ {
+		c.expect(fmt.Sprintf(`* %d FETCH (UID %d FLAGS (\Seen))`, i, i))
+	}
+	c.expect("a OK *")
+	c.run(`C: b STORE 1:* -FLAGS.SILENT (\Seen)`, "S: b OK *", "C: c FETCH 2 FLAGS", "S: * 2 FETCH (FLAGS ())", "S: c OK *")
 }

@@ -97,6 +97,7 @@ type view struct {
 
 	// uids[n-1] is the UID of sequence number n, ascending.
 	uids []mailbox.UID
+	hint int // index in uids that seq found last: a guess, checked
 	// modseq[n-1] is the MODSEQ of message n as last reported to (or
 	// known by) the session; events at or below it are not news.
 	modseq []mailbox.ModSeq
@@ -164,10 +165,20 @@ func (v *view) uid(seq uint32) mailbox.UID {
 
 // seq returns the sequence number of uid, or 0 if the client does not know it.
 func (v *view) seq(uid mailbox.UID) uint32 {
+	// FETCH and STORE walk the messages in UID order: the one found last
+	// and the next are tried before a search.
+	if i := v.hint; i < len(v.uids) && v.uids[i] == uid {
+		return uint32(i + 1)
+	}
+	if i := v.hint + 1; i < len(v.uids) && v.uids[i] == uid {
+		v.hint = i
+		return uint32(i + 1)
+	}
 	i, ok := slices.BinarySearch(v.uids, uid)
 	if !ok {
 		return 0
 	}
+	v.hint = i
 	return uint32(i + 1)
 }
 
@@ -284,6 +295,9 @@ func (v *view) reported(uid mailbox.UID, modseq mailbox.ModSeq) {
 	}
 	if modseq > v.modseq[n-1] {
 		v.modseq[n-1] = modseq
+	}
+	if len(v.flags) == 0 {
+		return
 	}
 	if fc, ok := v.flags[uid]; ok && fc.ModSeq <= modseq {
 		delete(v.flags, uid)

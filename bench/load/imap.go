@@ -15,10 +15,11 @@ import (
 // commands and reads responses, literals included, counting what came back.
 // It depends on no IMAP library, so it measures every server alike.
 type IMAPConn struct {
-	c   net.Conn
-	br  *bufio.Reader
-	bw  *bufio.Writer
-	tag int
+	c     net.Conn
+	br    *bufio.Reader
+	bw    *bufio.Writer
+	tag   int
+	first [64]byte // start of the response line being read
 }
 
 // IMAPResult counts what a command returned.
@@ -34,7 +35,7 @@ func DialIMAP(ctx context.Context, addr, user, pass string) (*IMAPConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	ic := &IMAPConn{c: c, br: bufio.NewReaderSize(c, 64<<10), bw: bufio.NewWriterSize(c, 64<<10)}
+	ic := &IMAPConn{c: c, br: bufio.NewReaderSize(c, 256<<10), bw: bufio.NewWriterSize(c, 64<<10)}
 	if _, err := ic.br.ReadSlice('\n'); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("greeting: %w", err)
@@ -98,7 +99,7 @@ func (c *IMAPConn) read(tag string) (IMAPResult, error) {
 		line, err := c.br.ReadSlice('\n')
 		// first keeps the start of the line (the tag), which a long line
 		// read in several pieces would otherwise lose.
-		first := append([]byte(nil), line[:min(len(line), 64)]...)
+		first := c.first[:copy(c.first[:], line)]
 		for err == bufio.ErrBufferFull {
 			res.Bytes += int64(len(line))
 			line, err = c.br.ReadSlice('\n')
@@ -114,6 +115,7 @@ func (c *IMAPConn) read(tag string) (IMAPResult, error) {
 			if !ok {
 				break
 			}
+			// Literal data is skipped in bulk, never looked at.
 			if _, err := c.br.Discard(int(n)); err != nil {
 				return res, err
 			}
@@ -147,9 +149,16 @@ func literalSize(line []byte) (int64, bool) {
 	if i < 0 {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(string(bytes.TrimSuffix(l[i+1:len(l)-1], []byte("+"))), 10, 64)
-	if err != nil {
+	digits := bytes.TrimSuffix(l[i+1:len(l)-1], []byte("+"))
+	if len(digits) == 0 || len(digits) > 18 {
 		return 0, false
+	}
+	var n int64
+	for _, d := range digits {
+		if d < '0' || d > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(d-'0')
 	}
 	return n, true
 }

@@ -2,6 +2,7 @@ package targets
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,7 +14,9 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
 	phimap "github.com/posthorn/posthorn/imap"
+	"github.com/posthorn/posthorn/mailbox"
 	"github.com/posthorn/posthorn/mailbox/maildir"
+	"github.com/posthorn/posthorn/mailbox/memstore"
 )
 
 // IMAP user of every IMAP target.
@@ -51,6 +54,39 @@ func PosthornIMAP(root string, msgs [][]byte) (addr string, stop func(), err err
 		return "", nil, err
 	}
 	store := &maildir.Store{Root: root, Users: users, Logger: slog.New(slog.DiscardHandler)}
+	return servePosthornIMAP(store)
+}
+
+// PosthornIMAPMem serves msgs from Posthorn's IMAP server on the in-memory
+// store (mailbox/memstore): the same kind of store as go-imap's memory
+// server, for comparing the servers alone.
+func PosthornIMAPMem(msgs [][]byte) (addr string, stop func(), err error) {
+	store := memstore.New()
+	if err := store.AddUser(IMAPUser, IMAPPass, IMAPUser+"@example.com"); err != nil {
+		return "", nil, err
+	}
+	ctx := context.Background()
+	acct, err := store.Open(ctx, IMAPUser)
+	if err != nil {
+		return "", nil, err
+	}
+	defer acct.Close()
+	mb, err := acct.Mailbox(ctx, mailbox.Inbox)
+	if err != nil {
+		return "", nil, err
+	}
+	defer mb.Close()
+	for _, m := range msgs {
+		if _, err := mb.Append(ctx, bytes.NewReader(m), &mailbox.AppendOptions{}); err != nil {
+			return "", nil, err
+		}
+	}
+	return servePosthornIMAP(store)
+}
+
+// servePosthornIMAP serves store with Posthorn's IMAP server, configured
+// like the other targets (plain-text LOGIN, no connection limits).
+func servePosthornIMAP(store mailbox.Store) (addr string, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err

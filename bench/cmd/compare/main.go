@@ -49,6 +49,7 @@ var imapTargets = []struct {
 	start startFunc
 }{
 	{"posthorn", targets.PosthornIMAP},
+	{"posthorn-mem", func(_ string, msgs [][]byte) (string, func(), error) { return targets.PosthornIMAPMem(msgs) }},
 	{"go-imap-mem", func(_ string, msgs [][]byte) (string, func(), error) { return targets.GoIMAPMem(msgs) }},
 	{"dovecot", func(dir string, msgs [][]byte) (string, func(), error) {
 		a, _, s, err := targets.Dovecot(dir, msgs)
@@ -72,6 +73,7 @@ func main() {
 	out := flag.String("out", "", "also write the Markdown table to this file")
 	suites := flag.String("suites", "smtp,smtpclient,imap,imapclient,pop3,mem", "suites to run")
 	quick := flag.Bool("quick", false, "smaller loads (a smoke test of the tool)")
+	only := flag.String("targets", "", "comma-separated targets of the imap suite to run (default all)")
 	serve := flag.String("serve", "", "internal: serve one target in this process for the memory suite")
 	flag.Parse()
 	if *serve != "" {
@@ -82,6 +84,12 @@ func main() {
 		return
 	}
 	c := &compare{runs: *runs, quick: *quick}
+	if *only != "" {
+		c.only = map[string]bool{}
+		for _, t := range strings.Split(*only, ",") {
+			c.only[t] = true
+		}
+	}
 	for _, s := range strings.Split(*suites, ",") {
 		switch s {
 		case "smtp":
@@ -114,6 +122,7 @@ func main() {
 type compare struct {
 	runs  int
 	quick bool
+	only  map[string]bool // imap targets to run; nil: all
 	rows  []*row
 	notes []string
 }
@@ -195,13 +204,21 @@ func (c *compare) smtp() {
 	}
 }
 
-var imapOps = []struct{ name, cmd string }{
-	{"SELECT", "SELECT INBOX"},
-	{"UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)", "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)"},
-	{"UID FETCH 1:* (BODYSTRUCTURE)", "UID FETCH 1:* (BODYSTRUCTURE)"},
-	{"FETCH 1:* BODY.PEEK[]", "FETCH 1:* BODY.PEEK[]"},
-	{"UID SEARCH TEXT", "UID SEARCH TEXT posthornneedle"},
-	{"UID STORE 1:* +FLAGS (\\Seen)", "UID STORE 1:* +FLAGS.SILENT (\\Seen)"},
+// imapOps are the measured commands, each over the whole folder. perMsg
+// marks those that must answer with one untagged FETCH per message: a
+// target that sends another number did less (or other) work, which the
+// notes say. undo, when set, is sent after the measurement.
+var imapOps = []struct {
+	name, cmd, undo string
+	perMsg          bool
+}{
+	{"SELECT", "SELECT INBOX", "", false},
+	{"UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)", "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)", "", true},
+	{"UID FETCH 1:* (BODYSTRUCTURE)", "UID FETCH 1:* (BODYSTRUCTURE)", "", true},
+	{"FETCH 1:* BODY.PEEK[]", "FETCH 1:* BODY.PEEK[]", "", true},
+	{"UID SEARCH TEXT", "UID SEARCH TEXT posthornneedle", "", false},
+	{"UID STORE 1:* +FLAGS.SILENT (\\Seen)", "UID STORE 1:* +FLAGS.SILENT (\\Seen)", "UID STORE 1:* -FLAGS.SILENT (\\Seen)", false},
+	{"UID STORE 1:* +FLAGS (\\Seen), 1 FETCH each", "UID STORE 1:* +FLAGS (\\Seen)", "UID STORE 1:* -FLAGS.SILENT (\\Seen)", true},
 }
 
 func (c *compare) imap() {
@@ -216,6 +233,9 @@ func (c *compare) imap() {
 	}
 	app := c.row(fmt.Sprintf("IMAP server, %d messages", n), "APPEND (1 conn, 200 msgs)", "msgs/s", true)
 	for _, tg := range imapTargets {
+		if c.only != nil && !c.only[tg.name] {
+			continue
+		}
 		vals := make([][]float64, len(imapOps))
 		var appVals []float64
 		for run := 0; run < c.runs; run++ {
@@ -242,12 +262,18 @@ func (c *compare) imap() {
 				}
 				for i, op := range imapOps {
 					start := time.Now()
-					if _, err := conn.Cmd(op.cmd); err != nil {
+					res, err := conn.Cmd(op.cmd)
+					if err != nil {
 						return fmt.Errorf("%s: %w", op.cmd, err)
 					}
 					vals[i] = append(vals[i], float64(n)/time.Since(start).Seconds())
-					if strings.HasPrefix(op.cmd, "UID STORE") {
-						conn.Cmd("UID STORE 1:* -FLAGS.SILENT (\\Seen)")
+					if op.perMsg && res.Untagged != n && run == 0 {
+						c.note("%s: %s answered with %d untagged responses for %d messages", tg.name, op.cmd, res.Untagged, n)
+					}
+					if op.undo != "" {
+						if _, err := conn.Cmd(op.undo); err != nil {
+							return fmt.Errorf("%s: %w", op.undo, err)
+						}
 					}
 				}
 				start := time.Now()
@@ -326,16 +352,18 @@ func (c *compare) markdown() string {
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), host, c.runs)
 	suite := ""
 	var names []string
+	var ratios [][2]string
 	for _, r := range c.rows {
 		if r.suite != suite {
 			suite = r.suite
 			names = targetNames(c.rows, suite)
+			ratios = ratioColumns(names)
 			fmt.Fprintf(&b, "\n## %s\n\n| scenario | unit | %s |", suite, strings.Join(names, " | "))
-			for _, n := range names[1:] {
-				fmt.Fprintf(&b, " posthorn ÷ %s |", n)
+			for _, rc := range ratios {
+				fmt.Fprintf(&b, " %s ÷ %s |", rc[0], rc[1])
 			}
 			b.WriteString("\n|---|---|")
-			b.WriteString(strings.Repeat("---:|", 2*len(names)-1))
+			b.WriteString(strings.Repeat("---:|", len(names)+len(ratios)))
 			b.WriteString("\n")
 		}
 		fmt.Fprintf(&b, "| %s | %s |", r.scenario, r.unit)
@@ -346,9 +374,9 @@ func (c *compare) markdown() string {
 				b.WriteString(" – |")
 			}
 		}
-		p, ok := r.values["posthorn"]
-		for _, n := range names[1:] {
-			v, ok2 := r.values[n]
+		for _, rc := range ratios {
+			p, ok := r.values[rc[0]]
+			v, ok2 := r.values[rc[1]]
 			if !ok || !ok2 || v == 0 || p == 0 {
 				b.WriteString(" – |")
 				continue
@@ -370,7 +398,8 @@ func (c *compare) markdown() string {
 	return b.String()
 }
 
-// targetNames lists the targets measured in suite, posthorn first.
+// targetNames lists the targets measured in suite: posthorn first, then
+// its other variants (posthorn-mem), then the rest, sorted.
 func targetNames(rows []*row, suite string) []string {
 	seen := map[string]bool{"posthorn": true}
 	names := []string{"posthorn"}
@@ -385,8 +414,42 @@ func targetNames(rows []*row, suite string) []string {
 			}
 		}
 	}
-	slices.Sort(names[1:])
+	slices.SortFunc(names[1:], func(a, b string) int {
+		if ours(a) != ours(b) {
+			if ours(a) {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
 	return names
+}
+
+func ours(name string) bool { return strings.HasPrefix(name, "posthorn") }
+
+// ratioColumns pairs the targets whose ratio the table shows: posthorn to
+// every other server, and each variant posthorn-X to the servers of the
+// same kind (name ending in -X): posthorn-mem ÷ go-imap-mem.
+func ratioColumns(names []string) [][2]string {
+	var cols [][2]string
+	for _, n := range names {
+		if !ours(n) {
+			cols = append(cols, [2]string{"posthorn", n})
+		}
+	}
+	for _, v := range names {
+		kind, ok := strings.CutPrefix(v, "posthorn-")
+		if !ok {
+			continue
+		}
+		for _, n := range names {
+			if !ours(n) && strings.HasSuffix(n, "-"+kind) {
+				cols = append(cols, [2]string{v, n})
+			}
+		}
+	}
+	return cols
 }
 
 func format(v float64) string {
