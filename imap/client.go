@@ -35,6 +35,7 @@ import (
 //	|                            | VANISHED; Sync                                        |
 //	| RFC 2177 IDLE              | Idle with a context, restarted before 29 minutes      |
 //	| RFC 4731/5182 ESEARCH      | Search RETURN (MIN MAX COUNT ALL SAVE)                |
+//	| RFC 9394 PARTIAL           | Search RETURN (PARTIAL 1:100 / -1:-100)               |
 //	| RFC 5256 SORT/THREAD       | Sort, Thread                                          |
 //	| RFC 5258/5819/6154 LIST    | selection and return options, LIST-STATUS, special use|
 //	| RFC 2342 NAMESPACE, 2971 ID| Namespace, ID                                         |

@@ -213,6 +213,15 @@ func ctSearch(t *testing.T, p *ctPeer) {
 		assert.EqualValues(t, 2, res.Max)
 		assert.EqualValues(t, 2, res.Count)
 	}
+	if c.Has(ctx, "PARTIAL") { // RFC 9394
+		res, err = c.Search(ctx, &SearchOptions{Partial: "-1:-2", Count: true}, KeyAll())
+		require.NoError(t, err)
+		assert.Equal(t, "2:3", res.Partial.String())
+		assert.EqualValues(t, 3, res.Count)
+		res, err = c.Search(ctx, &SearchOptions{Partial: "5:9"}, KeyAll())
+		require.NoError(t, err)
+		assert.True(t, res.Partial.IsEmpty(), res.Partial)
+	}
 	if c.Has(ctx, "SORT") {
 		nums, err := c.Sort(ctx, false, []SortKey{{Key: "SUBJECT", Reverse: true}})
 		require.NoError(t, err)

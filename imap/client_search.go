@@ -101,10 +101,14 @@ func (w *cmdWriter) searchKeys(keys []SearchKey) *cmdWriter {
 type SearchOptions struct {
 	Min, Max, Count, All bool
 	Save                 bool // RFC 5182: remember the result as "$"
+	// Partial asks for one window of the result (RFC 9394, capability
+	// PARTIAL): "1:100" for the first hundred matches, "-1:-100" for the
+	// last hundred. It cannot be combined with All.
+	Partial string
 }
 
 func (o *SearchOptions) any() bool {
-	return o != nil && (o.Min || o.Max || o.Count || o.All || o.Save)
+	return o != nil && (o.Min || o.Max || o.Count || o.All || o.Save || o.Partial != "")
 }
 
 // SearchData is a SEARCH or ESEARCH result. Numbers are sequence numbers,
@@ -116,6 +120,9 @@ type SearchData struct {
 	Count  uint32
 	ModSeq uint64 // CONDSTORE: highest MODSEQ of the matches
 	UID    bool
+	// Partial holds the matches in the window SearchOptions.Partial
+	// asked for (empty when none is in it).
+	Partial NumSet
 }
 
 // Nums lists the numbers in All in ascending order (nil for more than
@@ -144,7 +151,7 @@ func (c *Client) search(ctx context.Context, uid bool, opts *SearchOptions, keys
 		for _, o := range []struct {
 			on   bool
 			name string
-		}{{opts.Min, "MIN"}, {opts.Max, "MAX"}, {opts.Count, "COUNT"}, {opts.All, "ALL"}, {opts.Save, "SAVE"}} {
+		}{{opts.Min, "MIN"}, {opts.Max, "MAX"}, {opts.Count, "COUNT"}, {opts.All, "ALL"}, {opts.Save, "SAVE"}, {opts.Partial != "", "PARTIAL " + opts.Partial}} {
 			if o.on {
 				ret = append(ret, o.name)
 			}
@@ -165,6 +172,7 @@ func (c *Client) search(ctx context.Context, uid bool, opts *SearchOptions, keys
 		}
 		s := &u.search.SearchData
 		res.All.Ranges = append(res.All.Ranges, s.All.Ranges...)
+		res.Partial.Ranges = append(res.Partial.Ranges, s.Partial.Ranges...)
 		res.Min, res.Max, res.Count = max(res.Min, s.Min), max(res.Max, s.Max), res.Count+s.Count
 		res.ModSeq = max(res.ModSeq, s.ModSeq)
 		return true
@@ -273,6 +281,10 @@ func (c *Client) readESearch() *searchResult {
 			if !r.expectSP() || !r.number64(&res.ModSeq) {
 				return nil
 			}
+		case "PARTIAL": // RFC 9394: "(" range SP (sequence-set / NIL) ")"
+			if !r.expectSP() || !r.readPartial(&res.Partial) {
+				return nil
+			}
 		case "":
 			r.fail("ESEARCH item")
 			return nil
@@ -286,6 +298,25 @@ func (c *Client) readESearch() *searchResult {
 		return nil
 	}
 	return res
+}
+
+// readPartial reads the value of an ESEARCH PARTIAL item into set.
+func (r *respReader) readPartial(set *NumSet) bool {
+	i := 0
+	return r.list(func() bool {
+		i++
+		switch {
+		case i == 1:
+			return r.atom() != "" || r.fail("partial range")
+		case i > 2:
+			return r.fail("PARTIAL with two elements")
+		case r.nilAtom():
+			return true
+		}
+		s, ok := r.numSet()
+		*set = s
+		return ok
+	})
 }
 
 // SortKey is a SORT criterion (RFC 5256): "ARRIVAL", "CC", "DATE",
