@@ -30,8 +30,9 @@ type syncReq struct {
 }
 
 type round struct {
-	reqs []*syncReq
-	done chan struct{} // closed when the round is over
+	reqs   []*syncReq
+	finish func() error  // the directory fsync, from the caller that opened the round
+	done   chan struct{} // closed when the round is over
 }
 
 // sync waits for a round that starts after this call and covers req;
@@ -40,13 +41,13 @@ type round struct {
 func (g *groupSync) sync(req *syncReq, finish func() error) error {
 	g.mu.Lock()
 	if g.next == nil {
-		g.next = &round{done: make(chan struct{})}
+		g.next = &round{finish: finish, done: make(chan struct{})}
 	}
 	r := g.next
 	r.reqs = append(r.reqs, req)
 	if !g.running {
 		g.running = true
-		go g.loop(finish)
+		go g.loop()
 	}
 	g.waiters++
 	g.mu.Unlock()
@@ -58,13 +59,13 @@ func (g *groupSync) sync(req *syncReq, finish func() error) error {
 }
 
 // loop runs rounds while callers wait for one.
-func (g *groupSync) loop(finish func() error) {
+func (g *groupSync) loop() {
 	g.mu.Lock()
 	for g.next != nil {
 		r := g.next
 		g.next = nil // later callers join the round after this one
 		g.mu.Unlock()
-		r.run(finish)
+		r.run()
 		close(r.done)
 		g.mu.Lock()
 	}
@@ -72,13 +73,13 @@ func (g *groupSync) loop(finish func() error) {
 	g.mu.Unlock()
 }
 
-func (r *round) run(finish func() error) {
+func (r *round) run() {
 	for _, q := range r.reqs {
 		if q.then != nil {
 			q.err = q.then()
 		}
 	}
-	if err := finish(); err != nil {
+	if err := r.finish(); err != nil {
 		for _, q := range r.reqs {
 			if q.err == nil {
 				q.err = err
