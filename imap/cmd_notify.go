@@ -23,9 +23,9 @@ import (
 // with the requested attributes), expunges (EXPUNGE or VANISHED) and,
 // with FlagChange, flag changes (FETCH) are sent between commands too;
 // SELECTED-DELAYED holds expunges back until a command that allows them
-// (RFC 5465 §6.1.2). Without either, or with SELECTED NONE, the selected
-// mailbox keeps the base protocol's behaviour: updates at the end of
-// commands and in IDLE, so that the client's sequence numbers stay right.
+// (RFC 5465 §6.1.2). Without either, with SELECTED NONE, after NOTIFY
+// NONE or an overflow, the selected mailbox is a snapshot until a NOTIFY
+// asks for it again (notify_hold.go).
 
 // errNotifyEnded ends a session from peekCommand: the response (BYE) has
 // been written or the connection is gone.

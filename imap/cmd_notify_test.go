@@ -455,3 +455,47 @@ func TestInteropPythonNotify(t *testing.T) {
 		require.Contains(t, string(out), "notify interop OK")
 	})
 }
+
+// Once NOTIFY is used without SELECTED (or with NONE), the selected
+// mailbox is a snapshot (RFC 5465 §3.1, §5): other sessions' changes,
+// and the session's own APPEND, wait; the results of its own EXPUNGE and
+// STORE still come. Asking for the selected mailbox releases the rest.
+func TestNotifySnapshot(t *testing.T) {
+	storeKinds(t, func(t *testing.T, newEnv func(*testing.T, ...func(*Server)) *testEnv) {
+		e := newEnv(t)
+		for _, s := range []string{"1", "2", "3"} {
+			e.appendMsg("INBOX", msg(s, "x\r\n"))
+		}
+		c := e.selectInbox()
+		c.run("C: a NOTIFY SET (personal (MailboxName))", "S: a OK *")
+		e.appendMsg("INBOX", msg("4", "x\r\n"))
+		e.withMailbox("INBOX", func(ctx context.Context, mb mailbox.Mailbox) {
+			_, err := mb.SetFlags(ctx, []mailbox.UID{2}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagFlagged}, 0)
+			require.NoError(t, err)
+			_, err = mb.Expunge(ctx, []mailbox.UID{3})
+			require.NoError(t, err)
+		})
+		c.run(
+			"C: n NOOP", "S: n OK *",
+			"C: i IDLE", "S: + idling", "C: DONE", "S: i OK *",
+			// The numbers are the ones the client knows; message 3 is
+			// gone from the store, so FETCH says nothing of it.
+			"C: f FETCH 1:* (UID)", "S: * 1 FETCH (UID 1)", "S: * 2 FETCH (UID 2)", "S: f OK *",
+			`C: s STORE 1 +FLAGS (\Deleted)`, `S: * 1 FETCH (UID 1 FLAGS (\Deleted))`, "S: s OK *",
+			"C: x EXPUNGE", "S: * 1 EXPUNGE", "S: x OK *",
+			"C: p APPEND INBOX {2+}", "C: hi", "S: p OK [APPENDUID * 5] *",
+			"C: r NOTIFY SET (selected (MessageNew (UID) MessageExpunge FlagChange))",
+			"S: * 2 EXPUNGE",
+			"S: * 3 EXISTS",
+			"S: * 2 RECENT",
+			`S: * 1 FETCH (UID 2 FLAGS (\Flagged))`,
+			"S: * 2 FETCH (UID 4)", // not 5: the session's own APPEND
+			"S: r OK *",
+			"C: g UID FETCH 1:* (UID)", "S: * 1 FETCH (UID 2)", "S: * 2 FETCH (UID 4)", "S: * 3 FETCH (UID 5)", "S: g OK *",
+			"C: z NOTIFY NONE", "S: z OK *",
+		)
+		e.appendMsg("INBOX", msg("6", "x\r\n"))
+		c.expectQuiet()
+		c.run("C: m NOOP", "S: m OK *")
+	})
+}

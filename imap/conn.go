@@ -601,6 +601,7 @@ func (c *conn) sendUpdates(allowExpunge bool) bool {
 		c.bye("", "Too many changes to the selected mailbox; please reconnect")
 		return false
 	}
+	c.view.setHold(c.notifyHolds()) // NOTIFY (notify_hold.go)
 	c.view.apply(evs)
 	if c.view.deleted {
 		c.bye("", "Selected mailbox was deleted")

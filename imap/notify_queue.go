@@ -1,7 +1,6 @@
 package imap
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/posthorn/posthorn/mailbox"
@@ -37,6 +36,7 @@ func (x *notification) isStatus() bool {
 // goroutine, which it never blocks, and bounded: past limit it drops
 // everything, turns NOTIFY off and remembers to say so (RFC 5465 §5.8).
 type notifyQueue struct {
+	used     bool            // a NOTIFY has succeeded on this session
 	spec     *notifyCmd      // nil: no NOTIFY in effect (never used, NONE, or overflowed)
 	subs     map[string]bool // subscriptions, kept for the SUBSCRIBED filter; nil when unused
 	limit    int
@@ -143,7 +143,7 @@ func (n *notifyQueue) push(selected string, ev *mailbox.Event) bool {
 	}
 	if len(n.notes) >= n.limit {
 		// RFC 5465 §5.8: stop notifying, as after NOTIFY NONE, and say so.
-		*n = notifyQueue{overflow: true}
+		*n = notifyQueue{used: true, overflow: true}
 		return true
 	}
 	n.notes = append(n.notes, x)
@@ -151,9 +151,9 @@ func (n *notifyQueue) push(selected string, ev *mailbox.Event) bool {
 }
 
 // wantSelected reports whether an event of the selected mailbox is to be
-// told to the session: flag changes only when NOTIFY asks for FlagChange
-// on it (or no NOTIFY is in effect, or it leaves the selected mailbox to
-// the base protocol).
+// queued for the view: flag changes are not when NOTIFY asks for the
+// selected mailbox's messages without FlagChange (when it does not ask
+// for them at all, the view keeps them back, see heldChanges).
 func (n *notifyQueue) wantSelected(ev *mailbox.Event) bool {
 	if ev.Kind != mailbox.EventFlagsChanged {
 		return true
@@ -167,7 +167,7 @@ func (n *notifyQueue) wantSelected(ev *mailbox.Event) bool {
 // on it.
 func (q *eventQueue) setNotify(spec *notifyCmd, subs map[string]bool, limit int) {
 	q.mu.Lock()
-	q.nt = notifyQueue{spec: spec, subs: subs, limit: limit}
+	q.nt = notifyQueue{used: true, spec: spec, subs: subs, limit: limit}
 	q.mu.Unlock()
 }
 
@@ -176,6 +176,14 @@ func (q *eventQueue) notifySpec() *notifyCmd {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.nt.spec
+}
+
+// notifyState returns whether NOTIFY was used, and the request in
+// effect.
+func (q *eventQueue) notifyState() (used bool, spec *notifyCmd) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.nt.used, q.nt.spec
 }
 
 // takeNotes returns the pending notifications and whether NOTIFY
@@ -198,17 +206,3 @@ func (q *eventQueue) expectOwn(kind mailbox.EventKind, name, old string) {
 }
 
 func (q *eventQueue) doneOwn() { q.expectOwn(0, "", "") }
-
-// noteArrived records messages the store reports added, as noteAdded
-// does, and remembers the ones this session did not add itself (its own
-// APPEND and COPY note theirs first) for NOTIFY's MessageNew FETCH.
-func (v *view) noteArrived(uids []mailbox.UID) {
-	for _, u := range uids {
-		if u > v.maxUID() {
-			if _, found := slices.BinarySearch(v.added, u); !found {
-				v.arrived = append(v.arrived, u)
-			}
-		}
-	}
-	v.noteAdded(uids)
-}

@@ -109,6 +109,7 @@ type view struct {
 	// Pending changes, not yet sent to the client.
 	added    []mailbox.UID                      // ascending, all > every UID in uids
 	arrived  []mailbox.UID                      // added by other sessions: NOTIFY's MessageNew FETCH
+	held     *heldChanges                       // NOTIFY without the selected mailbox: changes kept back
 	expunged []mailbox.UID                      // ascending, all present in uids
 	flags    map[mailbox.UID]mailbox.FlagChange // latest flag state per UID
 	deleted  bool                               // the mailbox itself was deleted
@@ -223,10 +224,10 @@ func (v *view) apply(evs []mailbox.Event) {
 		case mailbox.EventMessagesAdded:
 			v.noteArrived(ev.UIDs)
 		case mailbox.EventMessagesExpunged:
-			v.noteExpunged(ev.UIDs)
+			v.noteGone(ev.UIDs)
 		case mailbox.EventFlagsChanged:
 			for _, fc := range ev.Flags {
-				v.noteFlags(fc)
+				v.noteFlagEvent(fc)
 			}
 		}
 	}
@@ -236,6 +237,10 @@ func (v *view) apply(evs []mailbox.Event) {
 // session's own APPEND/COPY results and the store's event may both report
 // the same message.
 func (v *view) noteAdded(uids []mailbox.UID) {
+	if v.held != nil {
+		v.held.add(v, uids, false)
+		return
+	}
 	for _, u := range uids {
 		if u <= v.maxUID() {
 			continue
