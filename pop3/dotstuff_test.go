@@ -4,8 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"net"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
 
@@ -132,5 +136,70 @@ func BenchmarkDotWriter(b *testing.B) {
 			b.Fatal(err)
 		}
 		dw.Close()
+	}
+}
+
+// countingListener counts the writes to the connections it accepts.
+type countingListener struct {
+	net.Listener
+	writes *atomic.Int32
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, l.writes}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int32
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// TestPipelinedRetrSharesWrites: the replies to RETRs sent in one batch
+// leave in one write, not one (or more) per message.
+func TestPipelinedRetrSharesWrites(t *testing.T) {
+	const n = 20
+	msgs := make([]string, n)
+	for i := range msgs {
+		msgs[i] = msg1
+	}
+	st := newStore(t, msgs...)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var writes atomic.Int32
+	srv := &Server{Store: st, AllowInsecureAuth: true, AuthFailureDelay: -1, Hostname: "pop.test", Logger: discard()}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(countingListener{ln, &writes}) }()
+	t.Cleanup(func() { srv.Close(); <-done })
+	w := dialWire(t, ln.Addr().String())
+	w.login()
+	var batch strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&batch, "RETR %d\r\n", i)
+	}
+	before := writes.Load()
+	if _, err := io.WriteString(w.c, batch.String()); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Repeat("+OK "+strconv.Itoa(len(msg1))+" octets\r\n"+string(textwire.EncodeDot([]byte(msg1))), n)
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(w.br, got); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Fatalf("replies:\n%q\nwant\n%q", got, want)
+	}
+	if k := writes.Load() - before; k > 2 {
+		t.Errorf("%d pipelined RETRs answered in %d writes, want 1 (2 if the batch arrived in two reads)", n, k)
 	}
 }
