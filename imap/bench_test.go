@@ -2,6 +2,7 @@ package imap
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -100,6 +101,7 @@ func (c *benchClient) do(b *testing.B, cmd string) int64 {
 		b.Fatal(err)
 	}
 	var total int64
+	tagged, ok := []byte(tag+" "), []byte(tag+" OK")
 	for {
 		line, err := c.br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -110,15 +112,17 @@ func (c *benchClient) do(b *testing.B, cmd string) int64 {
 			b.Fatal(err)
 		}
 		total += int64(len(line))
-		s := string(line)
-		if n, ok := literalSuffix(strings.TrimSuffix(s, "\r\n")); ok {
-			c.br.Discard(n)
-			total += int64(n)
-			continue
+		l := bytes.TrimSuffix(line, []byte("\r\n"))
+		if i := bytes.LastIndexByte(l, '{'); i >= 0 && l[len(l)-1] == '}' {
+			if n, isLit := literalSuffix(string(l[i:])); isLit {
+				c.br.Discard(n)
+				total += int64(n)
+				continue
+			}
 		}
-		if strings.HasPrefix(s, tag+" ") {
-			if !strings.HasPrefix(s, tag+" OK") {
-				b.Fatalf("%s: %s", cmd, s)
+		if bytes.HasPrefix(line, tagged) {
+			if !bytes.HasPrefix(line, ok) {
+				b.Fatalf("%s: %s", cmd, line)
 			}
 			return total
 		}

@@ -120,12 +120,13 @@ func cmdFetch(c *conn, cmd *command) error {
 		hasFlags = hasFlags || it.Name == "FLAGS"
 		itemModSeq = itemModSeq || it.Name == "MODSEQ"
 	}
+	var src msgSource // one for all messages: allocated once
 	return c.eachMessage(uids, func(m *mailbox.MessageInfo) error {
 		n := v.seq(m.UID)
 		if n == 0 || (since != 0 && m.ModSeq <= since && !seenNow[m.UID]) {
 			return nil
 		}
-		src := msgSource{c: c, info: m}
+		src = msgSource{c: c, info: m}
 		defer src.close()
 		if err := src.prepare(items); err != nil {
 			return err // NO before any data of this message
@@ -274,6 +275,7 @@ type msgSource struct {
 	done   bool
 	part   *mime.Part    // MIME structure; nil until needed
 	md     *msgMeta      // cached renderings and structure; nil until needed
+	mdv    msgMeta       // what md points to when decoded from the cache
 	raw    []byte        // the whole message when preloaded (SEARCH), else nil
 	rc     io.ReadCloser // opened by prepare for writeRange, else nil
 }
@@ -486,6 +488,7 @@ type scratch struct {
 	br  *bufio.Reader
 	hdr []byte
 	raw []byte
+	lim io.LimitedReader
 }
 
 func (c *conn) getScratch() *scratch {
@@ -565,7 +568,14 @@ func (s *msgSource) writeRange(off, size int64) error {
 			return c.brokenLiteral(err)
 		}
 	}
-	n, err := io.CopyN(c.w.bw, r, size)
+	// The scratch LimitedReader saves an allocation per message.
+	lr := &c.getScratch().lim
+	lr.R, lr.N = r, size
+	n, err := c.w.bw.ReadFrom(lr)
+	lr.R = nil
+	if err == nil && n < size {
+		err = io.ErrUnexpectedEOF
+	}
 	if err != nil || n != size {
 		return c.brokenLiteral(fmt.Errorf("imap: message %d: %d of %d octets: %w", s.info.UID, n, size, err))
 	}

@@ -33,19 +33,26 @@ type msgMeta struct {
 }
 
 func decodeMeta(data []byte) (*msgMeta, error) {
+	m := new(msgMeta)
+	return m, m.decode(data)
+}
+
+// decode fills m from a cache entry; m keeps pointing into data.
+func (m *msgMeta) decode(data []byte) error {
 	rest, ok := bytes.CutPrefix(data, []byte(metaMagic))
 	if !ok {
-		return nil, errBadMeta
+		return errBadMeta
 	}
 	var fields [3][]byte
 	for i := range fields {
 		n, k := binary.Uvarint(rest)
 		if k <= 0 || n > uint64(len(rest)-k) {
-			return nil, errBadMeta
+			return errBadMeta
 		}
 		fields[i], rest = rest[k:k+int(n)], rest[k+int(n):]
 	}
-	return &msgMeta{envelope: fields[0], bodyStructure: fields[1], body: fields[2], partData: rest}, nil
+	*m = msgMeta{envelope: fields[0], bodyStructure: fields[1], body: fields[2], partData: rest}
+	return nil
 }
 
 // renderMeta renders the responses of part p into a cache entry.
@@ -82,9 +89,10 @@ func (s *msgSource) meta() (*msgMeta, error) {
 	mc, cache := s.c.mbox.(mailbox.MetadataCache)
 	if cache {
 		if data, err := mc.Metadata(ctx, uid); err == nil {
-			if m, err := decodeMeta(data); err == nil {
-				s.md = m
-				return m, nil
+			// Decoded into the source: no allocation per message.
+			if err := s.mdv.decode(data); err == nil {
+				s.md = &s.mdv
+				return s.md, nil
 			}
 		}
 	}
