@@ -60,24 +60,11 @@ func (v *view) noteArrived(uids []mailbox.UID) {
 
 // noteGone records messages the store reports expunged.
 func (v *view) noteGone(uids []mailbox.UID) {
-	h := v.held
-	if h == nil {
-		v.noteExpunged(uids)
+	if h := v.held; h != nil {
+		v.pendExpunged(&h.added, &h.expunged, h.flags, uids)
 		return
 	}
-	for _, u := range uids {
-		if i, ok := slices.BinarySearch(h.added, u); ok {
-			h.added = slices.Delete(h.added, i, i+1)
-			continue
-		}
-		if v.seq(u) == 0 {
-			continue
-		}
-		if i, found := slices.BinarySearch(h.expunged, u); !found {
-			h.expunged = slices.Insert(h.expunged, i, u)
-		}
-		delete(h.flags, u)
-	}
+	v.noteExpunged(uids)
 }
 
 // noteFlagEvent records a flag change the store reports.

@@ -255,19 +255,25 @@ func (v *view) noteAdded(uids []mailbox.UID) {
 // noteExpunged records removed messages. A message still pending as added
 // simply disappears; one the client knows waits for an EXPUNGE.
 func (v *view) noteExpunged(uids []mailbox.UID) {
+	v.pendExpunged(&v.added, &v.expunged, v.flags, uids)
+}
+
+// pendExpunged is noteExpunged on a set of pending lists (the view's, or
+// the ones NOTIFY keeps back).
+func (v *view) pendExpunged(added, expunged *[]mailbox.UID, flags map[mailbox.UID]mailbox.FlagChange, uids []mailbox.UID) {
 	for _, u := range uids {
-		if i, ok := slices.BinarySearch(v.added, u); ok {
-			v.added = slices.Delete(v.added, i, i+1)
+		if i, ok := slices.BinarySearch(*added, u); ok {
+			*added = slices.Delete(*added, i, i+1)
 			continue
 		}
 		if v.seq(u) == 0 {
 			continue
 		}
-		i, found := slices.BinarySearch(v.expunged, u)
+		i, found := slices.BinarySearch(*expunged, u)
 		if !found {
-			v.expunged = slices.Insert(v.expunged, i, u)
+			*expunged = slices.Insert(*expunged, i, u)
 		}
-		delete(v.flags, u)
+		delete(flags, u)
 	}
 }
 
