@@ -113,8 +113,8 @@ func tokenizeAddresses(s string) []atok {
 		case strings.IndexByte("<>@,;:.", c) >= 0:
 			toks = append(toks, atok{c, string(c)})
 			l.i++
-		case c == ')' || c == '\\':
-			l.i++ // stray
+		case c == ')' || c == ']' || c == '\\' || c < ' ':
+			l.i++ // stray: a word starts with none of these
 		default:
 			start := l.i
 			for l.i < len(l.s) {

@@ -121,6 +121,9 @@ func FuzzParseAddressList(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		if n := len(tokenizeAddresses(s)); n > len(s) {
+			t.Fatalf("%d tokens from %d bytes %q", n, len(s), s)
+		}
 		list := ParseAddressList(s)
 		depth := 0
 		for _, a := range list {

@@ -2,6 +2,7 @@ package mime
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -84,10 +85,22 @@ func TestParseAddressList(t *testing.T) {
 		{"", nil},
 		{",,,", nil},
 		{"G: a@b", []Address{{Mailbox: "G", Group: GroupStart}, {Mailbox: "a", Host: "b"}, {Group: GroupEnd}}},
+		// Control characters and a stray "]" are skipped: the addresses
+		// after them survive (they used to end the list).
+		{"a@b\x00, c@d", []Address{{Mailbox: "a", Host: "b"}, {Mailbox: "c", Host: "d"}}},
+		{"Jo\x01e <a@b>, c@d", []Address{{Name: "Jo e", Mailbox: "a", Host: "b"}, {Mailbox: "c", Host: "d"}}},
+		{"x]y@z, c@d", []Address{{Mailbox: "xy", Host: "z"}, {Mailbox: "c", Host: "d"}}},
 	}
 	for _, c := range cases {
 		if got := ParseAddressList(c.in); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("ParseAddressList(%q) =\n %+v, want\n %+v", c.in, got, c.want)
+		}
+	}
+	// Every token consumes input: a stray byte once made 80,000 empty
+	// ones (milliseconds and megabytes per header).
+	for _, s := range []string{"\x00", "]", "<\x1f", "@\x00", strings.Repeat("\x01]", 100)} {
+		if n := len(tokenizeAddresses(s)); n > len(s) {
+			t.Errorf("%q: %d tokens", s, n)
 		}
 	}
 	a := Address{Name: "=?utf-8?q?J=C3=B6rg?=", Mailbox: "j", Host: "x"}
