@@ -65,6 +65,15 @@ func cmdNotify(c *conn, cmd *command) error {
 	// In effect before the STATUS responses are read: a change in between
 	// is reported (again) rather than lost.
 	c.queue.setNotify(n, subs, c.srv.maxNotifyQueue())
+	// RFC 5465 §3.1: NOTIFY SET is an implicit NOOP. What the selected
+	// mailbox accumulated (kept back, or queued) goes out now, even when
+	// the new request leaves the selected mailbox out.
+	c.queue.holdSelected(false)
+	ok := c.sendUpdates(true)
+	c.queue.holdSelected(true)
+	if !ok {
+		return errAlreadyAnswered
+	}
 	if n.status {
 		return c.notifyStatusAll(n, subs)
 	}

@@ -497,5 +497,10 @@ func TestNotifySnapshot(t *testing.T) {
 		e.appendMsg("INBOX", msg("6", "x\r\n"))
 		c.expectQuiet()
 		c.run("C: m NOOP", "S: m OK *")
+		// NOTIFY SET is an implicit NOOP (§3.1): what accumulated goes out,
+		// though the new request leaves the selected mailbox out again.
+		c.run("C: y NOTIFY SET (personal (MailboxName))", "S: * 4 EXISTS", "S: * 3 RECENT", "S: y OK *")
+		e.appendMsg("INBOX", msg("7", "x\r\n"))
+		c.run("C: w NOOP", "S: w OK *")
 	})
 }

@@ -178,6 +178,14 @@ func (q *eventQueue) notifySpec() *notifyCmd {
 	return q.nt.spec
 }
 
+// holdSelected(false) lets the selected mailbox's changes out, as before
+// any NOTIFY; holdSelected(true) restores the rules of NOTIFY.
+func (q *eventQueue) holdSelected(hold bool) {
+	q.mu.Lock()
+	q.nt.used = hold
+	q.mu.Unlock()
+}
+
 // notifyState returns whether NOTIFY was used, and the request in
 // effect.
 func (q *eventQueue) notifyState() (used bool, spec *notifyCmd) {
