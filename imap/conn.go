@@ -274,8 +274,13 @@ func (c *conn) serve() {
 	}
 	for c.state != stateLogout {
 		if !c.readCommand() {
-			return
+			break
 		}
+	}
+	// A session that ended with a reply (LOGOUT, BYE) lets it reach the
+	// client.
+	if c.state == stateLogout && c.flush() == nil {
+		serve.Linger(c.nc, c.raw)
 	}
 }
 

@@ -231,7 +231,11 @@ func (c *conn) serve() {
 		c.setState(StateActive)
 		c.handle(line)
 	}
-	c.bw.Flush()
+	// The session ended with a reply (QUIT, or an error that closes it):
+	// let it reach the client.
+	if c.bw.Flush() == nil {
+		serving.Linger(c.rwc, nil)
+	}
 }
 
 // finish ends the session: nothing is deleted unless QUIT already did.

@@ -292,7 +292,10 @@ func (c *conn) Serve() {
 		}
 		c.handle(line)
 	}
-	c.flush()
+	// A session that ended with a reply (QUIT, 421) lets it reach the client.
+	if c.flush() == nil && c.quit {
+		serve.Linger(c.nc, c.raw)
+	}
 }
 
 func (c *conn) greetingProtocol() string {
