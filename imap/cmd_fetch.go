@@ -568,11 +568,14 @@ func (s *msgSource) writeRange(off, size int64) error {
 			return c.brokenLiteral(err)
 		}
 	}
-	// The scratch LimitedReader saves an allocation per message.
-	lr := &c.getScratch().lim
-	lr.R, lr.N = r, size
-	n, err := c.w.bw.ReadFrom(lr)
-	lr.R = nil
+	n, sent, err := s.sendFile(r, off, size)
+	if !sent {
+		// The scratch LimitedReader saves an allocation per message.
+		lr := &c.getScratch().lim
+		lr.R, lr.N = r, size
+		n, err = c.w.bw.ReadFrom(lr)
+		lr.R = nil
+	}
 	if err == nil && n < size {
 		err = io.ErrUnexpectedEOF
 	}
