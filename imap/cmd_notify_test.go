@@ -504,3 +504,75 @@ func TestNotifySnapshot(t *testing.T) {
 		c.run("C: w NOOP", "S: w OK *")
 	})
 }
+
+// While another session keeps changing things, a NOTIFY session running
+// FETCHes of whole messages gets only whole, well-formed responses:
+// notifications never land inside another response.
+func TestNotifyNoInterleaving(t *testing.T) {
+	e := newTestEnv(t)
+	e.createMailboxes("other")
+	for _, s := range []string{"1", "2", "3"} {
+		e.appendMsg("INBOX", msg(s, strings.Repeat("body line\r\n", 200)))
+	}
+	c := e.selectInbox()
+	c.run("C: a NOTIFY SET (selected (MessageNew (UID BODY.PEEK[]) MessageExpunge FlagChange)) (personal (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))", "S: a OK *")
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.withAccount(func(ctx context.Context, acct mailbox.Account) {
+			for i := 0; i < 200; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for _, name := range []string{"INBOX", "other"} {
+					mb, err := acct.Mailbox(ctx, name)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					uid, err := mb.Append(ctx, strings.NewReader(msg(fmt.Sprint(i), "x\r\n")), nil)
+					if err == nil {
+						_, err = mb.SetFlags(ctx, []mailbox.UID{uid}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0)
+					}
+					if err == nil && i%2 == 0 {
+						_, err = mb.Expunge(ctx, []mailbox.UID{uid})
+					}
+					mb.Close()
+					if err != nil {
+						t.Error(err)
+						return
+					}
+				}
+				if err := acct.Create(ctx, fmt.Sprintf("tmp%d", i), nil); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}()
+	unsolicited := 0
+	check := func(tag string) {
+		for {
+			line := c.readLine()
+			if strings.HasPrefix(line, tag+" ") {
+				require.True(t, strings.HasPrefix(line, tag+" OK "), line)
+				return
+			}
+			require.Regexp(t, `(?s)^\* (\d+ (EXISTS|RECENT|EXPUNGE|FETCH \(.*\))|STATUS \S+ \(.*\)|LIST \(.*\) "/" \S+|FLAGS \(.*\)|OK \[.*)$`, line)
+			unsolicited++
+		}
+	}
+	for i := 0; i < 40; i++ {
+		tag := fmt.Sprintf("f%d", i)
+		c.send(tag + " UID FETCH 1:* (UID FLAGS BODY.PEEK[])")
+		check(tag)
+	}
+	close(stop)
+	<-done
+	c.send("n NOOP")
+	check("n")
+	require.Positive(t, unsolicited)
+}
