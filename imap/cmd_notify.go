@@ -33,6 +33,12 @@ var errNotifyEnded = errors.New("imap: session ended while notifying")
 
 // cmdNotify runs NOTIFY SET and NOTIFY NONE.
 func cmdNotify(c *conn, cmd *command) error {
+	if c.srv.maxNotifyQueue() <= 0 {
+		if err := c.dec.DiscardLine(); err != nil {
+			return err
+		}
+		return errBad("NOTIFY is not offered")
+	}
 	n := parseNotify(c.dec)
 	if n == nil {
 		return c.dec.Err()

@@ -76,6 +76,12 @@ func TestNotifyCapability(t *testing.T) {
 	e := newTestEnv(t)
 	c := e.login()
 	c.run("C: a CAPABILITY", "S: * CAPABILITY * NOTIFY*", "S: a OK *")
+	// MaxNotifyQueue < 0: not offered.
+	e = newTestEnv(t, func(s *Server) { s.MaxNotifyQueue = -1 })
+	c = e.login()
+	c.send("a CAPABILITY")
+	require.NotContains(t, c.readLine(), "NOTIFY")
+	c.run("S: a OK *", "C: b NOTIFY SET (personal (MailboxName))", "S: b BAD *", "C: c NOOP", "S: c OK *")
 }
 
 // RFC 5465 §3.1's example, on both stores. (The RFC's groups say

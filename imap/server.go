@@ -159,7 +159,8 @@ type Server struct {
 	MaxLoginFails int
 	// MaxNotifyQueue bounds the NOTIFY notifications (RFC 5465) waiting
 	// for one session; past it the session gets
-	// "* OK [NOTIFICATIONOVERFLOW]" and NOTIFY is turned off: 0 → 1024.
+	// "* OK [NOTIFICATIONOVERFLOW]" and NOTIFY is turned off: 0 → 1024,
+	// <0 → NOTIFY not offered.
 	MaxNotifyQueue int
 
 	// Logger receives errors and, at Debug and LevelTrace, the
@@ -281,7 +282,10 @@ func (s *Server) capabilities(c *conn) []string {
 		"CREATE-SPECIAL-USE", "STATUS=SIZE", "ESEARCH", "SEARCHRES", "MULTIAPPEND",
 		"UTF8=ACCEPT", "WITHIN", "SAVEDATE", "BINARY", "CONDSTORE", "QRESYNC", "PREVIEW",
 		"SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
-		"CONTEXT=SEARCH", "CONTEXT=SORT", "PARTIAL", "NOTIFY")
+		"CONTEXT=SEARCH", "CONTEXT=SORT", "PARTIAL")
+	if s.maxNotifyQueue() > 0 {
+		caps = append(caps, "NOTIFY")
+	}
 	if c.state != stateNotAuth && !c.compressed {
 		caps = append(caps, "COMPRESS=DEFLATE")
 	}
