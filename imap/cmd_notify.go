@@ -290,7 +290,9 @@ func (c *conn) notifyLive() bool { return c.state != stateNotAuth && c.queue.not
 // the input (the conn goroutine does not touch the reader until it has
 // returned) while this one waits on the event queue.
 func (c *conn) peekCommand() error {
-	if !c.notifyLive() {
+	if c.br.Buffered() > 0 || !c.notifyLive() {
+		// A pipelined command is there already: its end sends what
+		// is pending.
 		_, err := c.br.Peek(1)
 		return err
 	}

@@ -50,3 +50,13 @@ func BenchmarkNotifyPush(b *testing.B) {
 func BenchmarkIdleConnMemoryNotify(b *testing.B) {
 	idleConnMemory(b, "b NOTIFY SET (selected (MessageNew MessageExpunge)) (personal (MessageNew MessageExpunge MailboxName))\r\n")
 }
+
+// BenchmarkNotifyNoop is a NOOP round trip with NOTIFY in effect (a
+// helper goroutine per wait for a command); BenchmarkNotifyNoop/none is
+// the same without.
+func BenchmarkNotifyNoop(b *testing.B) {
+	b.Run("none", func(b *testing.B) { runBench(b, []string{"SELECT INBOX"}, "NOOP") })
+	b.Run("notify", func(b *testing.B) {
+		runBench(b, []string{"SELECT INBOX", "NOTIFY SET (selected (MessageNew MessageExpunge FlagChange)) (personal (MessageNew MessageExpunge MailboxName))"}, "NOOP")
+	})
+}
