@@ -253,7 +253,7 @@ func (c *conn) writeFetchItem(src *msgSource, it *wire.FetchItem) error {
 			return nil
 		}
 		w.raw("BODY[")
-		w.raw(it.Section.String())
+		w.section(it.Section)
 		w.byte(']')
 		if it.Partial != nil {
 			w.byte('<')
@@ -301,6 +301,7 @@ func (s *msgSource) open() (io.ReadCloser, error) {
 // or a literal in two.
 func (s *msgSource) prepare(items []wire.FetchItem) error {
 	needMeta, needBody, whole := false, 0, false
+	headerOnly := true // every section asked is in the header block
 	for i := range items {
 		switch it := &items[i]; it.Name {
 		case "ENVELOPE", "BODYSTRUCTURE":
@@ -310,13 +311,19 @@ func (s *msgSource) prepare(items []wire.FetchItem) error {
 				needMeta = true
 			} else {
 				needBody++
-				whole = it.Section.Specifier == PartAll && len(it.Section.Path) == 0
+				sec := it.Section
+				whole = sec.Specifier == PartAll && len(sec.Path) == 0
+				headerOnly = headerOnly && len(sec.Path) == 0 &&
+					(sec.Specifier == PartHeader || sec.Specifier == PartHeaderFields || sec.Specifier == PartHeaderFieldsNot)
 			}
+		case "RFC822.HEADER":
+			needBody++
 		case "RFC822":
 			needBody++
-			whole = true
-		case "RFC822.HEADER", "RFC822.TEXT", "BINARY", "BINARY.SIZE", "PREVIEW":
+			whole, headerOnly = true, false
+		case "RFC822.TEXT", "BINARY", "BINARY.SIZE", "PREVIEW":
 			needBody++
+			headerOnly = false
 		}
 	}
 	if needMeta {
@@ -326,6 +333,9 @@ func (s *msgSource) prepare(items []wire.FetchItem) error {
 	}
 	if needBody == 0 || s.raw != nil {
 		return nil
+	}
+	if headerOnly {
+		return s.loadHeader() // the header alone is read, not the body
 	}
 	// The whole message asked for once (BODY[], RFC822): streamed from
 	// the store straight into the write buffer, opened here.
@@ -449,6 +459,10 @@ func (s *msgSource) loadHeader() error {
 	if s.done {
 		return nil
 	}
+	if s.raw != nil {
+		s.header, s.done = headerBlock(s.raw), true
+		return nil
+	}
 	rc, err := s.open()
 	if err != nil {
 		return err
@@ -456,30 +470,57 @@ func (s *msgSource) loadHeader() error {
 	defer rc.Close()
 	sc := s.c.getScratch()
 	br := sc.br
-	br.Reset(io.LimitReader(rc, min(s.info.Size, maxHeaderBytes)))
-	hdr := sc.hdr[:0]
-	partial := false // the last chunk ended inside a long line
-	for {
-		line, err := br.ReadSlice('\n')
-		hdr = append(hdr, line...)
-		if err == bufio.ErrBufferFull {
-			partial = true
-			continue
-		}
-		if err != nil {
-			break // EOF: a message that is all header
-		}
-		if !partial && (len(line) == 1 || (len(line) == 2 && line[0] == '\r')) {
-			break
-		}
-		partial = false
-	}
+	lr := &sc.lim
+	lr.R, lr.N = rc, min(s.info.Size, maxHeaderBytes)
+	defer func() { lr.R = nil }()
+	br.Reset(lr)
+	hdr := readHeader(br, sc.hdr[:0])
 	br.Reset(nil)
 	// The buffer is reused for the next message: s.header is valid while
 	// this message is being answered.
 	sc.hdr = hdr
 	s.header, s.done = hdr, true
 	return nil
+}
+
+// readHeader appends the header block read from br to dst, up to and
+// including the empty line, or all of br when there is none.
+func readHeader(br *bufio.Reader, dst []byte) []byte {
+	partial := false // the last chunk ended inside a long line
+	for {
+		line, err := br.ReadSlice('\n')
+		dst = append(dst, line...)
+		if err == bufio.ErrBufferFull {
+			partial = true
+			continue
+		}
+		if err != nil {
+			return dst // EOF: a message that is all header
+		}
+		if !partial && (len(line) == 1 || (len(line) == 2 && line[0] == '\r')) {
+			return dst
+		}
+		partial = false
+	}
+}
+
+// headerBlock returns the header block of a message in memory, the empty
+// line included, as loadHeader reads it: at most maxHeaderBytes, all of a
+// message without an empty line.
+func headerBlock(msg []byte) []byte {
+	b := msg[:min(len(msg), maxHeaderBytes)]
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			break
+		}
+		line := b[i : i+j+1]
+		i += j + 1
+		if len(line) == 1 || (len(line) == 2 && line[0] == '\r') {
+			return b[:i]
+		}
+	}
+	return b
 }
 
 // scratch holds buffers reused across the messages of one command. It is

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/posthorn/posthorn/imap/internal/wire"
 	"github.com/posthorn/posthorn/internal/utf7"
 	"github.com/posthorn/posthorn/mailbox"
 )
@@ -220,6 +221,33 @@ func (w *respWriter) flags(flags []mailbox.Flag, recent bool) {
 		w.raw(string(FlagRecent))
 	}
 	w.byte(')')
+}
+
+// section writes a body section as it stands between the brackets, the
+// same text as Section.String without building a string.
+func (w *respWriter) section(s *wire.Section) {
+	for i, n := range s.Path {
+		if i > 0 {
+			w.byte('.')
+		}
+		w.num(uint64(n))
+	}
+	if s.Specifier != wire.PartAll {
+		if len(s.Path) > 0 {
+			w.byte('.')
+		}
+		w.raw(string(s.Specifier))
+	}
+	if s.Specifier == wire.PartHeaderFields || s.Specifier == wire.PartHeaderFieldsNot {
+		w.raw(" (")
+		for i, f := range s.Fields {
+			if i > 0 {
+				w.sp()
+			}
+			w.raw(f)
+		}
+		w.byte(')')
+	}
 }
 
 // dateTime writes an IMAP date-time (RFC 9051 §9) quoted.

@@ -103,14 +103,14 @@ func (c *conn) writeBinary(src *msgSource, it *wire.FetchItem) error {
 	}
 	if it.Name == "BINARY.SIZE" {
 		c.w.raw("BINARY.SIZE[")
-		c.w.raw(it.Section.String())
+		c.w.section(it.Section)
 		c.w.raw("] ")
 		c.w.num(uint64(size))
 		return nil
 	}
 	off, n := int64(0), size
 	c.w.raw("BINARY[")
-	c.w.raw(it.Section.String())
+	c.w.section(it.Section)
 	c.w.byte(']')
 	if it.Partial != nil {
 		off = min(int64(it.Partial.Offset), size)
