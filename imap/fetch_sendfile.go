@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,8 +18,8 @@ const sendfileMin = 256 << 10
 // own WriteTimeout, like each write of the buffer.
 const sendfileChunk = 1 << 20
 
-// sendfileUsed counts messages sent with sendfile (tests).
-var sendfileUsed func()
+// sendfileCount counts the messages sent with sendfile (for tests).
+var sendfileCount atomic.Int64
 
 // sendFile sends size octets of the message from rc with sendfile(2) when
 // it can: a plain TCP connection (no TLS, no COMPRESS), the whole message
@@ -54,9 +55,7 @@ func (s *msgSource) sendFile(rc io.Reader, off, size int64) (n int64, handled bo
 	if err := c.w.bw.Flush(); err != nil {
 		return 0, true, err
 	}
-	if sendfileUsed != nil {
-		sendfileUsed()
-	}
+	sendfileCount.Add(1)
 	lr := &c.getScratch().lim
 	defer func() { lr.R = nil }()
 	for n < size {
