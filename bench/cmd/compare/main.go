@@ -5,6 +5,11 @@
 // and prints a Markdown table of medians with Posthorn's ratio to each.
 //
 //	go run ./cmd/compare [-runs 3] [-out results.md] [-suites smtp,imap,pop3,mem] [-quick]
+//	go run ./cmd/compare -suites imap -targets posthorn-mem,go-imap-mem
+//
+// Posthorn's IMAP server runs twice: on the Maildir store ("posthorn",
+// against Dovecot on the same files) and on the memory store
+// ("posthorn-mem", against go-imap's memory server).
 //
 // Run it from the bench/ directory, as root for Dovecot (it drops to
 // nobody). Every load is bounded in count and time; the whole matrix takes
