@@ -121,7 +121,8 @@ func cmdFetch(c *conn, cmd *command) error {
 		itemModSeq = itemModSeq || it.Name == "MODSEQ"
 	}
 	var src msgSource // one for all messages: allocated once
-	return c.eachMessage(uids, func(m *mailbox.MessageInfo) error {
+	gone := false     // a message expunged by another session meanwhile
+	err = c.eachMessage(uids, func(m *mailbox.MessageInfo) error {
 		n := v.seq(m.UID)
 		if n == 0 || (since != 0 && m.ModSeq <= since && !seenNow[m.UID]) {
 			return nil
@@ -129,6 +130,12 @@ func cmdFetch(c *conn, cmd *command) error {
 		src = msgSource{c: c, info: m}
 		defer src.close()
 		if err := src.prepare(items); err != nil {
+			if errors.Is(err, mailbox.ErrNotExist) {
+				// Expunged by another session since this one last heard:
+				// the others still go out (RFC 2180 §4.1.3).
+				gone = true
+				return nil
+			}
 			return err // NO before any data of this message
 		}
 		for i := range items {
@@ -177,6 +184,10 @@ func cmdFetch(c *conn, cmd *command) error {
 		}
 		return nil
 	})
+	if err == nil && gone {
+		err = errNo(CodeExpungeIssued, "Some of the requested messages no longer exist")
+	}
+	return err
 }
 
 // writeModSeq writes the MODSEQ fetch item (RFC 7162 §3.1.4.1).
