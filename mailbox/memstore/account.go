@@ -186,6 +186,7 @@ func (b *mbox) kill(u *user) {
 	u.messages -= int64(len(b.msgs))
 	u.quotaLock.Unlock()
 	b.msgs, b.tombs = nil, nil
+	b.resetCounts()
 }
 
 func (a *account) Rename(ctx context.Context, oldName, newName string) error {
@@ -267,6 +268,8 @@ func (a *account) renameInbox(inbox *mbox, newName string) {
 	inbox.mu.Lock()
 	defer inbox.mu.Unlock()
 	b.msgs, inbox.msgs = inbox.msgs, nil
+	b.unseen, b.flagged, b.size = inbox.unseen, inbox.flagged, inbox.size
+	inbox.resetCounts()
 	b.uidNext = inbox.uidNext
 	b.modseq = inbox.modseq
 	u.boxes[newName] = b

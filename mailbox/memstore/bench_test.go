@@ -28,6 +28,18 @@ func benchInbox(b *testing.B) mailbox.Mailbox {
 	return m
 }
 
+// filledInbox is benchInbox with n one-octet messages.
+func filledInbox(b *testing.B, n int) mailbox.Mailbox {
+	b.Helper()
+	m := benchInbox(b)
+	for range n {
+		if _, err := m.Append(ctx, bytes.NewReader([]byte("x")), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return m
+}
+
 // BenchmarkAppend appends 4 KiB messages (throughput in MB/s).
 func BenchmarkAppend(b *testing.B) {
 	m := benchInbox(b)
@@ -70,13 +82,8 @@ func BenchmarkSetFlags(b *testing.B) {
 
 // BenchmarkMessages lists 10,000 messages.
 func BenchmarkMessages(b *testing.B) {
-	m := benchInbox(b)
 	const n = 10_000
-	for range n {
-		if _, err := m.Append(ctx, bytes.NewReader([]byte("x")), nil); err != nil {
-			b.Fatal(err)
-		}
-	}
+	m := filledInbox(b, n)
 	b.ReportAllocs()
 	for b.Loop() {
 		k := 0
@@ -91,4 +98,18 @@ func BenchmarkMessages(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkStatus reads the counters of a mailbox of 10,000 messages, as
+// an IMAP server does after each APPEND.
+func BenchmarkStatus(b *testing.B) {
+	const n = 10_000
+	m := filledInbox(b, n)
+	b.ReportAllocs()
+	for b.Loop() {
+		st, err := m.Status(ctx)
+		if err != nil || st.Messages != n || st.Unseen != n {
+			b.Fatalf("Status %+v, %v", st, err)
+		}
+	}
 }

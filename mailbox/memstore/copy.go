@@ -87,6 +87,7 @@ func (h *handle) transfer(ctx context.Context, uids []mailbox.UID, dest string, 
 			data: m.data, modseq: dst.modseq, meta: m.meta}
 		dst.uidNext++
 		dst.msgs = append(dst.msgs, c)
+		dst.tally(c, 1)
 		res.Source[i], res.Dest[i], added[i] = m.uid, c.uid, c.uid
 	}
 	dh := &handle{u: u, box: dst, bus: h.bus}

@@ -32,7 +32,36 @@ type mbox struct {
 	modseq  mailbox.ModSeq // HIGHESTMODSEQ
 	msgs    []*message     // ascending UID
 	tombs   []tomb         // ascending MODSEQ
+
+	// Running counters for Status, kept by add, drop and SetFlags.
+	unseen  int64 // messages without \Seen
+	flagged int64 // messages with \Deleted
+	size    int64 // sum of the messages' sizes
 }
+
+// tally adds (d = 1) or removes (d = -1) m's share of the counters. b.mu
+// is held for writing.
+func (b *mbox) tally(m *message, d int64) {
+	du, dd := flagCounts(m.flags)
+	b.unseen += d * du
+	b.flagged += d * dd
+	b.size += d * int64(len(m.data))
+}
+
+// flagCounts returns 1 for each counter a message with flags counts in:
+// unseen (no \Seen) and deleted (\Deleted).
+func flagCounts(flags []mailbox.Flag) (unseen, deleted int64) {
+	if !mailbox.HasFlag(flags, mailbox.FlagSeen) {
+		unseen = 1
+	}
+	if mailbox.HasFlag(flags, mailbox.FlagDeleted) {
+		deleted = 1
+	}
+	return unseen, deleted
+}
+
+// resetCounts zeroes the counters, when b.msgs is emptied at once.
+func (b *mbox) resetCounts() { b.unseen, b.flagged, b.size = 0, 0, 0 }
 
 type message struct {
 	uid          mailbox.UID
@@ -143,22 +172,16 @@ func (h *handle) Status(ctx context.Context) (mailbox.Status, error) {
 	}
 	defer h.unlock(false)
 	b := h.box
-	st := mailbox.Status{
+	// O(1): the counters are kept up to date by every change.
+	return mailbox.Status{
 		Messages:      uint32(len(b.msgs)),
+		Unseen:        uint32(b.unseen),
+		Deleted:       uint32(b.flagged),
+		Size:          b.size,
 		UIDNext:       b.uidNext,
 		UIDValidity:   b.uidValidity,
 		HighestModSeq: b.modseq,
-	}
-	for _, m := range b.msgs {
-		if !mailbox.HasFlag(m.flags, mailbox.FlagSeen) {
-			st.Unseen++
-		}
-		if mailbox.HasFlag(m.flags, mailbox.FlagDeleted) {
-			st.Deleted++
-		}
-		st.Size += int64(len(m.data))
-	}
-	return st, nil
+	}, nil
 }
 
 // messagesBatch is how many messages Messages copies per lock, at most;
@@ -295,6 +318,7 @@ func (h *handle) Append(ctx context.Context, r io.Reader, opts *mailbox.AppendOp
 	m := &message{uid: b.uidNext, flags: flags, internalDate: date, saveDate: time.Now(), data: data, modseq: b.modseq}
 	b.uidNext++
 	b.msgs = append(b.msgs, m)
+	b.tally(m, 1)
 	h.publish(mailbox.Event{Kind: mailbox.EventMessagesAdded, UIDs: []mailbox.UID{m.uid}})
 	return m.uid, nil
 }
@@ -332,6 +356,81 @@ func sortedUIDs(uids []mailbox.UID) []mailbox.UID {
 	return slices.Compact(s)
 }
 
+// ascendingUIDs returns uids sorted without duplicates: uids itself when it
+// already is (the common 1:* case), else a sorted copy. The result is only
+// read.
+func ascendingUIDs(uids []mailbox.UID) []mailbox.UID {
+	for i := 1; i < len(uids); i++ {
+		if uids[i] <= uids[i-1] {
+			return sortedUIDs(uids)
+		}
+	}
+	return uids
+}
+
+// seek returns the index of the first message of b.msgs at or after i
+// whose UID is ≥ uid: O(1) when uid is at i or i+1, as in a run of
+// consecutive UIDs, else a binary search of the rest. b.mu is held.
+func (b *mbox) seek(i int, uid mailbox.UID) int {
+	msgs := b.msgs
+	for k := i; k < len(msgs) && k < i+2; k++ {
+		if msgs[k].uid >= uid {
+			return k
+		}
+	}
+	if i+2 >= len(msgs) {
+		return len(msgs)
+	}
+	rest := msgs[i+2:]
+	return i + 2 + sort.Search(len(rest), func(k int) bool { return rest[k].uid >= uid })
+}
+
+// flagTransition is what one SetFlags does to messages that have flags
+// from: they get to (shared by all of them, never modified), and the
+// counters change by unseen and deleted.
+type flagTransition struct {
+	from, to        []mailbox.Flag
+	changed         bool
+	unseen, deleted int64
+}
+
+// maxTransitions bounds the transitions SetFlags remembers per call; a
+// mailbox with more distinct flag sets computes the rest per message.
+const maxTransitions = 16
+
+// transition returns the transition of a message with flags cur, from
+// memo or computed (and remembered while memo has room).
+func transition(memo *[]flagTransition, cur []mailbox.Flag, op mailbox.FlagOp, change []mailbox.Flag) *flagTransition {
+	for i := range *memo {
+		t := &(*memo)[i]
+		if sameSlice(t.from, cur) || slices.Equal(t.from, cur) {
+			return t
+		}
+	}
+	next, diff := mailbox.ApplyFlags(cur, op, change)
+	if !diff {
+		next = cur
+	}
+	u0, d0 := flagCounts(cur)
+	u1, d1 := flagCounts(next)
+	t := flagTransition{from: cur, to: next, changed: diff, unseen: u1 - u0, deleted: d1 - d0}
+	if len(*memo) < maxTransitions {
+		*memo = append(*memo, t)
+		return &(*memo)[len(*memo)-1]
+	}
+	return &t
+}
+
+// sameSlice reports whether a and b are the same slice (same array and
+// length), which the shared flag slices of messages often are.
+func sameSlice(a, b []mailbox.Flag) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// SetFlags walks the (sorted) UIDs and the messages together. Messages
+// that end with the same flags share one immutable slice, computed once
+// per distinct starting set, so a STORE on the whole mailbox allocates
+// per call, not per message.
 func (h *handle) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.FlagOp, flags []mailbox.Flag, unchangedSince mailbox.ModSeq) (mailbox.FlagResult, error) {
 	var res mailbox.FlagResult
 	if err := h.check(ctx); err != nil {
@@ -344,7 +443,7 @@ func (h *handle) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Fl
 	if err != nil {
 		return res, err
 	}
-	want := sortedUIDs(uids)
+	want := ascendingUIDs(uids)
 	if err := h.lock(ctx, true); err != nil {
 		return res, err
 	}
@@ -352,33 +451,40 @@ func (h *handle) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Fl
 	b := h.box
 	modseq := b.modseq + 1
 	changed := make([]mailbox.FlagChange, 0, min(len(want), len(b.msgs)))
+	var memo []flagTransition
+	total := 0
+	i := 0
 	for _, uid := range want {
-		i, ok := b.find(uid)
-		if !ok {
-			continue
+		if i = b.seek(i, uid); i == len(b.msgs) {
+			break
 		}
 		m := b.msgs[i]
+		if m.uid != uid {
+			continue
+		}
+		i++
 		if unchangedSince != 0 && m.modseq > unchangedSince {
 			res.Modified = append(res.Modified, uid)
 			continue
 		}
-		next, diff := mailbox.ApplyFlags(m.flags, op, change)
-		if !diff {
+		t := transition(&memo, m.flags, op, change)
+		if !t.changed {
 			continue
 		}
-		m.flags, m.modseq = next, modseq
-		changed = append(changed, mailbox.FlagChange{UID: uid, Flags: next, ModSeq: modseq})
+		m.flags, m.modseq = t.to, modseq
+		b.unseen += t.unseen
+		b.flagged += t.deleted
+		changed = append(changed, mailbox.FlagChange{UID: uid, Flags: t.to, ModSeq: modseq})
+		total += len(t.to)
 	}
 	if len(changed) == 0 {
 		return res, nil
 	}
 	b.modseq = modseq
+	// The event shares the messages' flag slices, which are never
+	// modified in place.
 	h.publish(mailbox.Event{Kind: mailbox.EventFlagsChanged, Flags: changed})
 	// The caller owns the result: copy the flags, into one array.
-	total := 0
-	for _, c := range changed {
-		total += len(c.Flags)
-	}
 	all := make([]mailbox.Flag, 0, total)
 	res.Changed = make([]mailbox.FlagChange, len(changed))
 	for i, c := range changed {
@@ -419,6 +525,7 @@ func (h *handle) expungeLocked(want []mailbox.UID, refund bool) []mailbox.UID {
 		if j < len(want) && want[j] == m.uid {
 			removed = append(removed, m.uid)
 			size += int64(len(m.data))
+			b.tally(m, -1)
 			continue
 		}
 		kept = append(kept, m)
