@@ -29,6 +29,15 @@
 // bytes are immutable once appended: a reader from Open stays valid after
 // the message is expunged.
 //
+// # Cost
+//
+// Status is O(1): the counts of messages, unseen and deleted messages and
+// the total size are kept up to date by every change. SetFlags walks the
+// sorted UIDs and the messages together; messages that end with the same
+// flags share one immutable slice (also the one the FlagsChanged event
+// carries), so a STORE on the whole mailbox allocates per call, not per
+// message.
+//
 // # Quick start
 //
 //	s := memstore.New()
