@@ -5,20 +5,11 @@ import (
 	"testing"
 
 	"github.com/posthorn/posthorn/mailbox"
-	"github.com/posthorn/posthorn/mailbox/memstore"
 )
 
 func benchInbox(b *testing.B) mailbox.Mailbox {
 	b.Helper()
-	s := memstore.New()
-	if err := s.AddUser("bench", "pw"); err != nil {
-		b.Fatal(err)
-	}
-	a, err := s.Open(ctx, "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { a.Close() })
+	a := newAccount(b)
 	m, err := a.Mailbox(ctx, mailbox.Inbox)
 	if err != nil {
 		b.Fatal(err)

@@ -9,6 +9,21 @@ import (
 	"github.com/posthorn/posthorn/mailbox/memstore"
 )
 
+// newAccount returns an account of a user of a new store.
+func newAccount(tb testing.TB) mailbox.Account {
+	tb.Helper()
+	s := memstore.New()
+	if err := s.AddUser("u", "pw"); err != nil {
+		tb.Fatal(err)
+	}
+	a, err := s.Open(ctx, "u")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { a.Close() })
+	return a
+}
+
 // recount computes what Status must report from the messages themselves.
 func recount(t *testing.T, m mailbox.Mailbox) mailbox.Status {
 	t.Helper()
@@ -49,15 +64,7 @@ func checkCounters(t *testing.T, step int, m mailbox.Mailbox) {
 func TestStatusCountersMatchRecount(t *testing.T) {
 	for seed := range uint64(4) {
 		rng := rand.New(rand.NewPCG(seed, 1))
-		s := memstore.New()
-		if err := s.AddUser("u", "pw"); err != nil {
-			t.Fatal(err)
-		}
-		a, err := s.Open(ctx, "u")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { a.Close() })
+		a := newAccount(t)
 		if err := a.Create(ctx, "Other", nil); err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/posthorn/posthorn/mailbox"
-	"github.com/posthorn/posthorn/mailbox/memstore"
 )
 
 // TestSetFlagsAllocsPerCall checks that a flag change on many messages
@@ -14,15 +13,7 @@ import (
 // message, and that events and results from earlier calls are not changed
 // by later ones.
 func TestSetFlagsAllocsPerCall(t *testing.T) {
-	s := memstore.New()
-	if err := s.AddUser("u", "pw"); err != nil {
-		t.Fatal(err)
-	}
-	a, err := s.Open(ctx, "u")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	a := newAccount(t)
 	var events []mailbox.Event
 	t.Cleanup(a.Watch(func(ev mailbox.Event) {
 		if ev.Kind == mailbox.EventFlagsChanged {
