@@ -341,3 +341,42 @@ func benchInbox(b *testing.B, n int) mailbox.Mailbox {
 	b.Cleanup(func() { m.Close() })
 	return m
 }
+
+// BenchmarkSetFlagsSeen10k is IMAP "UID STORE 1:* +FLAGS.SILENT (\Seen)"
+// and "-FLAGS" on a 10,000-message INBOX ("toggle", a rename per message),
+// and +FLAGS (\Seen) on messages that all have it already ("unchanged", no
+// rename at all).
+func BenchmarkSetFlagsSeen10k(b *testing.B) {
+	uids := []mailbox.UID{1, 10_000}
+	for i := 2; i < 10_000; i++ {
+		uids = append(uids, mailbox.UID(i))
+	}
+	seen := []mailbox.Flag{mailbox.FlagSeen}
+	ctx := context.Background()
+	b.Run("toggle", func(b *testing.B) {
+		m := benchInbox(b, 10_000)
+		op := mailbox.FlagsAdd
+		for b.Loop() {
+			if _, err := m.SetFlags(ctx, uids, op, seen, 0); err != nil {
+				b.Fatal(err)
+			}
+			if op == mailbox.FlagsAdd {
+				op = mailbox.FlagsRemove
+			} else {
+				op = mailbox.FlagsAdd
+			}
+		}
+	})
+	b.Run("unchanged", func(b *testing.B) {
+		m := benchInbox(b, 10_000)
+		if _, err := m.SetFlags(ctx, uids, mailbox.FlagsAdd, seen, 0); err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			res, err := m.SetFlags(ctx, uids, mailbox.FlagsAdd, seen, 0)
+			if err != nil || len(res.Changed) != 0 {
+				b.Fatal(len(res.Changed), err)
+			}
+		}
+	})
+}

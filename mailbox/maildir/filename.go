@@ -1,6 +1,7 @@
 package maildir
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 
@@ -112,11 +113,19 @@ func nameOK(name []byte) bool {
 // letter we do not interpret (Dovecot's keyword letters a–z, for example),
 // all in ASCII order as the Maildir specification asks.
 func withFlags(name string, flags uint8) string {
-	base, info, _ := strings.Cut(name, ":")
-	info = strings.TrimPrefix(info, "2,")
+	return string(appendWithFlags(make([]byte, 0, len(name)+10), []byte(name), flags))
+}
+
+// appendWithFlags appends withFlags(name, flags) to dst without allocating
+// beyond dst's growth. name may alias dst's backing array below len(dst).
+func appendWithFlags(dst, name []byte, flags uint8) []byte {
+	base, info := name, []byte(nil)
+	if i := bytes.IndexByte(name, ':'); i >= 0 {
+		base, info = name[:i], name[i+1:]
+	}
+	info = bytes.TrimPrefix(info, []byte("2,"))
 	var set [128]bool
-	for i := 0; i < len(info); i++ {
-		c := info[i]
+	for _, c := range info {
 		if c < 128 && letterBit(c) == 0 && c > ' ' && c != '/' && c != ':' {
 			set[c] = true
 		}
@@ -126,16 +135,14 @@ func withFlags(name string, flags uint8) string {
 			set[l.c] = true
 		}
 	}
-	var b strings.Builder
-	b.Grow(len(base) + 10)
-	b.WriteString(base)
-	b.WriteString(":2,")
+	dst = append(dst, base...)
+	dst = append(dst, ":2,"...)
 	for c := range set {
 		if set[c] {
-			b.WriteByte(byte(c))
+			dst = append(dst, byte(c))
 		}
 	}
-	return b.String()
+	return dst
 }
 
 // baseOf returns the unique part of a file name.

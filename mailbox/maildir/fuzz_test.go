@@ -47,6 +47,13 @@ func FuzzParseFilename(f *testing.F) {
 		if again := withFlags(renamed, bits); again != renamed {
 			t.Fatalf("withFlags not idempotent: %q → %q", renamed, again)
 		}
+		// The in-place form SetFlags and the index replay use: appended
+		// to a buffer that holds the name itself, read from there.
+		buf := append([]byte(name), name...)
+		buf = appendWithFlags(buf, buf[len(name):], bits)
+		if string(buf[:2*len(name)]) != name+name || string(buf[2*len(name):]) != renamed {
+			t.Fatalf("appendWithFlags over its own buffer: %q, want %q", buf[2*len(name):], renamed)
+		}
 		info := renamed[strings.LastIndex(renamed, ":2,")+3:]
 		for i := 1; i < len(info); i++ {
 			if info[i-1] >= info[i] {

@@ -382,14 +382,21 @@ func (s *state) apply(typ byte, p []byte, ch *changes) error {
 				continue
 			}
 			m := &s.msgs[i]
-			name := s.name(m)
 			if m.flags&flagMask != bits || m.flags&inCur == 0 {
-				name = withFlags(name, bits)
-			}
-			if _, ok := parseName(name); !ok {
+				// The new name goes straight into the arena, built from
+				// the old one there (no string in between).
+				off := len(s.names)
+				s.names = appendWithFlags(s.names, s.nameBytes(m), bits)
+				name := s.names[off:]
+				if len(name) > 255 || !nameOK(name) {
+					s.names = s.names[:off]
+					return errCorrupt
+				}
+				s.garbage += int(m.nameLen)
+				m.nameOff, m.nameLen = uint32(off), uint16(len(name))
+			} else if !nameOK(s.nameBytes(m)) {
 				return errCorrupt
 			}
-			s.setName(m, name)
 			m.flags = bits | inCur
 			m.kw = s.kwID(kws)
 			m.modseq = modseq

@@ -511,7 +511,13 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 	defer f.unlock()
 	s := f.s
 	modseq := s.highest + 1
-	var entries []flagEntry
+	// A change of system flags only (the usual STORE +FLAGS (\Seen)) is
+	// worked out on the flag bits, without building flag lists; keywords
+	// then stay as they are.
+	cbits, ckws := splitFlags(change)
+	fast := len(ckws) == 0
+	entries := make([]flagEntry, 0, min(len(want), len(s.msgs)))
+	var nameBuf []byte // the new file name, reused from message to message
 	var failed error
 	renamed, keywords := false, false
 	for _, uid := range want {
@@ -527,21 +533,43 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 			res.Modified = append(res.Modified, mailbox.UID(uid))
 			continue
 		}
-		cur := s.flags(r)
-		next, changed := mailbox.ApplyFlags(cur, op, change)
-		if !changed {
-			continue
-		}
-		bits, kws := splitFlags(next)
-		if len(kws) > MaxKeywords {
-			failed = errTooManyKeywords // the changes before it stand
-			break
-		}
-		if !slices.Equal(kws, s.keywords(r)) {
-			keywords = true
+		var bits uint8
+		var kws []string
+		if fast {
+			old := r.flags & flagMask
+			switch op {
+			case mailbox.FlagsAdd:
+				bits = old | cbits
+			case mailbox.FlagsRemove:
+				bits = old &^ cbits
+			default:
+				bits = cbits
+			}
+			if op == mailbox.FlagsReplace && r.kw != 0 {
+				keywords = true // kws stays nil: the keywords go
+			} else if bits == old {
+				continue // nothing changes: no rename, no record
+			} else {
+				kws = s.keywords(r)
+			}
+		} else {
+			cur := s.flags(r)
+			next, changed := mailbox.ApplyFlags(cur, op, change)
+			if !changed {
+				continue
+			}
+			bits, kws = splitFlags(next)
+			if len(kws) > MaxKeywords {
+				failed = errTooManyKeywords // the changes before it stand
+				break
+			}
+			if !slices.Equal(kws, s.keywords(r)) {
+				keywords = true
+			}
 		}
 		if bits != r.flags&flagMask || r.flags&inCur == 0 {
-			to := withFlags(s.name(r), bits)
+			nameBuf = appendWithFlags(nameBuf[:0], s.nameBytes(r), bits)
+			to := string(nameBuf)
 			if err := f.renameMsg(r, to); err != nil {
 				// cur/ replaced (try again with it opened anew), or the
 				// file moved or removed by another program (the next

@@ -1,0 +1,123 @@
+package maildir
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/posthorn/posthorn/mailbox"
+)
+
+// TestSetFlagsSystemOnly covers the path SetFlags takes for a change of
+// system flags alone: keywords stay with +FLAGS and -FLAGS and go with
+// FLAGS, a change that changes nothing renames nothing and records
+// nothing, and the result survives a reopen (the index replay).
+func TestSetFlagsSystemOnly(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	open := func(s *Store) mailbox.Mailbox {
+		a, err := s.Open(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { a.Close() })
+		m, err := a.Mailbox(ctx, mailbox.Inbox)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		return m
+	}
+	m := open(s)
+	kw, plain := mailbox.Flag("$Label1"), mailbox.UID(0)
+	withKw, err := m.Append(ctx, strings.NewReader("Subject: a\r\n\r\nx\r\n"), &mailbox.AppendOptions{Flags: []mailbox.Flag{kw, mailbox.FlagFlagged}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain, err = m.Append(ctx, strings.NewReader("Subject: b\r\n\r\ny\r\n"), nil); err != nil {
+		t.Fatal(err)
+	}
+	both := []mailbox.UID{withKw, plain}
+	seen := []mailbox.Flag{mailbox.FlagSeen}
+	flagsOf := func(m mailbox.Mailbox) map[mailbox.UID][]mailbox.Flag {
+		out := map[mailbox.UID][]mailbox.Flag{}
+		for info, err := range m.Messages(ctx, 1) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[info.UID] = info.Flags
+		}
+		return out
+	}
+	check := func(m mailbox.Mailbox, uid mailbox.UID, want ...mailbox.Flag) {
+		t.Helper()
+		if got := flagsOf(m)[uid]; !slices.Equal(got, want) {
+			t.Fatalf("UID %d flags %v, want %v", uid, got, want)
+		}
+	}
+	curNames := func() []string {
+		d, err := os.ReadDir(filepath.Join(s.Root, "alice", "cur"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range d {
+			out = append(out, e.Name())
+		}
+		return out
+	}
+
+	res, err := m.SetFlags(ctx, both, mailbox.FlagsAdd, seen, 0)
+	if err != nil || len(res.Changed) != 2 {
+		t.Fatalf("+FLAGS (\\Seen): %+v, %v", res, err)
+	}
+	check(m, withKw, mailbox.FlagFlagged, mailbox.FlagSeen, kw)
+	check(m, plain, mailbox.FlagSeen)
+	names := curNames()
+	for _, n := range names {
+		if !strings.HasSuffix(n, ":2,S") && !strings.HasSuffix(n, ":2,FS") {
+			t.Fatalf("file %q does not carry the flags in its name", n)
+		}
+	}
+
+	// Nothing changes: no result, no new MODSEQ, the files keep their names.
+	before, _ := m.Status(ctx)
+	res, err = m.SetFlags(ctx, both, mailbox.FlagsAdd, seen, 0)
+	if err != nil || len(res.Changed) != 0 {
+		t.Fatalf("+FLAGS (\\Seen) again: %+v, %v", res, err)
+	}
+	if after, _ := m.Status(ctx); after.HighestModSeq != before.HighestModSeq {
+		t.Fatalf("HIGHESTMODSEQ %d → %d for no change", before.HighestModSeq, after.HighestModSeq)
+	}
+	if got := curNames(); !slices.Equal(got, names) {
+		t.Fatalf("files renamed for no change: %v → %v", names, got)
+	}
+
+	if res, err = m.SetFlags(ctx, both, mailbox.FlagsRemove, []mailbox.Flag{mailbox.FlagFlagged}, 0); err != nil || len(res.Changed) != 1 || res.Changed[0].UID != withKw {
+		t.Fatalf("-FLAGS (\\Flagged): %+v, %v", res, err)
+	}
+	check(m, withKw, mailbox.FlagSeen, kw)
+
+	// FLAGS (\Seen) changes only the message that has a keyword to lose.
+	if res, err = m.SetFlags(ctx, both, mailbox.FlagsReplace, seen, 0); err != nil || len(res.Changed) != 1 || res.Changed[0].UID != withKw {
+		t.Fatalf("FLAGS (\\Seen): %+v, %v", res, err)
+	}
+	check(m, withKw, mailbox.FlagSeen)
+	if res, err = m.SetFlags(ctx, both, mailbox.FlagsReplace, seen, 0); err != nil || len(res.Changed) != 0 {
+		t.Fatalf("FLAGS (\\Seen) again: %+v, %v", res, err)
+	}
+	if res, err = m.SetFlags(ctx, []mailbox.UID{plain}, mailbox.FlagsAdd, []mailbox.Flag{kw}, 0); err != nil || len(res.Changed) != 1 {
+		t.Fatalf("+FLAGS ($Label1): %+v, %v", res, err)
+	}
+	if res, err = m.SetFlags(ctx, []mailbox.UID{plain}, mailbox.FlagsRemove, seen, 0); err != nil || len(res.Changed) != 1 {
+		t.Fatalf("-FLAGS (\\Seen): %+v, %v", res, err)
+	}
+
+	// Another store over the same files replays the index to the same flags.
+	m2 := open(&Store{Root: s.Root, Users: s.Users, PollInterval: -1})
+	check(m2, withKw, mailbox.FlagSeen)
+	check(m2, plain, kw)
+}
