@@ -22,15 +22,17 @@ func openIn(dir *os.File, root *os.Root, name string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), name), nil
 }
 
-// renameIn renames oldName to newName inside the directory dir: one
-// renameat(2), where os.Root.Rename adds an fstatat(2) of the target. Both
-// names must be single path components; anything else goes through root.
-func renameIn(dir *os.File, root *os.Root, oldName, newName string) error {
+// renameIn renames the entry oldName of the subdirectory oldSub of the
+// folder (held open as oldDir) to newName in newSub (held open as newDir):
+// one renameat(2) on the two directory descriptors, where os.Root.Rename
+// would open both directories again and add an fstatat(2) of the target.
+// Both names must be single path components; anything else goes through
+// root, the folder directory.
+func renameIn(root *os.Root, oldDir *os.File, oldSub, oldName string, newDir *os.File, newSub, newName string) error {
 	if !component(oldName) || !component(newName) {
-		return root.Rename(oldName, newName)
+		return root.Rename(oldSub+"/"+oldName, newSub+"/"+newName)
 	}
-	fd := int(dir.Fd())
-	if err := syscall.Renameat(fd, oldName, fd, newName); err != nil {
+	if err := syscall.Renameat(int(oldDir.Fd()), oldName, int(newDir.Fd()), newName); err != nil {
 		return &os.LinkError{Op: "renameat", Old: oldName, New: newName, Err: err}
 	}
 	return nil

@@ -10,8 +10,9 @@ func openIn(dir *os.File, root *os.Root, name string) (*os.File, error) {
 	return root.OpenFile(name, os.O_RDONLY|syscallNoFollow, 0)
 }
 
-// renameIn renames oldName to newName inside root (dir, the same directory,
-// is unused here).
-func renameIn(dir *os.File, root *os.Root, oldName, newName string) error {
-	return root.Rename(oldName, newName)
+// renameIn renames the entry oldName of the subdirectory oldSub of the
+// folder directory root to newName in newSub (oldDir and newDir, the same
+// directories held open, are unused here).
+func renameIn(root *os.Root, oldDir *os.File, oldSub, oldName string, newDir *os.File, newSub, newName string) error {
+	return root.Rename(oldSub+"/"+oldName, newSub+"/"+newName)
 }

@@ -348,17 +348,20 @@ func (f *folder) sub(cur bool) (*os.Root, error) {
 	return f.subs[i], nil
 }
 
-// renameMsg gives the file of m the name newName in cur/ (mu held): within
-// cur/, a rename of one name to another in the directory kept open.
+// renameMsg gives the file of m the name newName in cur/ (mu held): one
+// rename between the directories new/ or cur/ and cur/, kept open.
 func (f *folder) renameMsg(m *msgRec, newName string) error {
-	if m.flags&inCur == 0 {
-		return f.root.Rename(f.s.path(m), "cur/"+newName)
-	}
-	r, err := f.sub(true)
-	if err != nil {
+	if _, err := f.sub(true); err != nil {
 		return err
 	}
-	return renameIn(f.subDirs[1], r, f.s.name(m), newName)
+	from, sub := f.subDirs[1], "cur"
+	if m.flags&inCur == 0 {
+		if _, err := f.sub(false); err != nil {
+			return err
+		}
+		from, sub = f.subDirs[0], "new"
+	}
+	return renameIn(f.root, from, sub, f.s.name(m), f.subDirs[1], "cur", newName)
 }
 
 // closeSubs closes the handles openMsg keeps (mu held).
