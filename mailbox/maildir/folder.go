@@ -513,10 +513,12 @@ func (f *folder) emit(ch *changes) {
 	if len(ch.flagged) > 0 {
 		ev := base
 		ev.Kind = mailbox.EventFlagsChanged
+		ev.Flags = make([]mailbox.FlagChange, 0, len(ch.flagged))
+		arena := make([]mailbox.Flag, 0, 2*len(ch.flagged))
 		for _, uid := range ch.flagged {
 			if i := s.find(uid); i >= 0 {
 				m := &s.msgs[i]
-				ev.Flags = append(ev.Flags, mailbox.FlagChange{UID: mailbox.UID(uid), Flags: s.flags(m), ModSeq: mailbox.ModSeq(m.modseq)})
+				ev.Flags = append(ev.Flags, mailbox.FlagChange{UID: mailbox.UID(uid), Flags: s.flagsIn(&arena, m), ModSeq: mailbox.ModSeq(m.modseq)})
 			}
 		}
 		f.t.publish(ev)

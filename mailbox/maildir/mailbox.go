@@ -602,9 +602,11 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 		if err := f.commit(&e, keywords); err != nil {
 			return res, err
 		}
+		res.Changed = make([]mailbox.FlagChange, 0, len(entries))
+		arena := make([]mailbox.Flag, 0, 2*len(entries))
 		for _, fe := range entries {
 			r := &s.msgs[s.find(fe.uid)]
-			res.Changed = append(res.Changed, mailbox.FlagChange{UID: mailbox.UID(fe.uid), Flags: s.flags(r), ModSeq: mailbox.ModSeq(modseq)})
+			res.Changed = append(res.Changed, mailbox.FlagChange{UID: mailbox.UID(fe.uid), Flags: s.flagsIn(&arena, r), ModSeq: mailbox.ModSeq(modseq)})
 		}
 	}
 	if renamed {

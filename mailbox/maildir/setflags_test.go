@@ -121,3 +121,24 @@ func TestSetFlagsSystemOnly(t *testing.T) {
 	check(m2, withKw, mailbox.FlagSeen)
 	check(m2, plain, kw)
 }
+
+// TestFlagsInSeparateLists checks that the flag lists carved from one arena
+// stay apart: growing or changing one leaves the others as they were.
+func TestFlagsInSeparateLists(t *testing.T) {
+	s := newState()
+	a := msgRec{flags: flagSeen}
+	b := msgRec{flags: flagSeen | flagFlagged, kw: s.kwID([]string{"$x"})}
+	c := msgRec{}
+	var arena []mailbox.Flag
+	la, lb, lc := s.flagsIn(&arena, &a), s.flagsIn(&arena, &b), s.flagsIn(&arena, &c)
+	if lc != nil {
+		t.Fatalf("no flags: %v, want nil", lc)
+	}
+	_ = append(la, "$scribble")
+	if want := []mailbox.Flag{mailbox.FlagFlagged, mailbox.FlagSeen, "$x"}; !slices.Equal(lb, want) {
+		t.Fatalf("second list %v after appending to the first, want %v", lb, want)
+	}
+	if !slices.Equal(la, s.flags(&a)) || !slices.Equal(lb, s.flags(&b)) {
+		t.Fatalf("flagsIn %v %v, flags %v %v", la, lb, s.flags(&a), s.flags(&b))
+	}
+}

@@ -164,6 +164,21 @@ func (s *state) flags(m *msgRec) []mailbox.Flag {
 	return appendFlags(nil, m.flags&flagMask, s.keywords(m))
 }
 
+// flagsIn returns the message's canonical flags as flags does, but carved
+// out of *arena (grown as needed), so that the lists of many messages cost
+// a few allocations rather than one each. Each list is capped at its own
+// length: appending to one never writes over the next.
+func (s *state) flagsIn(arena *[]mailbox.Flag, m *msgRec) []mailbox.Flag {
+	a := *arena
+	start := len(a)
+	a = appendFlags(a, m.flags&flagMask, s.keywords(m))
+	*arena = a
+	if len(a) == start {
+		return nil
+	}
+	return a[start:len(a):len(a)]
+}
+
 func (s *state) remove(uids map[uint32]bool) {
 	s.msgs = slices.DeleteFunc(s.msgs, func(m msgRec) bool {
 		if uids[m.uid] {
