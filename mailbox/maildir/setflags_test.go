@@ -129,7 +129,7 @@ func TestFlagsInSeparateLists(t *testing.T) {
 	a := msgRec{flags: flagSeen}
 	b := msgRec{flags: flagSeen | flagFlagged, kw: s.kwID([]string{"$x"})}
 	c := msgRec{}
-	var arena []mailbox.Flag
+	arena := make([]mailbox.Flag, 0, 16) // room for all: the lists share one array
 	la, lb, lc := s.flagsIn(&arena, &a), s.flagsIn(&arena, &b), s.flagsIn(&arena, &c)
 	if lc != nil {
 		t.Fatalf("no flags: %v, want nil", lc)
