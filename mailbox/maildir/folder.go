@@ -31,19 +31,20 @@ type folder struct {
 	root  *os.Root // the folder directory; follows it across renames
 	lockf *os.File
 
-	mu       sync.Mutex
-	s        *state
-	log      *os.File // the index, opened for appending
-	logIno   uint64
-	logOff   int64 // bytes of the log replayed into s
-	seenNew  int64 // mtime of new/ after our last look (ours or a scan)
-	seenCur  int64
-	scanAt   time.Time     // start of the last full scan
-	scanCost time.Duration // how long it took
-	deleted  atomic.Bool
-	meta     *metaStore
-	subs     [2]*os.Root // new/ and cur/, for openMsg
-	subDirs  [2]*os.File // the same, as open directories
+	mu        sync.Mutex
+	s         *state
+	log       *os.File // the index, opened for appending
+	logIno    uint64
+	logOff    int64 // bytes of the log replayed into s
+	seenNew   int64 // mtime of new/ after our last look (ours or a scan)
+	seenCur   int64
+	scanAt    time.Time     // start of the last full scan
+	scanCost  time.Duration // how long it took
+	deleted   atomic.Bool
+	meta      *metaStore
+	subs      [2]*os.Root // new/ and cur/, for openMsg
+	subDirs   [2]*os.File // the same, as open directories
+	renameBuf []byte      // the NUL-terminated names of a rename (mu held)
 
 	qmu        sync.Mutex // guards the group-commit queue of appends
 	queue      []*appendReq

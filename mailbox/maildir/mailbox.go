@@ -569,7 +569,7 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 		}
 		if bits != r.flags&flagMask || r.flags&inCur == 0 {
 			nameBuf = appendWithFlags(nameBuf[:0], s.nameBytes(r), bits)
-			to := string(nameBuf)
+			to := nameBuf
 			if err := f.renameMsg(r, to); err != nil {
 				// cur/ replaced (try again with it opened anew), or the
 				// file moved or removed by another program (the next

@@ -1,6 +1,7 @@
 package maildir
 
 import (
+	"bytes"
 	"os"
 	"strings"
 	"syscall"
@@ -26,19 +27,32 @@ func openIn(dir *os.File, root *os.Root, name string) (*os.File, error) {
 // folder (held open as oldDir) to newName in newSub (held open as newDir):
 // one renameat(2) on the two directory descriptors, where os.Root.Rename
 // would open both directories again and add an fstatat(2) of the target.
-// Both names must be single path components; anything else goes through
-// root, the folder directory.
-func renameIn(root *os.Root, oldDir *os.File, oldSub, oldName string, newDir *os.File, newSub, newName string) error {
-	if !component(oldName) || !component(newName) {
-		return root.Rename(oldSub+"/"+oldName, newSub+"/"+newName)
+// The names go to the kernel NUL-terminated in *scratch, reused from call
+// to call, so that a rename allocates nothing. Both names must be single
+// path components; anything else goes through root, the folder directory.
+func renameIn(root *os.Root, oldDir *os.File, oldSub string, oldName []byte, newDir *os.File, newSub string, newName []byte, scratch *[]byte) error {
+	if !componentBytes(oldName) || !componentBytes(newName) {
+		return root.Rename(oldSub+"/"+string(oldName), newSub+"/"+string(newName))
 	}
-	if err := syscall.Renameat(int(oldDir.Fd()), oldName, int(newDir.Fd()), newName); err != nil {
-		return &os.LinkError{Op: "renameat", Old: oldName, New: newName, Err: err}
+	oldFd, newFd := oldDir.Fd(), newDir.Fd()
+	for {
+		errno := renameat(oldFd, oldName, newFd, newName, scratch)
+		switch errno {
+		case 0:
+			return nil
+		case syscall.EINTR:
+			continue
+		}
+		return &os.LinkError{Op: "renameat", Old: string(oldName), New: string(newName), Err: errno}
 	}
-	return nil
 }
 
 // component reports whether name is one path component naming an entry.
 func component(name string) bool {
 	return name != "" && name != "." && name != ".." && strings.IndexByte(name, '/') < 0
+}
+
+// componentBytes is component of a name held in bytes, without a copy.
+func componentBytes(name []byte) bool {
+	return len(name) > 0 && string(name) != "." && string(name) != ".." && bytes.IndexByte(name, '/') < 0
 }

@@ -12,7 +12,7 @@ func openIn(dir *os.File, root *os.Root, name string) (*os.File, error) {
 
 // renameIn renames the entry oldName of the subdirectory oldSub of the
 // folder directory root to newName in newSub (oldDir and newDir, the same
-// directories held open, are unused here).
-func renameIn(root *os.Root, oldDir *os.File, oldSub, oldName string, newDir *os.File, newSub, newName string) error {
-	return root.Rename(oldSub+"/"+oldName, newSub+"/"+newName)
+// directories held open, and scratch are unused here).
+func renameIn(root *os.Root, oldDir *os.File, oldSub string, oldName []byte, newDir *os.File, newSub string, newName []byte, scratch *[]byte) error {
+	return root.Rename(oldSub+"/"+string(oldName), newSub+"/"+string(newName))
 }

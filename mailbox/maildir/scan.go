@@ -350,7 +350,7 @@ func (f *folder) sub(cur bool) (*os.Root, error) {
 
 // renameMsg gives the file of m the name newName in cur/ (mu held): one
 // rename between the directories new/ or cur/ and cur/, kept open.
-func (f *folder) renameMsg(m *msgRec, newName string) error {
+func (f *folder) renameMsg(m *msgRec, newName []byte) error {
 	if _, err := f.sub(true); err != nil {
 		return err
 	}
@@ -361,7 +361,7 @@ func (f *folder) renameMsg(m *msgRec, newName string) error {
 		}
 		from, sub = f.subDirs[0], "new"
 	}
-	return renameIn(f.root, from, sub, f.s.name(m), f.subDirs[1], "cur", newName)
+	return renameIn(f.root, from, sub, f.s.nameBytes(m), f.subDirs[1], "cur", newName, &f.renameBuf)
 }
 
 // closeSubs closes the handles openMsg keeps (mu held).
