@@ -59,6 +59,12 @@
 // be lost and their MODSEQs given again to later changes. A change of
 // keywords, which only the index keeps, is fsynced.
 //
+// A flag change costs one renameat(2) per message whose file name changes
+// and nothing per message beyond it: new/ and cur/ are held open, the new
+// name is built in a reused buffer, a message whose flags stay the same is
+// neither renamed nor recorded, a keyword-only change renames nothing, and
+// the index record and the event are one per call.
+//
 // UIDVALIDITY values come from a per-user counter that is at least the
 // current Unix time, so they are never reused for a name, even after delete
 // and create or a lost counter.
