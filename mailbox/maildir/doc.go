@@ -62,8 +62,9 @@
 // A flag change costs one renameat(2) per message whose file name changes
 // and nothing per message beyond it: new/ and cur/ are held open, the new
 // name is built in a reused buffer, a message whose flags stay the same is
-// neither renamed nor recorded, a keyword-only change renames nothing, and
-// the index record and the event are one per call.
+// neither renamed nor recorded, a keyword-only change renames only files
+// still in new/ (into cur/), and the index record and the event are one
+// per call.
 //
 // UIDVALIDITY values come from a per-user counter that is at least the
 // current Unix time, so they are never reused for a name, even after delete
