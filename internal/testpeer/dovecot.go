@@ -2,6 +2,7 @@ package testpeer
 
 import (
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -31,10 +32,32 @@ type DovecotOptions struct {
 	// clear, so every mechanism (CRAM-MD5, SCRAM, APOP) can work. Each
 	// user's Maildir is created empty; see Deliver.
 	Users map[string]string
+	// Maildirs fills users' Maildirs before Dovecot starts: each file
+	// system (cur/, new/, tmp/, .Sub.folder/, ...) is copied into
+	// Maildir(user), and everything under MailRoot is then owned by the
+	// mail user (UID, GID), so Dovecot can index and change it. A user
+	// here need not be in Users (PreauthIMAP). Deliver adds messages
+	// later.
+	Maildirs map[string]fs.FS
 	// AuthMechanisms is Dovecot's auth_mechanisms; "" means "plain login".
 	AuthMechanisms string
-	// Config is appended to the generated dovecot.conf: namespaces,
-	// plugins, service limits.
+	// Separator is the hierarchy separator of the one namespace, which
+	// holds INBOX (Dovecot's "namespace inbox"); "" keeps Dovecot's
+	// default for Maildir, ".".
+	Separator string
+	// SpecialUse gives mailboxes of that namespace a special-use
+	// attribute (RFC 6154), by name: {"Sent": `\Sent`, "Trash": `\Trash`}.
+	// It does not create them; once they exist, LIST shows the attribute
+	// and SPECIAL-USE finds them.
+	SpecialUse map[string]string
+	// Plugins are Dovecot plugins to load, such as "zlib" and "imap_zlib"
+	// (COMPRESS=DEFLATE). Those named imap_* serve IMAP only and are
+	// loaded for it alone; the others for every protocol.
+	Plugins []string
+	// Config is appended to the generated dovecot.conf: other settings,
+	// service limits. It may add to the namespace above with a
+	// "namespace inbox { ... }" section (Dovecot merges sections of one
+	// name); a second namespace with "inbox = yes" is an error.
 	Config string
 }
 
@@ -113,6 +136,18 @@ func Dovecot(t testing.TB, opts DovecotOptions) *DovecotInstance {
 		}
 	}
 	must(t, os.WriteFile(filepath.Join(dir, "users"), []byte(users.String()), 0o644))
+	for u, fsys := range opts.Maildirs {
+		must(t, d.mkdirs(d.Maildir(u)))
+		must(t, os.CopyFS(d.Maildir(u), fsys))
+	}
+	if len(opts.Maildirs) > 0 {
+		must(t, filepath.WalkDir(d.MailRoot, func(p string, _ fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(p, d.UID, d.GID)
+		}))
+	}
 
 	var conf strings.Builder
 	protocols := []string{}
@@ -154,6 +189,11 @@ protocol pop3 {
   pop3_uidl_format = %%08Xu%%08Xv
 }
 %[7]s`, dir, strings.Join(protocols, " "), mechs, d.MailRoot, d.UID, d.GID, extra)
+	// Tests fail logins on purpose: without the penalty socket, anvil
+	// does not slow down the next ones from 127.0.0.1 (up to 15 s each).
+	conf.WriteString("service anvil {\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}\n")
+	writeNamespace(&conf, opts.Separator, opts.SpecialUse)
+	writePlugins(&conf, opts.Plugins)
 	if opts.TLS {
 		cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 		must(t, os.WriteFile(cert, testcert.CertPEM(), 0o644))
@@ -195,6 +235,44 @@ protocol pop3 {
 		d.start(t, bin, waits)
 	}
 	return d
+}
+
+// writeNamespace writes the one namespace, named inbox so that Config
+// can add to it, with the hierarchy separator sep ("" for Dovecot's
+// default) and the special-use attributes of mailboxes by name.
+func writeNamespace(conf *strings.Builder, sep string, specialUse map[string]string) {
+	conf.WriteString("namespace inbox {\n  inbox = yes\n")
+	if sep != "" {
+		fmt.Fprintf(conf, "  separator = %s\n", sep)
+	}
+	names := make([]string, 0, len(specialUse))
+	for name := range specialUse {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(conf, "  mailbox %s {\n    special_use = %s\n  }\n", strconv.Quote(name), specialUse[name])
+	}
+	conf.WriteString("}\n")
+}
+
+// writePlugins loads plugins: imap_* ones for IMAP, the others for every
+// protocol.
+func writePlugins(conf *strings.Builder, plugins []string) {
+	var all, imap []string
+	for _, p := range plugins {
+		if strings.HasPrefix(p, "imap_") {
+			imap = append(imap, p)
+		} else {
+			all = append(all, p)
+		}
+	}
+	if len(all) > 0 {
+		fmt.Fprintf(conf, "mail_plugins = $mail_plugins %s\n", strings.Join(all, " "))
+	}
+	if len(imap) > 0 {
+		fmt.Fprintf(conf, "protocol imap {\n  mail_plugins = $mail_plugins %s\n}\n", strings.Join(imap, " "))
+	}
 }
 
 func must(t testing.TB, err error) {

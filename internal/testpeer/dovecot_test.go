@@ -4,10 +4,14 @@ import (
 	"bufio"
 	"crypto/tls"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/posthorn/posthorn/internal/testcert"
@@ -95,5 +99,91 @@ func TestDovecotPreauthOnly(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("session lacks %q:\n%s\n%s", want, out, stderr.String())
 		}
+	}
+}
+
+// imapSession logs in as sara and sends each command (without its tag),
+// reading until the tagged reply; it returns all lines read.
+func imapSession(t *testing.T, addr string, cmds ...string) []string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	var lines []string
+	read := func(tag string) {
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("after %q: %v", lines, err)
+			}
+			lines = append(lines, strings.TrimRight(line, "\r\n"))
+			if strings.HasPrefix(line, tag) {
+				return
+			}
+		}
+	}
+	read("* ")
+	for i, cmd := range append([]string{"LOGIN sara secret"}, cmds...) {
+		tag := fmt.Sprintf("t%d ", i)
+		fmt.Fprintf(c, "%s%s\r\n", tag, cmd)
+		read(tag)
+		if !strings.HasPrefix(lines[len(lines)-1], tag+"OK") {
+			t.Fatalf("%s: %q", cmd, lines)
+		}
+	}
+	return lines
+}
+
+func TestDovecotOptions(t *testing.T) {
+	msg := []byte("Subject: seen\r\n\r\nx\r\n")
+	d := Dovecot(t, DovecotOptions{IMAP: true,
+		Users: map[string]string{"sara": "secret"},
+		Maildirs: map[string]fs.FS{"sara": fstest.MapFS{
+			"cur/1700000000.M1P1.test:2,S":         {Data: msg},
+			".Archive/cur/1700000001.M2P1.test:2,": {Data: msg},
+		}},
+		Separator:  "/",
+		SpecialUse: map[string]string{"Sent": `\Sent`, "Sent Items": `\Sent`, "Trash": `\Trash`},
+		Plugins:    []string{"zlib", "imap_zlib"},
+		Config:     "namespace inbox {\n  mailbox Drafts {\n    special_use = \\Drafts\n  }\n}\n",
+	})
+	// Before any session: Dovecot has not touched the copied files.
+	err := filepath.WalkDir(d.Maildir("sara"), func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		st, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		if s := st.Sys().(*syscall.Stat_t); int(s.Uid) != d.UID || int(s.Gid) != d.GID {
+			t.Errorf("%s is owned by %d:%d, not the mail user %d:%d", p, s.Uid, s.Gid, d.UID, d.GID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := imapSession(t, d.IMAPAddr, "CAPABILITY", "CREATE Trash", `CREATE "Sent Items"`, "CREATE Drafts",
+		`LIST "" "*" RETURN (SPECIAL-USE)`, "SELECT INBOX", "FETCH 1 (FLAGS)", "STATUS Archive (MESSAGES)", "LOGOUT")
+	all := strings.Join(lines, "\n")
+	for _, want := range []string{
+		" COMPRESS=DEFLATE",         // Plugins
+		`* LIST (\Trash) "/" Trash`, // SpecialUse, Separator
+		`* LIST (\Sent) "/" "Sent Items"`,
+		`* LIST (\Drafts) "/" Drafts`,           // Config adds to the namespace
+		"* 1 EXISTS", `* 1 FETCH (FLAGS (\Seen`, // Maildirs
+		"* STATUS Archive (MESSAGES 1)",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("session lacks %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, `"/" Sent`+"\n") {
+		t.Errorf("Sent is listed before it exists:\n%s", all)
 	}
 }
