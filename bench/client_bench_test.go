@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/posthorn/posthorn/bench/clients"
@@ -77,70 +78,128 @@ func TestSMTPClientsSend(t *testing.T) {
 	}
 }
 
-// BenchmarkIMAPClientFetch: "UID FETCH 1:* (UID FLAGS ENVELOPE)" of the
-// whole folder from a private Dovecot with each client library; one op is
-// the whole folder.
-func BenchmarkIMAPClientFetch(b *testing.B) {
+// BenchmarkIMAPClient runs each IMAP client (the raw socket: the
+// ceiling) against a private Dovecot, our server on the memory store and,
+// for FETCH, a replay server that costs nothing (the client alone): one op
+// of fetch-* is the whole folder, of append 200 pipelined APPENDs.
+func BenchmarkIMAPClient(b *testing.B) {
 	n := benchMessages()
-	addr, _, stop, err := targets.Dovecot(shortDir(b), load.Corpus(n, 1))
+	msgs := load.Corpus(n, 1)
+	dovecot, _, stop, err := targets.Dovecot(shortDir(b), msgs)
 	if err != nil {
 		b.Skip(err)
 	}
 	defer stop()
-	// The same responses replayed by a server that costs nothing: the
-	// client alone.
-	captured, err := load.Capture(context.Background(), addr, targets.IMAPUser, targets.IMAPPass, "UID FETCH 1:* (UID FLAGS ENVELOPE)")
+	mem, stopMem, err := targets.PosthornIMAPMem(msgs)
 	if err != nil {
 		b.Fatal(err)
 	}
-	replay, stopReplay, err := targets.ReplayIMAP(captured, n)
-	if err != nil {
-		b.Fatal(err)
+	defer stopMem()
+	for _, op := range clients.IMAPFetches {
+		replay, stopReplay, err := targets.ReplayFrom(context.Background(), dovecot, op.Cmd, n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer stopReplay()
+		for _, srv := range []struct{ name, addr string }{{"from-dovecot", dovecot}, {"from-posthorn-mem", mem}, {"from-replay", replay}} {
+			for _, cl := range clients.IMAP {
+				b.Run(op.Name+"/"+srv.name+"/"+cl.Name, func(b *testing.B) {
+					benchIMAPClient(b, cl.Open, srv.addr, n, func(c *clients.IMAPClient) error {
+						got, err := op.Run(c)
+						if err == nil && got != n {
+							err = fmt.Errorf("fetched %d of %d", got, n)
+						}
+						return err
+					})
+				})
+			}
+		}
 	}
-	defer stopReplay()
-	for _, srv := range []struct{ name, addr string }{{"from-dovecot", addr}, {"from-replay", replay}} {
+	const appends = 200
+	for _, srv := range []struct{ name, addr string }{{"to-dovecot", dovecot}, {"to-posthorn-mem", mem}} {
 		for _, cl := range clients.IMAP {
-			b.Run(srv.name+"/"+cl.Name, func(b *testing.B) {
-				benchFetch(b, cl.Open, srv.addr, n)
+			b.Run("append/"+srv.name+"/"+cl.Name, func(b *testing.B) {
+				benchIMAPClient(b, cl.Open, srv.addr, appends, func(c *clients.IMAPClient) error {
+					return c.Append(msgs[:appends])
+				})
 			})
 		}
 	}
 }
 
-func benchFetch(b *testing.B, open func(addr, user, pass string) (*clients.IMAPFetcher, error), addr string, n int) {
-	f, err := open(addr, targets.IMAPUser, targets.IMAPPass)
+func benchIMAPClient(b *testing.B, open func(addr, user, pass string) (*clients.IMAPClient, error), addr string, n int, op func(*clients.IMAPClient) error) {
+	c, err := open(addr, targets.IMAPUser, targets.IMAPPass)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
-	if _, err := f.FetchAll(); err != nil { // warm the server's cache
+	defer c.Close()
+	if err := op(c); err != nil { // warm the server's cache
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		got, err := f.FetchAll()
-		if err != nil || got != n {
-			b.Fatalf("fetched %d of %d: %v", got, n, err)
+		if err := op(c); err != nil {
+			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
 
-func TestIMAPClientsFetch(t *testing.T) {
+// Every IMAP client fetches the whole folder (envelopes, then bodies
+// octet for octet) and appends messages on both sides of the 4 KiB
+// LITERAL- limit, from our server and from Dovecot.
+func TestIMAPClients(t *testing.T) {
 	msgs := load.Corpus(30, 1)
-	addr, stop := imapTargets[0].start(t, msgs)
-	defer stop()
-	for _, cl := range clients.IMAP {
-		t.Run(cl.Name, func(t *testing.T) {
-			f, err := cl.Open(addr, targets.IMAPUser, targets.IMAPPass)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			got, err := f.FetchAll()
-			if err != nil || got != len(msgs) {
-				t.Fatalf("fetched %d of %d: %v", got, len(msgs), err)
-			}
-		})
+	var octets int64
+	for _, m := range msgs {
+		octets += int64(len(m))
+	}
+	small, large := 0, 0
+	for _, m := range msgs[:6] {
+		if len(m) <= 4096 {
+			small++
+		} else {
+			large++
+		}
+	}
+	if small == 0 || large == 0 {
+		t.Fatalf("the appended messages should be on both sides of 4 KiB: %d small, %d large", small, large)
+	}
+	for _, tg := range []imapTarget{imapTargets[1], imapTargets[3]} {
+		for _, cl := range clients.IMAP {
+			t.Run(tg.name+"/"+cl.Name, func(t *testing.T) {
+				addr, stop := tg.start(t, msgs)
+				defer stop()
+				c, err := cl.Open(addr, targets.IMAPUser, targets.IMAPPass)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				got, err := c.FetchEnvelopes()
+				if err != nil || got != len(msgs) {
+					t.Fatalf("envelopes: fetched %d of %d: %v", got, len(msgs), err)
+				}
+				got, n, err := c.FetchBodies()
+				if err != nil || got != len(msgs) {
+					t.Fatalf("bodies: fetched %d of %d: %v", got, len(msgs), err)
+				}
+				if n != octets && (cl.Name != clients.RawSocket || n < octets) {
+					t.Fatalf("bodies: read %d octets, the messages have %d", n, octets)
+				}
+				if err := c.Append(msgs[:6]); err != nil {
+					t.Fatal(err)
+				}
+				check, err := load.DialIMAP(context.Background(), addr, targets.IMAPUser, targets.IMAPPass)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer check.Close()
+				check.Cmd("SELECT INBOX")
+				res, err := check.Cmd("UID FETCH 1:* (RFC822.SIZE)")
+				if err != nil || res.Untagged != len(msgs)+6 {
+					t.Fatalf("after APPEND: %d messages, want %d: %v", res.Untagged, len(msgs)+6, err)
+				}
+			})
+		}
 	}
 }

@@ -56,3 +56,36 @@ func TestIMAPConnCmdCounts(t *testing.T) {
 		t.Fatalf("got %+v, want 3 untagged, %d bytes", res, len(resp))
 	}
 }
+
+// AppendPipelined writes every APPEND before reading the answers; a
+// server that refuses the first and stops reading gets its error back to
+// the caller, with the writer unblocked (it closes the connection).
+func TestAppendPipelinedRefused(t *testing.T) {
+	cli, srv := net.Pipe()
+	defer cli.Close()
+	first := make(chan string, 1)
+	go func() {
+		br := bufio.NewReader(srv)
+		line, _ := br.ReadString('\n')
+		first <- line
+		srv.Write([]byte("b1 NO [TRYCREATE] no such mailbox\r\n"))
+		// and reads nothing more: net.Pipe blocks the writer
+	}()
+	defer srv.Close()
+	ic := &IMAPConn{c: cli, br: bufio.NewReaderSize(cli, 4096), bw: bufio.NewWriterSize(cli, 64)}
+	done := make(chan error, 1)
+	go func() {
+		done <- ic.AppendPipelined("Sent", [][]byte{[]byte("a\r\n"), []byte(strings.Repeat("x", 1000))})
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "NO [TRYCREATE]") {
+			t.Fatalf("AppendPipelined = %v, want the server's NO", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("AppendPipelined blocked after the server refused")
+	}
+	if got := <-first; got != "b1 APPEND \"Sent\" {3+}\r\n" {
+		t.Fatalf("first line %q, want a LITERAL+ APPEND", got)
+	}
+}

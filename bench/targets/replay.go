@@ -3,9 +3,22 @@ package targets
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"net"
 	"strconv"
+
+	"github.com/posthorn/posthorn/bench/load"
 )
+
+// ReplayFrom captures the responses to cmd from the IMAP server at addr
+// (INBOX selected, as IMAPUser) and serves them with ReplayIMAP.
+func ReplayFrom(ctx context.Context, addr, cmd string, exists int) (replay string, stop func(), err error) {
+	captured, err := load.Capture(ctx, addr, IMAPUser, IMAPPass, cmd)
+	if err != nil {
+		return "", nil, err
+	}
+	return ReplayIMAP(captured, exists)
+}
 
 // ReplayIMAP is an IMAP server that answers every command OK at once and
 // every FETCH with the same captured untagged responses: a server that

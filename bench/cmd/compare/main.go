@@ -130,6 +130,18 @@ type compare struct {
 	only  map[string]bool // imap targets to run; nil: all
 	rows  []*row
 	notes []string
+	// ceilings names, by suite, the target that is the most any other
+	// can get (a client that parses nothing): the table shows every
+	// other target's share of it rather than a ratio.
+	ceilings map[string]string
+}
+
+// ceiling marks target as the ceiling of suite.
+func (c *compare) ceiling(suite, target string) {
+	if c.ceilings == nil {
+		c.ceilings = map[string]string{}
+	}
+	c.ceilings[suite] = target
 }
 
 func (c *compare) note(format string, args ...any) {
@@ -357,18 +369,21 @@ func (c *compare) markdown() string {
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), host, c.runs)
 	suite := ""
 	var names []string
-	var ratios [][2]string
+	var ratios, shares [][2]string
 	for _, r := range c.rows {
 		if r.suite != suite {
 			suite = r.suite
 			names = targetNames(c.rows, suite)
-			ratios = ratioColumns(names)
+			ratios, shares = ratioColumns(names, c.ceilings[suite])
 			fmt.Fprintf(&b, "\n## %s\n\n| scenario | unit | %s |", suite, strings.Join(names, " | "))
 			for _, rc := range ratios {
 				fmt.Fprintf(&b, " %s ÷ %s |", rc[0], rc[1])
 			}
+			for _, rc := range shares {
+				fmt.Fprintf(&b, " %s %% of %s |", rc[0], rc[1])
+			}
 			b.WriteString("\n|---|---|")
-			b.WriteString(strings.Repeat("---:|", len(names)+len(ratios)))
+			b.WriteString(strings.Repeat("---:|", len(names)+len(ratios)+len(shares)))
 			b.WriteString("\n")
 		}
 		fmt.Fprintf(&b, "| %s | %s |", r.scenario, r.unit)
@@ -380,17 +395,18 @@ func (c *compare) markdown() string {
 			}
 		}
 		for _, rc := range ratios {
-			p, ok := r.values[rc[0]]
-			v, ok2 := r.values[rc[1]]
-			if !ok || !ok2 || v == 0 || p == 0 {
+			if x, ok := r.relative(rc); ok {
+				fmt.Fprintf(&b, " %.2f× |", x)
+			} else {
 				b.WriteString(" – |")
-				continue
 			}
-			ratio := p / v
-			if !r.higherBetter {
-				ratio = v / p
+		}
+		for _, rc := range shares {
+			if x, ok := r.relative(rc); ok {
+				fmt.Fprintf(&b, " %.0f%% |", 100*x)
+			} else {
+				b.WriteString(" – |")
 			}
-			fmt.Fprintf(&b, " %.2f× |", ratio)
 		}
 		b.WriteString("\n")
 	}
@@ -401,6 +417,20 @@ func (c *compare) markdown() string {
 		}
 	}
 	return b.String()
+}
+
+// relative is how well target rc[0] did on r relative to rc[1] (>1:
+// better); false when either is missing or zero.
+func (r *row) relative(rc [2]string) (float64, bool) {
+	p, ok := r.values[rc[0]]
+	v, ok2 := r.values[rc[1]]
+	if !ok || !ok2 || v == 0 || p == 0 {
+		return 0, false
+	}
+	if !r.higherBetter {
+		return v / p, true
+	}
+	return p / v, true
 }
 
 // targetNames lists the targets measured in suite: posthorn first, then
@@ -435,12 +465,18 @@ func ours(name string) bool { return strings.HasPrefix(name, "posthorn") }
 
 // ratioColumns pairs the targets whose ratio the table shows: posthorn to
 // every other server, and each variant posthorn-X to the servers of the
-// same kind (name ending in -X): posthorn-mem ÷ go-imap-mem.
-func ratioColumns(names []string) [][2]string {
-	var cols [][2]string
+// same kind (name ending in -X): posthorn-mem ÷ go-imap-mem. With a
+// ceiling among names, shares pairs every other target with it instead.
+func ratioColumns(names []string, ceiling string) (cols, shares [][2]string) {
 	for _, n := range names {
+		if n == ceiling {
+			continue
+		}
 		if !ours(n) {
 			cols = append(cols, [2]string{"posthorn", n})
+		}
+		if slices.Contains(names, ceiling) {
+			shares = append(shares, [2]string{n, ceiling})
 		}
 	}
 	for _, v := range names {
@@ -449,12 +485,12 @@ func ratioColumns(names []string) [][2]string {
 			continue
 		}
 		for _, n := range names {
-			if !ours(n) && strings.HasSuffix(n, "-"+kind) {
+			if !ours(n) && n != ceiling && strings.HasSuffix(n, "-"+kind) {
 				cols = append(cols, [2]string{v, n})
 			}
 		}
 	}
-	return cols
+	return cols, shares
 }
 
 func format(v float64) string {

@@ -12,10 +12,35 @@ func TestRatioColumns(t *testing.T) {
 	if want := []string{"posthorn", "posthorn-mem", "dovecot", "go-imap-mem"}; !slices.Equal(names, want) {
 		t.Fatalf("targetNames = %v, want %v", names, want)
 	}
-	got := ratioColumns(names)
+	got, shares := ratioColumns(names, "")
 	want := [][2]string{{"posthorn", "dovecot"}, {"posthorn", "go-imap-mem"}, {"posthorn-mem", "go-imap-mem"}}
-	if !slices.Equal(got, want) {
-		t.Fatalf("ratioColumns = %v, want %v", got, want)
+	if !slices.Equal(got, want) || shares != nil {
+		t.Fatalf("ratioColumns = %v, %v; want %v, nil", got, shares, want)
+	}
+}
+
+// A ceiling gets no ratio column; every other target gets its share of
+// it, lower-is-better rows inverted.
+func TestMarkdownCeilingShares(t *testing.T) {
+	c := &compare{runs: 1}
+	c.ceiling("IMAP client", "raw-socket")
+	r := c.row("IMAP client", "FETCH", "msgs/s", true)
+	r.values = map[string]float64{"posthorn": 80, "go-imap": 50, "raw-socket": 100}
+	r = c.row("IMAP client", "login", "ms", false)
+	r.values = map[string]float64{"posthorn": 4, "go-imap": 8, "raw-socket": 2}
+	r = c.row("SMTP", "send", "msgs/s", true)
+	r.values = map[string]float64{"posthorn": 10, "raw-socket": 20}
+	md := c.markdown()
+	for _, s := range []string{
+		"| scenario | unit | posthorn | go-imap | raw-socket | posthorn ÷ go-imap | posthorn % of raw-socket | go-imap % of raw-socket |",
+		"| FETCH | msgs/s | 80.0 | 50.0 | 100.0 | 1.60× | 80% | 50% |",
+		"| login | ms | 4.00 | 8.00 | 2.00 | 2.00× | 50% | 25% |",
+		// not the ceiling in another suite
+		"| scenario | unit | posthorn | raw-socket | posthorn ÷ raw-socket |",
+	} {
+		if !strings.Contains(md, s) {
+			t.Errorf("markdown lacks %q:\n%s", s, md)
+		}
 	}
 }
 
