@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
-	"os"
-	"path/filepath"
 	"testing"
+	"testing/fstest"
 	"time"
+
+	"github.com/posthorn/posthorn/internal/testpeer"
 )
 
 // fetchResponses returns n FETCH responses with FLAGS, UID and a
@@ -55,26 +57,20 @@ func BenchmarkClientParseFetch(b *testing.B) {
 // files before it started.
 func BenchmarkClientFetchDovecot(b *testing.B) {
 	const n = 10000
-	p := ctDovecot(b, 1, func(dir string) {
-		cur := filepath.Join(dir, "mail", "user1", "cur")
-		for _, d := range []string{"cur", "new", "tmp"} {
-			if err := os.MkdirAll(filepath.Join(dir, "mail", "user1", d), 0o755); err != nil {
-				b.Fatal(err)
-			}
-		}
-		base := time.Now().Unix()
-		for i := 0; i < n; i++ {
-			msg := fmt.Sprintf("From: Sara Example <sara@example.org>\r\nTo: Jim <jim@example.net>, Bob Builder <bob@example.com>\r\n"+
-				"Subject: Quarterly report number %d, with figures\r\nDate: Tue, 5 Mar 2024 10:00:00 +0000\r\n"+
-				"Message-ID: <msg%d@example.org>\r\nIn-Reply-To: <parent%d@example.org>\r\n\r\nBody %d\r\n", i, i, i, i)
-			name := fmt.Sprintf("%d.M%dP1.bench:2,S", base, i)
-			if err := os.WriteFile(filepath.Join(cur, name), []byte(msg), 0o644); err != nil {
-				b.Fatal(err)
-			}
-		}
+	inbox := fstest.MapFS{}
+	base := time.Now().Unix()
+	for i := 0; i < n; i++ {
+		msg := fmt.Sprintf("From: Sara Example <sara@example.org>\r\nTo: Jim <jim@example.net>, Bob Builder <bob@example.com>\r\n"+
+			"Subject: Quarterly report number %d, with figures\r\nDate: Tue, 5 Mar 2024 10:00:00 +0000\r\n"+
+			"Message-ID: <msg%d@example.org>\r\nIn-Reply-To: <parent%d@example.org>\r\n\r\nBody %d\r\n", i, i, i, i)
+		inbox[fmt.Sprintf("cur/%d.M%dP1.bench:2,S", base, i)] = &fstest.MapFile{Data: []byte(msg)}
+	}
+	d := testpeer.Dovecot(b, testpeer.DovecotOptions{IMAP: true,
+		Users:    map[string]string{"user1": "secret"},
+		Maildirs: map[string]fs.FS{"user1": inbox},
 	})
 	ctx := ctxT(b)
-	c, err := Dial(ctx, p.addr)
+	c, err := Dial(ctx, d.IMAPAddr)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -111,7 +107,7 @@ func BenchmarkClientFetchDovecot(b *testing.B) {
 	// The same command over a bare socket, reading lines until the
 	// tagged OK: what Dovecot and the loopback cost without any parsing.
 	b.Run("raw-socket", func(b *testing.B) {
-		nc, err := net.Dial("tcp", p.addr)
+		nc, err := net.Dial("tcp", d.IMAPAddr)
 		if err != nil {
 			b.Fatal(err)
 		}
