@@ -3,9 +3,9 @@ package imap
 import (
 	"bufio"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,9 +70,6 @@ func BenchmarkMaildir(b *testing.B) {
 		})
 	}
 	dove := startDovecot(b, userDir)
-	if dove == nil {
-		return
-	}
 	for _, mc := range maildirCommands {
 		b.Run("dovecot/"+mc.name, func(b *testing.B) {
 			dove.do(b, "SELECT INBOX")
@@ -89,53 +86,18 @@ func BenchmarkMaildir(b *testing.B) {
 }
 
 // startDovecot runs Dovecot's imap binary in PREAUTH mode on a copy of the
-// Maildir at src and returns a client on its stdin/stdout, or nil when
-// Dovecot is not installed.
+// Maildir at src and returns a client on its stdin/stdout.
 func startDovecot(b *testing.B, src string) *benchClient {
-	bin := "/usr/lib/dovecot/imap"
-	if _, err := os.Stat(bin); err != nil {
-		testpeer.Require(b, "dovecot", "dovecot-imapd")
-		return nil
-	}
-	dir, err := os.MkdirTemp("", "posthorn-dovecot")
+	d := testpeer.Dovecot(b, testpeer.DovecotOptions{Maildirs: map[string]fs.FS{"sara": os.DirFS(src)}})
+	cmd := d.PreauthIMAP(b, "sara")
+	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o777)
-	mail := filepath.Join(dir, "mail")
-	for _, sub := range []string{"cur", "new", "tmp"} {
-		os.MkdirAll(filepath.Join(mail, sub), 0o777)
-		ents, _ := os.ReadDir(filepath.Join(src, sub))
-		for _, e := range ents {
-			data, err := os.ReadFile(filepath.Join(src, sub, e.Name()))
-			if err != nil {
-				b.Fatal(err)
-			}
-			os.WriteFile(filepath.Join(mail, sub, e.Name()), data, 0o666)
-		}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
 	}
-	os.MkdirAll(filepath.Join(dir, "run"), 0o777)
-	uid, gid := os.Getuid(), os.Getgid()
-	var prefix []string
-	if uid == 0 {
-		// Dovecot refuses to access mail as root.
-		uid, gid = 65534, 65534
-		setpriv, err := exec.LookPath("setpriv")
-		if err != nil {
-			b.Skip("running as root without setpriv")
-		}
-		prefix = []string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"}
-		filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Chmod(p, 0o777) })
-	}
-	conf := fmt.Sprintf("base_dir = %[1]s/run\nstate_dir = %[1]s/run\nlog_path = %[1]s/log\nmail_location = maildir:%[1]s/mail\n"+
-		"mail_uid = %[2]d\nmail_gid = %[3]d\nfirst_valid_uid = 0\nfirst_valid_gid = 0\n", dir, uid, gid)
-	confPath := filepath.Join(dir, "dovecot.conf")
-	os.WriteFile(confPath, []byte(conf), 0o666)
-	args := append(prefix, "env", "USER=sara", "HOME="+dir, bin, "-c", confPath)
-	cmd := exec.Command(args[0], args[1:]...)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}

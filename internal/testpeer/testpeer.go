@@ -9,9 +9,10 @@
 // with nothing but Go installed.
 //
 // Dovecot starts a private Dovecot (IMAP and POP3 listeners on free
-// loopback ports, passwd-file users, Maildirs, optional TLS with the
-// internal/testcert certificate), and PreauthIMAP runs its imap process
-// on stdin/stdout for one user, without a daemon.
+// loopback ports, passwd-file users, Maildirs filled before it starts,
+// optional TLS with the internal/testcert certificate, special-use
+// mailboxes, plugins such as COMPRESS), and PreauthIMAP runs its imap
+// process on stdin/stdout for one user, without a daemon.
 package testpeer
 
 import (
