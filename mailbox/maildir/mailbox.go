@@ -158,6 +158,10 @@ func (m *mbox) Open(ctx context.Context, uid mailbox.UID) (io.ReadCloser, error)
 		f.mu.Unlock()
 		return nil, fmt.Errorf("maildir: %q: %w", f.Name(), mailbox.ErrNotExist)
 	}
+	if r, err := f.openIndexed(uint32(uid)); r != nil || err != nil {
+		f.mu.Unlock()
+		return r, err
+	}
 	fh, size, err := f.openFile(uint32(uid))
 	f.mu.Unlock()
 	if err != nil {
@@ -165,10 +169,51 @@ func (m *mbox) Open(ctx context.Context, uid mailbox.UID) (io.ReadCloser, error)
 	}
 	if fi, err := fh.Stat(); err != nil || fi.Size() != size {
 		fh.Close()
-		return nil, fmt.Errorf("maildir: UID %d changed on disk since it was indexed", uid)
+		return nil, changedOnDisk(uint32(uid))
 	}
 	return &file{io.NewSectionReader(fh, 0, size), fh}, nil
 }
+
+// openIndexed is Open's fast path (mu held): the file where the index says
+// it is, opened with openBare (Linux). It returns nil and no error when
+// that fails for any other reason than a file changed on disk, for
+// openFile to catch up with the directories and try again.
+func (f *folder) openIndexed(uid uint32) (io.ReadCloser, error) {
+	i := f.s.find(uid)
+	if i < 0 {
+		return nil, nil
+	}
+	m := &f.s.msgs[i]
+	cur := m.flags&inCur != 0
+	if _, err := f.sub(cur); err != nil {
+		return nil, nil
+	}
+	r, err := openBare(f.subDirs[boolInt(cur)], f.s.nameBytes(m), m.size, uid)
+	if errors.Is(err, errChanged) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, nil
+	}
+	return r, nil
+}
+
+// statMin is the indexed size from which openBare (Linux) checks the file's size
+// with fstat(2) at once, so that a large message changed on disk is
+// refused before a reader streams it. Smaller files are checked by the
+// read that reaches their end (see bareFile), which costs nothing more.
+const statMin = 64 << 10
+
+// errChanged is the error of a message file whose size is not the one
+// indexed: another program changed it.
+var errChanged = errors.New("changed on disk since it was indexed")
+
+func changedOnDisk(uid uint32) error {
+	return fmt.Errorf("maildir: UID %d %w", uid, errChanged)
+}
+
+// errNotBare is openBare's answer for a file it does not open itself.
+var errNotBare = errors.New("maildir: not a plain file name")
 
 // limitReader fails with ErrTooLarge once more than left bytes come.
 type limitReader struct {

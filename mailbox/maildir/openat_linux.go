@@ -2,9 +2,14 @@ package maildir
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"os"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
+	"unsafe"
 )
 
 // openIn opens the message file name inside the directory dir for reading,
@@ -55,4 +60,163 @@ func component(name string) bool {
 // componentBytes is component of a name held in bytes, without a copy.
 func componentBytes(name []byte) bool {
 	return len(name) > 0 && string(name) != "." && string(name) != ".." && bytes.IndexByte(name, '/') < 0
+}
+
+// noAtimeDenied is set once openat(2) refused O_NOATIME (EPERM: the file
+// belongs to another user and the process lacks CAP_FOWNER); later opens
+// then go without it.
+var noAtimeDenied atomic.Bool
+
+// openBare opens the message file name (one path component) inside dir,
+// whose index says it holds size octets, as a bareFile: one openat(2),
+// without following a symbolic link, with O_NOATIME where the kernel
+// allows it and O_NONBLOCK so that a FIFO put in place of a message cannot
+// block the open (reads of regular files ignore it). No *os.File is made:
+// os.NewFile would add an fcntl(2), an epoll_ctl(2) attempt and a finalizer
+// per message.
+func openBare(dir *os.File, name []byte, size int64, uid uint32) (io.ReadCloser, error) {
+	var path [256]byte // a name is at most 255 bytes
+	if !componentBytes(name) || len(name) >= len(path) {
+		return nil, errNotBare
+	}
+	copy(path[:], name)
+	dirfd := dir.Fd()
+	flags := syscall.O_RDONLY | syscall.O_NOFOLLOW | syscall.O_CLOEXEC | syscall.O_NONBLOCK
+	for {
+		fl := flags
+		if !noAtimeDenied.Load() {
+			fl |= syscall.O_NOATIME
+		}
+		fd, _, errno := syscall.Syscall6(syscall.SYS_OPENAT, dirfd, uintptr(unsafe.Pointer(&path[0])), uintptr(fl), 0, 0, 0)
+		switch {
+		case errno == syscall.EINTR:
+			continue
+		case errno == syscall.EPERM && fl&syscall.O_NOATIME != 0:
+			noAtimeDenied.Store(true)
+			continue
+		case errno != 0:
+			return nil, &os.PathError{Op: "openat", Path: string(name), Err: errno}
+		}
+		r := &bareFile{fd: int(fd), size: size, uid: uid}
+		if size >= statMin {
+			var st syscall.Stat_t
+			if err := syscall.Fstat(r.fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Size != size {
+				r.Close()
+				return nil, changedOnDisk(uid)
+			}
+		}
+		return r, nil
+	}
+}
+
+// bareFile is what Open returns on Linux: a message file as a bare
+// descriptor, read with pread(2) (io.Reader, io.ReaderAt, io.Seeker),
+// limited to the size the index knows. A file whose size is no longer that
+// one (changed by another program) fails the read that meets the
+// difference: the read that reaches the indexed end asks the kernel for
+// one octet more (preadv(2) into a second buffer), so neither a shorter
+// nor a longer file goes unnoticed, and a message read whole costs one
+// system call. Fd exposes the descriptor (for sendfile(2)); it is valid
+// until Close. There is no finalizer: Close must be called.
+type bareFile struct {
+	fd   int
+	size int64
+	off  int64 // of Read and Seek
+	uid  uint32
+}
+
+// Read reads from the current offset.
+func (r *bareFile) Read(p []byte) (int, error) {
+	if r.off >= r.size {
+		return 0, io.EOF
+	}
+	n, err := r.pread(p, r.off)
+	r.off += int64(n)
+	if err == io.EOF {
+		err = nil // at the end: the next Read says so
+	}
+	return n, err
+}
+
+// ReadAt reads len(p) octets at off, or up to the indexed end with io.EOF.
+func (r *bareFile) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("maildir: negative offset")
+	}
+	if off >= r.size {
+		return 0, io.EOF
+	}
+	return r.pread(p, off)
+}
+
+// Seek sets the offset of the next Read.
+func (r *bareFile) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += r.off
+	case io.SeekEnd:
+		offset += r.size
+	default:
+		return 0, errors.New("maildir: invalid whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("maildir: negative position")
+	}
+	r.off = offset
+	return offset, nil
+}
+
+// Size is the message's indexed size.
+func (r *bareFile) Size() int64 { return r.size }
+
+// Fd returns the open descriptor, valid until Close.
+func (r *bareFile) Fd() uintptr { return uintptr(r.fd) }
+
+// Close closes the descriptor.
+func (r *bareFile) Close() error {
+	if r.fd < 0 {
+		return os.ErrClosed
+	}
+	fd := r.fd
+	r.fd = -1
+	return syscall.Close(fd)
+}
+
+// pread fills p from off (0 ≤ off < size) up to the indexed end, io.EOF
+// when p reaches past it.
+func (r *bareFile) pread(p []byte, off int64) (int, error) {
+	if r.fd < 0 {
+		return 0, os.ErrClosed
+	}
+	want := min(int64(len(p)), r.size-off)
+	end := off+want == r.size
+	var extra [1]byte
+	got := int64(0)
+	for got < want {
+		iov := [2]syscall.Iovec{{Base: &p[got]}, {Base: &extra[0]}}
+		iov[0].SetLen(int(want - got))
+		iov[1].SetLen(1)
+		cnt := 1
+		if end {
+			cnt = 2 // one octet past the indexed end must not be there
+		}
+		pos := off + got
+		k, _, errno := syscall.Syscall6(syscall.SYS_PREADV, uintptr(r.fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(cnt),
+			uintptr(pos), uintptr(pos>>32), 0)
+		switch {
+		case errno == syscall.EINTR:
+			continue
+		case errno != 0:
+			return int(got), &os.PathError{Op: "pread", Path: "UID " + strconv.FormatUint(uint64(r.uid), 10), Err: errno}
+		case k == 0 || int64(k) > want-got:
+			// Shorter or longer than indexed.
+			return int(min(got+int64(k), want)), changedOnDisk(r.uid)
+		}
+		got += int64(k)
+	}
+	if want < int64(len(p)) {
+		return int(got), io.EOF
+	}
+	return int(got), nil
 }

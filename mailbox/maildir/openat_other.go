@@ -2,7 +2,10 @@
 
 package maildir
 
-import "os"
+import (
+	"io"
+	"os"
+)
 
 // openIn opens the message file name inside root for reading, without
 // following a symbolic link (dir is the same directory, unused here).
@@ -15,4 +18,10 @@ func openIn(dir *os.File, root *os.Root, name string) (*os.File, error) {
 // directories held open, and scratch are unused here).
 func renameIn(root *os.Root, oldDir *os.File, oldSub string, oldName []byte, newDir *os.File, newSub string, newName []byte, scratch *[]byte) error {
 	return root.Rename(oldSub+"/"+string(oldName), newSub+"/"+string(newName))
+}
+
+// openBare is the Linux fast path of Open; elsewhere Open goes through
+// os.Root (errNotBare).
+func openBare(dir *os.File, name []byte, size int64, uid uint32) (io.ReadCloser, error) {
+	return nil, errNotBare
 }
