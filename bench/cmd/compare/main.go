@@ -79,10 +79,11 @@ func main() {
 	suites := flag.String("suites", "smtp,smtpclient,imap,imapclient,pop3,mem", "suites to run")
 	quick := flag.Bool("quick", false, "smaller loads (a smoke test of the tool)")
 	only := flag.String("targets", "", "comma-separated targets of the imap suite to run (default all)")
-	serve := flag.String("serve", "", "internal: serve one target in this process for the memory suite")
+	serve := flag.String("serve", "", "internal: serve one target in this process (memory and client suites)")
+	serveMsgs := flag.Int("serve-msgs", 0, "internal: with -serve, the messages of an IMAP or POP3 target")
 	flag.Parse()
 	if *serve != "" {
-		if err := serveTarget(*serve); err != nil {
+		if err := serveTarget(*serve, *serveMsgs); err != nil {
 			fmt.Fprintln(os.Stderr, "error:", err)
 			os.Exit(1)
 		}

@@ -1,9 +1,15 @@
 package main
 
 import (
+	"context"
+	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/posthorn/posthorn/bench/load"
+	"github.com/posthorn/posthorn/bench/targets"
 )
 
 func TestRatioColumns(t *testing.T) {
@@ -56,5 +62,41 @@ func TestMarkdownVariantRatio(t *testing.T) {
 		if !strings.Contains(md, s) {
 			t.Errorf("markdown lacks %q:\n%s", s, md)
 		}
+	}
+}
+
+// TestMain lets startChild re-run the test binary as the child server.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "-serve" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// A target served by a child process holds the messages asked for and
+// stops when told.
+func TestStartChild(t *testing.T) {
+	ch, err := startChild("imap:posthorn-mem", 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := load.DialIMAP(ctx, ch.addr, targets.IMAPUser, targets.IMAPPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Cmd("SELECT INBOX")
+	res, err := c.Cmd("FETCH 1:* (RFC822.SIZE)")
+	if err != nil || res.Untagged != 30 {
+		t.Fatalf("FETCH: %d messages, want 30: %v", res.Untagged, err)
+	}
+	c.Close()
+	ch.stop()
+	if ch.cmd.ProcessState == nil || !ch.cmd.ProcessState.Exited() {
+		t.Fatalf("child still running after stop: %v", ch.cmd.ProcessState)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -29,9 +30,10 @@ var memTargets = []string{
 	"pop3:posthorn", "pop3:dovecot",
 }
 
-// serveTarget is the child: it starts one target, prints its address and
-// then obeys stdin: "GC" returns freed memory to the OS, EOF stops.
-func serveTarget(spec string) error {
+// serveTarget is the child: it starts one target (holding n messages of
+// load.Corpus(n, 1); 0: ten small ones), prints its address and then
+// obeys stdin: "GC" returns freed memory to the OS, EOF stops.
+func serveTarget(spec string, n int) error {
 	proto, name, _ := strings.Cut(spec, ":")
 	dir, err := os.MkdirTemp("/tmp", "phm-")
 	if err != nil {
@@ -39,6 +41,9 @@ func serveTarget(spec string) error {
 	}
 	defer os.RemoveAll(dir)
 	msgs := load.Corpus(10, 3)
+	if n > 0 {
+		msgs = load.Corpus(n, 1)
+	}
 	var addr string
 	var stop func()
 	switch proto {
@@ -98,31 +103,57 @@ func (c *compare) mem() {
 	}
 }
 
-func measureIdle(spec, proto string) (float64, error) {
+// child is a target served by this program in a child process.
+type child struct {
+	addr  string
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Reader
+}
+
+// startChild serves spec ("imap:posthorn-mem") with msgs messages (0: ten
+// small ones) in a child process, so that it shares neither CPU
+// accounting nor the garbage collector with the measuring process.
+func startChild(spec string, msgs int) (*child, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	cmd := exec.Command(self, "-serve", spec)
+	cmd := exec.Command(self, "-serve", spec, "-serve-msgs", strconv.Itoa(msgs))
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
-		return 0, err
+		return nil, err
 	}
-	defer func() { stdin.Close(); cmd.Wait() }()
-	out := bufio.NewReader(stdout)
-	line, err := out.ReadString('\n')
+	ch := &child{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)}
+	line, err := ch.out.ReadString('\n')
 	if err != nil {
-		return 0, fmt.Errorf("child: %w", err)
+		ch.stop()
+		return nil, fmt.Errorf("child: %w", err)
 	}
 	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "ADDR ")
 	if !ok {
-		return 0, fmt.Errorf("child said %q", line)
+		ch.stop()
+		return nil, fmt.Errorf("child said %q", line)
 	}
+	ch.addr = addr
+	return ch, nil
+}
+
+// stop ends the child (EOF on its stdin) and waits for it.
+func (ch *child) stop() { ch.stdin.Close(); ch.cmd.Wait() }
+
+func measureIdle(spec, proto string) (float64, error) {
+	ch, err := startChild(spec, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer ch.stop()
+	cmd, addr := ch.cmd, ch.addr
 	gc := func() {
-		fmt.Fprintln(stdin, "GC")
-		out.ReadString('\n')
+		fmt.Fprintln(ch.stdin, "GC")
+		ch.out.ReadString('\n')
 	}
 	// Warm up with a few connections, then take the baseline.
 	var warm []net.Conn
