@@ -103,7 +103,8 @@ func cmdSearch(c *conn, cmd *command) error {
 
 // searchUIDs returns the UIDs of the messages the client knows that match
 // key, ascending: from the store when it can answer, else by evaluating
-// the criteria over the message list.
+// the criteria over the message list, in parallel when they read message
+// contents of a large mailbox (search_parallel.go).
 func (c *conn) searchUIDs(key *SearchKey) ([]mailbox.UID, error) {
 	v := c.view
 	s := &searchCtx{c: c, now: time.Now(), seqSets: map[*SearchKey]NumSet{}}
@@ -112,6 +113,15 @@ func (c *conn) searchUIDs(key *SearchKey) ([]mailbox.UID, error) {
 	if err != nil || pushed || v.count() == 0 {
 		return uids, err
 	}
+	if w := searchWorkers(key, int(v.count())); w > 0 {
+		return c.searchParallel(s, key, w)
+	}
+	return c.searchSerial(s, key)
+}
+
+// searchSerial evaluates key over the view's messages one by one.
+func (c *conn) searchSerial(s *searchCtx, key *SearchKey) (uids []mailbox.UID, err error) {
+	v := c.view
 	err = c.eachMessage(v.uids, func(m *mailbox.MessageInfo) error {
 		n := v.seq(m.UID)
 		if n == 0 || v.isExpunged(m.UID) {

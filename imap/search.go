@@ -9,16 +9,19 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/posthorn/posthorn/internal/mime"
 	"github.com/posthorn/posthorn/mailbox"
 )
 
 // searchCtx evaluates a search key tree over one message at a time. Header
-// and body are read only when a key needs them, once per message.
+// and body are read only when a key needs them, once per message. A
+// searchCtx is used by one goroutine: a parallel search gives each worker
+// its own (search_parallel.go); only seqSets and needles, filled by
+// prepare, are shared, read-only.
 type searchCtx struct {
 	c        *conn
 	now      time.Time
 	seqSets  map[*SearchKey]NumSet // normalized SEQSET/UID sets
+	needles  map[*SearchKey][]byte // lower-cased strings of BODY, TEXT and header keys
 	m        *mailbox.MessageInfo
 	seq      uint32
 	src      msgSource
@@ -26,6 +29,8 @@ type searchCtx struct {
 	bodyDone bool
 	body     []byte // lower-cased text of the body (bounded)
 	unfolded []byte // scratch: the header unfolded and lower-cased
+
+	msg searchMsgBuf // the message's bytes and derived forms (search_text.go)
 }
 
 // maxSearchBody bounds the body text a BODY/TEXT search reads per message.
@@ -35,12 +40,18 @@ func (s *searchCtx) reset(m *mailbox.MessageInfo, seq uint32) {
 	s.m, s.seq = m, seq
 	s.src = msgSource{c: s.c, info: m}
 	s.hdrMap, s.bodyDone, s.body = nil, false, s.body[:0]
+	s.msg.reset()
 }
 
 // prepare normalizes every set in the tree once and checks charsets of
 // nothing (strings are UTF-8 or ASCII).
 func (s *searchCtx) prepare(k *SearchKey) {
 	switch k.Key {
+	case "FROM", "TO", "CC", "BCC", "SUBJECT", "HEADER", "BODY", "TEXT":
+		if s.needles == nil {
+			s.needles = map[*SearchKey][]byte{}
+		}
+		s.needles[k] = []byte(strings.ToLower(k.Str))
 	case "SEQSET":
 		if k.Set.SearchRes {
 			s.seqSets[k] = s.resSet(false)
@@ -160,12 +171,12 @@ func (s *searchCtx) match(k *SearchKey) (bool, error) {
 	case "HEADER":
 		return s.headerContains(strings.ToLower(k.Field), k.Str)
 	case "BODY":
-		return s.bodyContains(k.Str)
+		return s.bodyContains(s.needle(k))
 	case "TEXT":
-		if ok, err := s.headerAnyContains(k.Str); ok || err != nil {
+		if ok, err := s.headerAnyContains(k.Str, s.needle(k)); ok || err != nil {
 			return ok, err
 		}
-		return s.bodyContains(k.Str)
+		return s.bodyContains(s.needle(k))
 	}
 	return false, errBad("Unsupported search key %s", k.Key)
 }
@@ -195,10 +206,7 @@ var wordDecoder = stdmime.WordDecoder{CharsetReader: func(charset string, r io.R
 // headerValues returns the decoded values of a header field.
 func (s *searchCtx) headerValues(name string) ([]string, error) {
 	if s.hdrMap == nil {
-		if err := s.src.preload(); err != nil {
-			return nil, err
-		}
-		if err := s.src.loadHeader(); err != nil {
+		if err := s.load(); err != nil {
 			return nil, err
 		}
 		s.hdrMap = parseHeaderFields(s.src.header)
@@ -261,19 +269,17 @@ func (s *searchCtx) headerContains(name, needle string) (bool, error) {
 	return false, nil
 }
 
-func (s *searchCtx) headerAnyContains(needle string) (bool, error) {
+// headerAnyContains reports whether any header field, name or decoded
+// value, contains needle (low is needle lower-cased).
+func (s *searchCtx) headerAnyContains(needle string, low []byte) (bool, error) {
 	if s.hdrMap == nil {
 		// Fast path: a header without encoded words is searched as
 		// unfolded, lower-cased bytes, without splitting it into fields.
-		if err := s.src.preload(); err != nil {
-			return false, err
-		}
-		if err := s.src.loadHeader(); err != nil {
+		if err := s.load(); err != nil {
 			return false, err
 		}
 		if hdr := s.src.header; isASCII(needle) && bytes.Index(hdr, []byte("=?")) < 0 {
-			s.unfolded = unfoldLower(s.unfolded[:0], hdr)
-			return bytes.Contains(s.unfolded, []byte(strings.ToLower(needle))), nil
+			return s.headerBytesContain(low), nil
 		}
 	}
 	if _, err := s.headerValues("from"); err != nil {
@@ -307,61 +313,6 @@ func unfoldLower(dst, hdr []byte) []byte {
 		dst = append(dst, c)
 	}
 	return dst
-}
-
-// bodyContains searches the body text: the text/* parts, with transfer
-// encoding removed and charset converted to UTF-8, compared ignoring case
-// (RFC 9051 §6.4.4). At most maxSearchBody octets per message are read.
-func (s *searchCtx) bodyContains(needle string) (bool, error) {
-	if !s.bodyDone {
-		if err := s.loadBodyText(); err != nil {
-			return false, err
-		}
-		s.bodyDone = true
-	}
-	return bytes.Contains(s.body, []byte(strings.ToLower(needle))), nil
-}
-
-func (s *searchCtx) loadBodyText() error {
-	if err := s.src.preload(); err != nil {
-		return err
-	}
-	root, err := s.src.structure()
-	if err != nil {
-		return err
-	}
-	var leaves []*mime.Part
-	root.Walk(func(_ []int, p *mime.Part) bool {
-		if !p.IsMultipart() && !p.IsMessage() && (p.Type == "text" || p == root) {
-			leaves = append(leaves, p)
-		}
-		return true
-	})
-	buf := bytes.NewBuffer(s.body[:0])
-	for _, p := range leaves {
-		if int64(buf.Len()) >= maxSearchBody {
-			break
-		}
-		rc, err := s.src.open()
-		if err != nil {
-			return err
-		}
-		body, err := mailbox.Section(rc, p.BodyOffset, p.BodySize)
-		if err == nil {
-			r, derr := mime.TextReader(p, body)
-			if derr != nil {
-				r = body // unknown encoding: search the raw octets
-			}
-			_, err = io.Copy(buf, io.LimitReader(r, maxSearchBody-int64(buf.Len())))
-			buf.WriteByte('\n')
-		}
-		rc.Close()
-		if err != nil {
-			return err
-		}
-	}
-	s.body = lowerInPlace(buf.Bytes())
-	return nil
 }
 
 // lowerInPlace lower-cases b, in place when it is ASCII.

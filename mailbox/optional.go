@@ -36,6 +36,17 @@ type MetadataCache interface {
 	SetMetadata(ctx context.Context, uid UID, data []byte) error
 }
 
+// MessageReader is implemented by a Mailbox that reads a whole message into
+// memory more cheaply than Open, Read and Close (a single read into the
+// caller's buffer, no handle allocated). IMAP SEARCH uses it for the
+// messages it reads whole.
+type MessageReader interface {
+	// ReadMessage appends the bytes of message uid, exactly as Open would
+	// return them, to dst and returns the extended slice. ErrNotExist if
+	// uid is not in the mailbox.
+	ReadMessage(ctx context.Context, uid UID, dst []byte) ([]byte, error)
+}
+
 // Searcher is implemented by a Mailbox that evaluates search criteria itself
 // (an index, a database query). The library evaluates every criterion on its
 // own otherwise; a store returning an error wrapping errors.ErrUnsupported
