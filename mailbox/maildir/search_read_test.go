@@ -3,6 +3,7 @@ package maildir
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,7 +15,7 @@ import (
 
 // TestReadMessage: ReadMessage appends exactly what Open returns, from
 // new/ and from cur/, follows a file another process renamed, and fails
-// like Open for a file whose size changed and for an unknown UID.
+// like Open and Read for a file whose size changed and for an unknown UID.
 func TestReadMessage(t *testing.T) {
 	ctx := context.Background()
 	s := newTestStore(t)
@@ -60,9 +61,13 @@ func TestReadMessage(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(s.Root, "alice", "new", ents[0].Name()), []byte("short"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, openErr := mb.Open(ctx, uids[1])
-	if _, err := mr.ReadMessage(ctx, uids[1], nil); err == nil || openErr == nil || err.Error() != openErr.Error() {
-		t.Errorf("changed file: ReadMessage %v, Open %v", err, openErr)
+	rc, openErr := mb.Open(ctx, uids[1])
+	if openErr == nil {
+		_, openErr = io.ReadAll(rc)
+		rc.Close()
+	}
+	if _, err := mr.ReadMessage(ctx, uids[1], nil); err == nil || openErr == nil {
+		t.Errorf("changed file: ReadMessage %v, Open and read %v", err, openErr)
 	}
 	if _, err := mr.ReadMessage(ctx, 99, nil); !errors.Is(err, mailbox.ErrNotExist) {
 		t.Errorf("unknown UID: %v", err)
