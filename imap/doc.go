@@ -54,6 +54,34 @@
 //	| RFC 5267 CONTEXT         | NOUPDATE code (CodeNoUpdate)                     |
 //	| RFC 5465 NOTIFY          | NOTIFICATIONOVERFLOW, BADEVENT codes             |
 //
+// # What SEARCH costs
+//
+// The server evaluates SEARCH over the store's message list, unless a
+// mailbox.Searcher answers. Keys on flags, dates, sizes and UIDs cost
+// nothing per message beyond the list. Keys on contents (header fields,
+// BODY, TEXT, SENT*) read each message once: up to 1 MiB it is read whole
+// (in one call when the store implements mailbox.MessageReader, as the
+// Maildir store does with one openat(2), one pread(2) and a close(2)) into
+// a buffer reused from message to message, else its header is read and its
+// text parts streamed. BODY and TEXT first look for the string in the
+// message's own octets, lower-cased eight at a time; the text parts are
+// decoded (transfer encoding, charset, through the MIME structure kept in
+// a mailbox.MetadataCache) only when the string is there or the text is
+// encoded (base64, quoted-printable, a charset other than UTF-8 and
+// US-ASCII, 8-bit octets). A miss in a plain message thus costs the read
+// and two passes over its octets, and allocates nothing.
+//
+// On a mailbox of 256 messages or more, content keys are evaluated by up
+// to GOMAXPROCS workers (at most 8), each with its own buffers, on chunks
+// of 64 messages listed by the connection's goroutine, which merges the
+// results in UID order: the answer, and the error of a failing message
+// (the first in UID order), are those of a serial search. A search holds
+// per worker one message, its lower-cased copy and its decoded text, and
+// at most two chunks per worker; messages larger than 1 MiB, whose
+// decoded text may reach 16 MiB, are evaluated one at a time. The workers
+// stop after an error or when the connection ends, and are gone before
+// the command answers.
+//
 // # Sequence sets and hostile input
 //
 // A [NumSet] is kept as the ranges the peer sent. Nothing expands a range

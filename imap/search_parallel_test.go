@@ -502,3 +502,115 @@ func TestSearchPlainSkipsStructure(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []mailbox.UID{uids[7]}, got)
 }
+
+// TestSearchParallelConcurrentChanges: a session searching in parallel
+// while other handles expunge, append and change flags gets OK (or NO for
+// a message removed under it), never BAD or BYE, and finds only messages
+// that hold the string. Run with -race.
+func TestSearchParallelConcurrentChanges(t *testing.T) {
+	storeKinds(t, func(t *testing.T, newEnv func(*testing.T, ...func(*Server)) *testEnv) {
+		old := searchParallelMin.Load()
+		searchParallelMin.Store(1)
+		t.Cleanup(func() { searchParallelMin.Store(old) })
+		setSearchChunk(t, 3)
+		e := newEnv(t)
+		var mu sync.Mutex
+		withNeedle := map[mailbox.UID]bool{}
+		msg := func(i int) string {
+			body := fmt.Sprintf("message %d", i)
+			if i%3 == 0 {
+				body += " with the NeedLe"
+			}
+			if i%4 == 1 {
+				return "Subject: qp\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + strings.ReplaceAll(body, "e", "=65") + "\r\n"
+			}
+			return "Subject: plain\r\n\r\n" + body + "\r\n"
+		}
+		var all []mailbox.UID
+		for i := range 60 {
+			u := e.appendMsg("INBOX", msg(i))
+			all = append(all, u)
+			withNeedle[u] = i%3 == 0
+		}
+		c := e.login()
+		until := func(tag string) string { // the tagged line, untagged ones skipped
+			for {
+				if l := c.readLine(); strings.HasPrefix(l, tag+" ") {
+					return l
+				}
+			}
+		}
+		c.send("s SELECT INBOX")
+		require.Contains(t, until("s"), "s OK")
+
+		done := make(chan error, 1)
+		go func() {
+			done <- func() error {
+				ctx := context.Background()
+				acct, err := e.store.Open(ctx, "sara")
+				if err != nil {
+					return err
+				}
+				defer acct.Close()
+				mb, err := acct.Mailbox(ctx, "INBOX")
+				if err != nil {
+					return err
+				}
+				defer mb.Close()
+				for i := range 30 {
+					if _, err := mb.Expunge(ctx, []mailbox.UID{all[(i*7)%len(all)]}); err != nil {
+						return err
+					}
+					u, err := mb.Append(ctx, strings.NewReader(msg(i)), nil)
+					if err != nil {
+						return err
+					}
+					mu.Lock()
+					withNeedle[u] = i%3 == 0
+					mu.Unlock()
+					if _, err := mb.SetFlags(ctx, all[i:i+10], mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagFlagged}, 0); err != nil {
+						return err
+					}
+				}
+				return nil
+			}()
+		}()
+		oks := 0
+		for i := range 25 {
+			tag := fmt.Sprintf("t%d", i)
+			c.send(tag + " UID SEARCH TEXT needle")
+			for {
+				line := c.readLine()
+				if f, ok := strings.CutPrefix(line, "* SEARCH"); ok {
+					var prev uint64
+					for _, w := range strings.Fields(f) {
+						var u uint64
+						fmt.Sscan(w, &u)
+						require.Greater(t, u, prev, "ascending: %s", line)
+						prev = u
+						mu.Lock()
+						require.True(t, withNeedle[mailbox.UID(u)], "UID %d has no needle", u)
+						mu.Unlock()
+					}
+					continue
+				}
+				if strings.HasPrefix(line, "* ") {
+					continue
+				}
+				require.True(t, strings.HasPrefix(line, tag+" OK") || strings.HasPrefix(line, tag+" NO"), line)
+				if strings.HasPrefix(line, tag+" OK") {
+					oks++
+				}
+				break
+			}
+			if i%5 == 4 {
+				c.send("n NOOP")
+				require.Contains(t, until("n"), "n OK")
+			}
+		}
+		require.NoError(t, <-done)
+		assert.Positive(t, oks)
+		c.send("z NOOP")
+		require.Contains(t, until("z"), "z OK")
+	})
+}

@@ -75,7 +75,10 @@
 // made shorter or longer fails that read with a "changed on disk" error
 // rather than giving other octets than MessageInfo.Size announced. The
 // reader exposes its descriptor (Fd), which the IMAP server hands to
-// sendfile(2) for large messages.
+// sendfile(2) for large messages. ReadMessage (mailbox.MessageReader, what
+// IMAP SEARCH reads messages with) makes the same three calls into the
+// caller's buffer and allocates nothing; a file not where the index says,
+// or not of the indexed size, goes through Open.
 //
 // UIDVALIDITY values come from a per-user counter that is at least the
 // current Unix time, so they are never reused for a name, even after delete
