@@ -4,7 +4,7 @@
 // smtp-sink — under the same raw-socket load, in one run on one machine,
 // and prints a Markdown table of medians with Posthorn's ratio to each.
 //
-//	go run ./cmd/compare [-runs 3] [-out results.md] [-suites smtp,imap,pop3,mem] [-quick]
+//	go run ./cmd/compare [-runs 3] [-out results.md] [-suites smtp,smtpclient,imap,imapclient,pop3,mem] [-quick]
 //	go run ./cmd/compare -suites imap -targets posthorn-mem,go-imap-mem
 //
 // Posthorn's IMAP server runs twice: on the Maildir store ("posthorn",
