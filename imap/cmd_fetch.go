@@ -122,12 +122,16 @@ func cmdFetch(c *conn, cmd *command) error {
 	}
 	var src msgSource // one for all messages: allocated once
 	gone := false     // a message expunged by another session meanwhile
-	err = c.eachMessage(uids, func(m *mailbox.MessageInfo) error {
+	one := func(m *mailbox.MessageInfo, pre *prefetchSlot) error {
 		n := v.seq(m.UID)
-		if n == 0 || (since != 0 && m.ModSeq <= since && !seenNow[m.UID]) {
-			return nil
-		}
 		src = msgSource{c: c, info: m}
+		if pre != nil {
+			src.pre, pre.rc = pre.rc, nil
+			src.preErr = pre.err
+			if pre.read && int64(len(pre.data)) == m.Size {
+				src.raw = pre.data
+			}
+		}
 		defer src.close()
 		if err := src.prepare(items); err != nil {
 			if errors.Is(err, mailbox.ErrNotExist) {
@@ -183,7 +187,15 @@ func cmdFetch(c *conn, cmd *command) error {
 			v.reported(m.UID, m.ModSeq)
 		}
 		return nil
+	}
+	loop := c.newFetchLoop(len(uids), hasData && since == 0, one)
+	err = c.eachMessage(uids, func(m *mailbox.MessageInfo) error {
+		if n := v.seq(m.UID); n == 0 || (since != 0 && m.ModSeq <= since && !seenNow[m.UID]) {
+			return nil
+		}
+		return loop.message(m)
 	})
+	err = loop.end(err)
 	if err == nil && gone {
 		err = errNo(CodeExpungeIssued, "Some of the requested messages no longer exist")
 	}
@@ -287,8 +299,10 @@ type msgSource struct {
 	part   *mime.Part    // MIME structure; nil until needed
 	md     *msgMeta      // cached renderings and structure; nil until needed
 	mdv    msgMeta       // what md points to when decoded from the cache
-	raw    []byte        // the whole message when preloaded (SEARCH), else nil
+	raw    []byte        // the whole message when preloaded (SEARCH) or prefetched, else nil
 	rc     io.ReadCloser // opened by prepare for writeRange, else nil
+	pre    io.ReadCloser // opened by the prefetcher, for the first open
+	preErr error         // the prefetcher's Open failed: for the first open
 }
 
 // maxPreload bounds a message SEARCH reads into memory in one go to serve
@@ -300,6 +314,21 @@ const maxPreload = 1 << 20
 func (s *msgSource) open() (io.ReadCloser, error) {
 	if s.raw != nil {
 		return nopCloser{bytes.NewReader(s.raw)}, nil
+	}
+	return s.openStore()
+}
+
+// openStore opens the message in the store, or takes what the prefetcher
+// opened (or the error it got).
+func (s *msgSource) openStore() (io.ReadCloser, error) {
+	if s.pre != nil {
+		rc := s.pre
+		s.pre = nil
+		return rc, nil
+	}
+	if err := s.preErr; err != nil {
+		s.preErr = nil
+		return nil, err
 	}
 	return s.c.mbox.Open(s.c.ctx, s.info.UID)
 }
@@ -365,11 +394,16 @@ func (s *msgSource) prepare(items []wire.FetchItem) error {
 	return rc.Close()
 }
 
-// close releases a message prepare opened and nothing read.
+// close releases a message prepare or the prefetcher opened and nothing
+// read.
 func (s *msgSource) close() {
 	if s.rc != nil {
 		s.rc.Close()
 		s.rc = nil
+	}
+	if s.pre != nil {
+		s.pre.Close()
+		s.pre = nil
 	}
 }
 
@@ -383,7 +417,7 @@ func (s *msgSource) preload() error {
 	if s.raw != nil || s.info.Size > maxPreload {
 		return nil
 	}
-	rc, err := s.c.mbox.Open(s.c.ctx, s.info.UID)
+	rc, err := s.openStore()
 	if err != nil {
 		return err
 	}
