@@ -34,8 +34,11 @@ type searchMsgBuf struct {
 	lowDone   bool
 	ascii     bool // raw holds no octet ≥ 0x80
 	plainDone bool
-	plain     bool   // the body text is raw's own octets: see plainText
-	hdr       []byte // header of a message too large to read whole
+	plain     bool      // see plainText
+	view      []byte    // low without quoted-printable soft line breaks
+	viewBuf   []byte    // buffer of view when it differs from low
+	escaped   [256]bool // octets quoted-printable escapes decode to
+	hdr       []byte    // header of a message too large to read whole
 	br        *bufio.Reader
 	lim       io.LimitedReader
 	text      bytes.Buffer // body text being collected
@@ -129,21 +132,155 @@ func (b *searchMsgBuf) lowered(raw []byte) {
 	}
 }
 
-// plainText reports whether every part SEARCH reads as body text is a
-// range of the message's own octets, lower-cased with ASCII rules: the
-// message is all ASCII, no part is base64 or quoted-printable (the
-// words appear nowhere), and every charset named is UTF-8 or US-ASCII
-// (which pass through). Anything unusual says no, and the text parts are
-// then decoded.
+// plainText reports whether the body text SEARCH reads can be judged
+// from the message's own octets: the message is all ASCII, base64 appears
+// nowhere, every charset named is UTF-8 or US-ASCII (which pass through),
+// and quoted-printable, if named, is clean (see cleanQP). The body text of
+// such a message is made of ranges of it, quoted-printable ones with soft
+// line breaks removed and escapes decoded. Anything unusual says no, and
+// the text parts are then decoded.
 func (b *searchMsgBuf) plainText(raw []byte) bool {
 	if b.plainDone {
 		return b.plain
 	}
 	b.lowered(raw)
-	b.plain = b.ascii && !bytes.Contains(b.low, []byte("base64")) &&
-		!bytes.Contains(b.low, []byte("quoted-printable")) && passThroughCharsets(b.low)
 	b.plainDone = true
+	b.plain = b.ascii && !bytes.Contains(b.low, []byte("base64")) && passThroughCharsets(b.low)
+	b.view, b.escaped = b.low, [256]bool{}
+	if b.plain && bytes.Contains(b.low, []byte("quoted-printable")) {
+		b.plain = b.cleanQP()
+	}
 	return b.plain
+}
+
+// plainMiss reports whether low (lower-cased, not empty) is surely not in
+// the body text of a plainText message: it is not in the message's
+// lower-cased octets with soft line breaks removed, and it holds no
+// "\n" (which joins the parts), no "=", "\r" (which soft breaks and
+// escapes are made of) and no octet a quoted-printable escape of the
+// message decodes to.
+func (b *searchMsgBuf) plainMiss(low []byte) bool {
+	for _, c := range low {
+		if c == '\n' || c == '\r' || c == '=' || b.escaped[c] {
+			return false
+		}
+	}
+	return !bytes.Contains(b.view, low)
+}
+
+// maxQPLine is below the line quotedprintable.Reader can hold (4096
+// octets with the line end): a longer line makes decoding fail.
+const maxQPLine = 4000
+
+// cleanQP checks that decoding any range of the message (lower-cased in
+// b.low) as quoted-printable cannot fail and that its soft line breaks are
+// bare "=" CRLF or "=" LF; it sets b.view to b.low without them and
+// b.escaped to the (lower-cased) octets its escapes decode to. Control
+// characters, long lines, "=" before white space and a line end, "=" alone
+// on a line, "==" and "=" at the end all say no.
+func (b *searchMsgBuf) cleanQP() bool {
+	low := b.low
+	if hasControl(low) || low[len(low)-1] == '=' {
+		return false
+	}
+	if len(low) > maxQPLine {
+		for rest := low; len(rest) > 0; {
+			i := bytes.IndexByte(rest, '\n')
+			if i < 0 {
+				i = len(rest)
+			}
+			if i >= maxQPLine {
+				return false
+			}
+			rest = rest[min(i+1, len(rest)):]
+		}
+	}
+	view := b.viewBuf[:0]
+	from := 0
+	for i := bytes.IndexByte(low, '='); i >= 0; {
+		next := low[i+1:]
+		switch {
+		case len(next) >= 2 && isHex(next[0]) && isHex(next[1]):
+			c := unhexByte(next[0])<<4 | unhexByte(next[1])
+			if c >= 0x80 {
+				return false // decoded text would not be ASCII
+			}
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b.escaped[c] = true
+		case next[0] == '\n' || next[0] == '\r' && len(next) > 1 && next[1] == '\n':
+			if i == 0 || low[i-1] == '\n' {
+				return false // "=" alone on a line: an error at a part's end
+			}
+			view = append(view, low[from:i]...)
+			from = i + 2
+			if next[0] == '\r' {
+				from++
+			}
+		case next[0] == '\r' || next[0] == '=':
+			return false // "=" CR, or "==" (before a soft break, an error)
+		case next[0] == ' ' || next[0] == '\t':
+			if j := bytes.IndexFunc(next, func(r rune) bool { return r != ' ' && r != '\t' }); j < 0 || next[j] == '\r' || next[j] == '\n' {
+				return false // a soft break with trailing white space
+			}
+		}
+		j := bytes.IndexByte(low[i+1:], '=')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	if from > 0 {
+		b.viewBuf = append(view, low[from:]...)
+		b.view = b.viewBuf
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhexByte(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
+// hasControl reports whether b holds an ASCII control character other
+// than tab, CR and LF, or DEL, which quotedprintable.Reader refuses.
+func hasControl(b []byte) bool {
+	const (
+		ones = 0x0101010101010101
+		hi   = 0x8080808080808080
+	)
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		lt := (x - 0x20*ones) &^ x & hi                         // octets below 0x20
+		del := ((x ^ 0x7f*ones) - ones) &^ (x ^ 0x7f*ones) & hi // 0x7f
+		if lt|del == 0 {
+			continue
+		}
+		if hasControl1(b[i : i+8]) {
+			return true
+		}
+	}
+	return hasControl1(b[i:])
+}
+
+func hasControl1(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 && c != '\t' && c != '\r' && c != '\n' || c == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // passThroughCharsets reports whether every "charset" in low (lower case)
@@ -205,10 +342,9 @@ func (s *searchCtx) bodyContains(low []byte) (bool, error) {
 		if err := s.load(); err != nil {
 			return false, err
 		}
-		// The body text is ranges of the message joined by "\n": a string
-		// without "\n" that the message does not hold is not in it.
-		if raw := s.src.raw; raw != nil && len(low) > 0 && bytes.IndexByte(low, '\n') < 0 &&
-			s.msg.plainText(raw) && !bytes.Contains(s.msg.low, low) {
+		// The body text is (decoded) ranges of the message joined by "\n":
+		// a string the message does not hold may not be in it.
+		if raw := s.src.raw; raw != nil && len(low) > 0 && s.msg.plainText(raw) && s.msg.plainMiss(low) {
 			return false, nil
 		}
 		if err := s.loadBodyText(); err != nil {
