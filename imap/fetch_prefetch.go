@@ -32,11 +32,6 @@ const (
 	prefetchMin = 32
 	// prefetchProbe is how many messages a FETCH times before it decides.
 	prefetchProbe = 8
-	// prefetchLatency is the time each of the prefetchProbe messages must
-	// have taken, the fastest included, for the worker to start: far more
-	// than the few microseconds of a local store, so that neither a fast
-	// store nor a busy CPU (which slows some messages, not all) starts it.
-	prefetchLatency = 50 * time.Microsecond
 	// prefetchBatchLen is how many messages the worker takes at a time.
 	prefetchBatchLen = 4
 	// prefetchBatches is how many batches are in flight: one being
@@ -48,6 +43,17 @@ const (
 	// 8 × 128 KiB = 1 MiB of message data and 8 open handles.
 	prefetchMaxRead = 128 << 10
 )
+
+// prefetchLatency is the time each of the prefetchProbe messages must have
+// taken, the fastest included, for the worker to start: far more than the
+// few microseconds of a local store, so that neither a fast store nor a
+// busy CPU (which slows some messages, not all) starts it. A variable for
+// tests, which may raise it.
+var prefetchLatency = func() *atomic.Int64 {
+	var v atomic.Int64
+	v.Store(int64(50 * time.Microsecond))
+	return &v
+}()
 
 // prefetchStarted counts the prefetchers started (for tests).
 var prefetchStarted atomic.Int64
@@ -88,7 +94,7 @@ func (l *fetchLoop) message(m *mailbox.MessageInfo) error {
 	if l.fastest == 0 || d < l.fastest {
 		l.fastest = d
 	}
-	if l.probe--; l.probe == 0 && err == nil && l.fastest >= prefetchLatency {
+	if l.probe--; l.probe == 0 && err == nil && l.fastest >= time.Duration(prefetchLatency.Load()) {
 		l.pf = l.c.newPrefetcher()
 		l.each = func(s *prefetchSlot) error {
 			l.err = l.one(&s.info, s)

@@ -157,7 +157,7 @@ func fetchAll(c *client, tag, cmd string) []string {
 // is opened once, every handle opened is closed, and never more than 8 are
 // open at once.
 func TestFetchPrefetchSlowStore(t *testing.T) {
-	ls := &latencyStore{delay: 2 * prefetchLatency}
+	ls := &latencyStore{delay: 100 * time.Microsecond}
 	direct, slow, _ := prefetchEnv(t, 60, ls)
 	for _, cmd := range []string{
 		"FETCH 1:* (UID BODY.PEEK[])",
@@ -183,10 +183,14 @@ func TestFetchPrefetchSlowStore(t *testing.T) {
 // A fast store, or a small FETCH, or one without message data, never
 // starts the prefetcher.
 func TestFetchPrefetchNotStarted(t *testing.T) {
-	ls := &latencyStore{delay: 2 * prefetchLatency}
+	ls := &latencyStore{delay: 100 * time.Microsecond}
 	direct, slow, _ := prefetchEnv(t, 40, ls)
 	before := prefetchStarted.Load()
+	// Fast: the memory store, under a threshold that a loaded machine
+	// running the race detector cannot reach.
+	old := prefetchLatency.Swap(int64(time.Second))
 	fetchAll(direct.selectInbox(), "f", "FETCH 1:* BODY.PEEK[]")
+	prefetchLatency.Store(old)
 	c := slow.selectInbox()
 	fetchAll(c, "g", fmt.Sprintf("FETCH 1:%d BODY.PEEK[]", prefetchMin-1))
 	fetchAll(c, "h", "FETCH 1:* (FLAGS ENVELOPE)")
@@ -197,7 +201,7 @@ func TestFetchPrefetchNotStarted(t *testing.T) {
 // answered as without it (RFC 2180 §4.1.3): the others go out, the FETCH
 // ends NO [EXPUNGEISSUED].
 func TestFetchPrefetchExpungedMeanwhile(t *testing.T) {
-	ls := &latencyStore{delay: 2 * prefetchLatency, victim: 20}
+	ls := &latencyStore{delay: 100 * time.Microsecond, victim: 20}
 	_, slow, msgs := prefetchEnv(t, 40, ls)
 	before := prefetchStarted.Load()
 	lines := fetchAll(slow.selectInbox(), "f", "FETCH 1:* (UID BODY.PEEK[])")
