@@ -31,10 +31,16 @@ type source struct {
 }
 
 func (f *folder) sources(uids []uint32) ([]source, error) {
-	if err := f.readLock(); err != nil {
+	if err := f.lockSynced(); err != nil {
 		return nil, err
 	}
-	defer f.mu.Unlock()
+	defer f.unlock()
+	// The copies link, and moves rename, the files by their names: those
+	// waiting for the flusher are renamed now, so that it does not rename
+	// them from under us.
+	if err := f.flushUIDs(uids); err != nil {
+		return nil, err
+	}
 	s := f.s
 	var ms *metaStore
 	if _, err := f.root.Stat(metaFile); err == nil {
@@ -182,7 +188,11 @@ func (m *mbox) MoveTo(ctx context.Context, uids []mailbox.UID, dest string) (mai
 	for i, src := range srcs {
 		rec := src.rec
 		rec.sdate = now
-		ps[i] = pending{src: src.path, name: src.name, rec: rec, kws: src.kws, meta: src.meta}
+		name := src.name
+		if rec.pending() { // its rename failed: it gets its flags now
+			name = string(appendWithFlags(nil, []byte(name), rec.flags&flagMask))
+		}
+		ps[i] = pending{src: src.path, name: name, rec: rec, kws: src.kws, meta: src.meta}
 	}
 	out, err := df.install(ps)
 	var moved []uint32

@@ -85,6 +85,7 @@ func TestCurReplaced(t *testing.T) {
 	replace()
 	_, err = m.SetFlags(ctx, []mailbox.UID{uid}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagFlagged}, 0)
 	require.NoError(t, err)
+	require.NoError(t, m.(Flusher).Flush(ctx))
 	names := dirNames(t, filepath.Join(dir, "cur"))
 	require.Len(t, names, 1)
 	assert.True(t, strings.HasSuffix(names[0], ":2,FS"), names[0])

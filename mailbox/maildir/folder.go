@@ -1,6 +1,7 @@
 package maildir
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -42,9 +43,13 @@ type folder struct {
 	scanCost  time.Duration // how long it took
 	deleted   atomic.Bool
 	meta      *metaStore
-	subs      [2]*os.Root // new/ and cur/, for openMsg
-	subDirs   [2]*os.File // the same, as open directories
-	renameBuf []byte      // the NUL-terminated names of a rename (mu held)
+	subs      [2]*os.Root   // new/ and cur/, for openMsg
+	subDirs   [2]*os.File   // the same, as open directories
+	renameBuf []byte        // the NUL-terminated names of a rename (mu held)
+	nameBuf   []byte        // a new file name being built (mu held)
+	flushing  bool          // the flusher runs (mu held)
+	closing   bool          // the last handle is closing: no new flusher
+	flushed   chan struct{} // closed when the flusher started last ends
 
 	qmu        sync.Mutex // guards the group-commit queue of appends
 	queue      []*appendReq
@@ -102,6 +107,9 @@ func (t *tree) openFolder(dir, name string) (*folder, error) {
 		return nil, err
 	}
 	t.folders[dir] = f
+	f.mu.Lock()
+	f.kick() // renames a crash left undone
+	f.mu.Unlock()
 	return f, nil
 }
 
@@ -116,6 +124,13 @@ func (f *folder) release() {
 	}
 	t.fmu.Unlock()
 	if last {
+		// Rename what waits before the files close.
+		f.mu.Lock()
+		f.closing = true
+		f.mu.Unlock()
+		if err := f.flush(context.Background()); err != nil && !errors.Is(err, mailbox.ErrNotExist) {
+			f.logger().Warn("maildir: renaming files to their flags", slog.String("mailbox", f.Name()), slog.Any("err", err))
+		}
 		f.mu.Lock()
 		f.closeFiles()
 		f.mu.Unlock()
@@ -301,10 +316,13 @@ func (f *folder) lock() error {
 	return nil
 }
 
+// unlock releases what lock took, starting the flusher when a change left
+// files to rename.
 func (f *folder) unlock() {
 	if f.lockf != nil {
 		funlock(f.lockf)
 	}
+	f.kick()
 	f.mu.Unlock()
 }
 

@@ -1,10 +1,12 @@
 package maildir
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/posthorn/posthorn/mailbox"
@@ -17,13 +19,29 @@ import (
 //
 // where length counts the type byte and the payload and the CRC covers both.
 // The first record is a header; every change appends one record, written
-// with one write(2) and fsynced before the operation returns. A crash can
+// with one write(2) (fsynced before the operation returns, but for changes
+// of system flags; see doc.go). A crash can
 // only leave a torn last record, which the next writer truncates away. A
 // record failing its checksum anywhere else means the index is corrupt: the
 // folder is rebuilt from its files with a new UIDVALIDITY, so no UID is ever
 // reused wrongly. When the log grows past twice the size of a snapshot it is
 // compacted: a snapshot is written to a new file, fsynced and renamed over
 // the old one.
+//
+// Flag changes are written behind: SetFlags appends a W record with the
+// flags a message should have (its MODSEQ and keywords), and the flusher
+// later renames the file and appends a K record with the flags the file
+// name now carries. An A record names the file as it is on disk, with its
+// flags; a W record after it says what the flags should be. So at any
+// instant the log says, per message, both the name we last gave the file
+// and the flags it should carry: the next scan tells our own unrecorded
+// rename (the file carries exactly the flags of the W record) from another
+// program's (any other name: that program wins, as for any outside
+// change), and a file still under its recorded name is renamed again. A
+// snapshot writes each message's A record for its file on disk and W
+// records, grouped by MODSEQ, for those still waiting. Version 1 logs
+// written before the W and K records existed hold F records (flags changed
+// and file renamed at once), which still load.
 const (
 	indexFile    = "posthorn-index"
 	indexMagic   = "posthorn maildir index"
@@ -35,7 +53,9 @@ const (
 const (
 	recHeader  = 'H' // version, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ
 	recAdd     = 'A' // one message added (append, scan, snapshot)
-	recFlags   = 'F' // flags of messages changed through the store
+	recFlags   = 'F' // flags changed and files renamed (written by older versions)
+	recWant    = 'W' // flags of messages changed through the store, files not yet renamed
+	recDisk    = 'K' // files renamed to carry the flags of their W records
 	recRename  = 'N' // a message's file renamed (outside change, or a move to cur/)
 	recExpunge = 'X' // messages removed
 	recTombs   = 'T' // snapshot of tombstones
@@ -111,14 +131,51 @@ type flagEntry struct {
 	kws   []string
 }
 
-func (e *enc) flagChange(modseq uint64, entries []flagEntry) {
-	st := e.begin(recFlags)
+// flagChange encodes a legacy F record (tests build old logs with it).
+func (e *enc) flagChange(modseq uint64, entries []flagEntry) { e.flagRecord(recFlags, modseq, entries) }
+
+// want encodes a W record: the flags the messages should have from modseq.
+func (e *enc) want(modseq uint64, entries []flagEntry) { e.flagRecord(recWant, modseq, entries) }
+
+// wants encodes W records for entries sharing modseq: several when the
+// change is large, each well under maxRecord.
+func (e *enc) wants(modseq uint64, entries []flagEntry) {
+	for start, size := 0, 0; start < len(entries); {
+		end := start
+		for size = 0; end < len(entries) && size < maxRecord/4; end++ {
+			size += 8 + len(entries[end].kws)*(maxFlagBytes+1)
+		}
+		e.want(modseq, entries[start:end])
+		start = end
+	}
+}
+
+func (e *enc) flagRecord(typ byte, modseq uint64, entries []flagEntry) {
+	st := e.begin(typ)
 	e.u64(modseq)
 	e.u32(uint32(len(entries)))
 	for _, fe := range entries {
 		e.u32(fe.uid)
 		e.u8(fe.flags)
 		e.keywords(fe.kws)
+	}
+	e.end(st)
+}
+
+// diskEntry says that the file of uid now carries flags disk (with inCur).
+type diskEntry struct {
+	uid  uint32
+	disk uint8
+}
+
+// onDisk encodes a K record: files renamed by the flusher, each from its
+// recorded name to that name with the given flags, in cur/.
+func (e *enc) onDisk(entries []diskEntry) {
+	st := e.begin(recDisk)
+	e.u32(uint32(len(entries)))
+	for _, de := range entries {
+		e.u32(de.uid)
+		e.u8(de.disk)
 	}
 	e.end(st)
 }
@@ -168,9 +225,26 @@ const maxTombs = 1 << 16
 func (s *state) snapshot() []byte {
 	e := enc{b: make([]byte, 0, 64+len(s.msgs)*(frameHead+48)+len(s.names)-s.garbage)}
 	e.header(s)
+	var waiting []int // messages whose file waits for a rename
 	for i := range s.msgs {
 		m := &s.msgs[i]
-		e.add(m, s.name(m), s.keywords(m))
+		r := *m
+		r.flags = m.disk // the A record describes the file on disk
+		e.add(&r, s.name(m), s.keywords(m))
+		if m.pending() {
+			waiting = append(waiting, i)
+		}
+	}
+	// Then what the waiting ones should be, one W record per MODSEQ.
+	slices.SortStableFunc(waiting, func(a, b int) int { return cmp.Compare(s.msgs[a].modseq, s.msgs[b].modseq) })
+	var entries []flagEntry
+	for j, i := range waiting {
+		m := &s.msgs[i]
+		entries = append(entries, flagEntry{uid: m.uid, flags: m.flags & flagMask, kws: s.keywords(m)})
+		if j == len(waiting)-1 || s.msgs[waiting[j+1]].modseq != m.modseq {
+			e.wants(m.modseq, entries)
+			entries = entries[:0]
+		}
 	}
 	ts := s.tombs
 	if len(ts) > maxTombs {
@@ -356,6 +430,7 @@ func (s *state) apply(typ byte, p []byte, ch *changes) error {
 			return errCorrupt
 		}
 		m.kw = s.kwID(kws)
+		m.disk = m.flags
 		s.setNameBytes(&m, name)
 		s.msgs = append(s.msgs, m)
 		s.lastAdded = m.uid
@@ -364,7 +439,7 @@ func (s *state) apply(typ byte, p []byte, ch *changes) error {
 		if ch != nil {
 			ch.added = append(ch.added, m.uid)
 		}
-	case recFlags:
+	case recFlags, recWant:
 		modseq := d.u64()
 		n := int(d.u32())
 		if d.bad || modseq == 0 || n > len(d.b)/5 {
@@ -382,29 +457,41 @@ func (s *state) apply(typ byte, p []byte, ch *changes) error {
 				continue
 			}
 			m := &s.msgs[i]
-			if m.flags&flagMask != bits || m.flags&inCur == 0 {
-				// The new name goes straight into the arena, built from
-				// the old one there (no string in between).
-				off := len(s.names)
-				s.names = appendWithFlags(s.names, s.nameBytes(m), bits)
-				name := s.names[off:]
-				if len(name) > 255 || !nameOK(name) {
-					s.names = s.names[:off]
-					return errCorrupt
+			if typ == recFlags {
+				// An old record: the file was renamed with the change.
+				if err := s.renamed(m, bits|inCur); err != nil {
+					return err
 				}
-				s.garbage += int(m.nameLen)
-				m.nameOff, m.nameLen = uint32(off), uint16(len(name))
-			} else if !nameOK(s.nameBytes(m)) {
-				return errCorrupt
 			}
+			was := m.pending()
 			m.flags = bits | inCur
 			m.kw = s.kwID(kws)
 			m.modseq = modseq
+			if !was && m.pending() {
+				s.addPending(m)
+			}
 			if ch != nil {
 				ch.flagged = append(ch.flagged, uid)
 			}
 		}
 		s.highest = max(s.highest, modseq)
+	case recDisk:
+		n := int(d.u32())
+		if d.bad || n != len(d.b)/5 || len(d.b)%5 != 0 {
+			return errCorrupt
+		}
+		for range n {
+			uid := d.u32()
+			disk := d.u8()
+			if disk&^flagMask != inCur {
+				return errCorrupt
+			}
+			if i := s.find(uid); i >= 0 {
+				if err := s.renamed(&s.msgs[i], disk); err != nil {
+					return err
+				}
+			}
+		}
 	case recRename:
 		modseq := d.u64()
 		uid := d.u32()
@@ -416,7 +503,7 @@ func (s *state) apply(typ byte, p []byte, ch *changes) error {
 		if i := s.find(uid); i >= 0 {
 			m := &s.msgs[i]
 			s.setName(m, name)
-			m.flags = flags
+			m.flags, m.disk = flags, flags
 			if modseq != 0 {
 				m.modseq = modseq
 				if ch != nil {
@@ -465,4 +552,28 @@ func (s *state) apply(typ byte, p []byte, ch *changes) error {
 		return errCorrupt
 	}
 	return nil
+}
+
+// renamed records that the file of m was renamed from its recorded name to
+// that name with the flags of disk, in cur/ (a K record, or an old F
+// record). The new name goes straight into the arena, built from the old
+// one there (no string in between).
+func (s *state) renamed(m *msgRec, disk uint8) error {
+	if m.disk == disk && nameOK(s.nameBytes(m)) {
+		return nil
+	}
+	if m.disk != disk {
+		off := len(s.names)
+		s.names = appendWithFlags(s.names, s.nameBytes(m), disk&flagMask)
+		name := s.names[off:]
+		if len(name) > 255 || !nameOK(name) {
+			s.names = s.names[:off]
+			return errCorrupt
+		}
+		s.garbage += int(m.nameLen)
+		m.nameOff, m.nameLen = uint32(off), uint16(len(name))
+		m.disk = disk
+		return nil
+	}
+	return errCorrupt
 }

@@ -562,9 +562,8 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 	cbits, ckws := splitFlags(change)
 	fast := len(ckws) == 0
 	entries := make([]flagEntry, 0, min(len(want), len(s.msgs)))
-	var nameBuf []byte // the new file name, reused from message to message
 	var failed error
-	renamed, keywords := false, false
+	keywords := false
 	for _, uid := range want {
 		if err := ctx.Err(); err != nil && len(entries) == 0 {
 			return res, err
@@ -612,38 +611,16 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 				keywords = true
 			}
 		}
-		if bits != r.flags&flagMask || r.flags&inCur == 0 {
-			nameBuf = appendWithFlags(nameBuf[:0], s.nameBytes(r), bits)
-			to := nameBuf
-			if err := f.renameMsg(r, to); err != nil {
-				// cur/ replaced (try again with it opened anew), or the
-				// file moved or removed by another program (the next
-				// scan tells).
-				f.closeSubs()
-				if err := f.renameMsg(r, to); err != nil {
-					continue
-				}
-			}
-			renamed = true
-		}
 		entries = append(entries, flagEntry{uid: uid, flags: bits, kws: kws})
 	}
 	if len(entries) > 0 {
+		// The record says what the flags are; the files are renamed to
+		// match by the flusher, after we return (see flush.go). System
+		// flags need no fsync (as with Dovecot's default: a crash may lose
+		// the last few seconds of them); keywords, which only the index
+		// keeps, do.
 		var e enc
-		// Several records when the change is large, each well under
-		// maxRecord; they share the MODSEQ.
-		for start, size := 0, 0; start < len(entries); {
-			end := start
-			for size = 0; end < len(entries) && size < maxRecord/4; end++ {
-				size += 8 + len(entries[end].kws)*(maxFlagBytes+1)
-			}
-			e.flagChange(modseq, entries[start:end])
-			start = end
-		}
-		// System flags live in the file names, which a scan reads back
-		// after a crash: the record needs no fsync of its own (as with
-		// Dovecot's default), unless it carries keywords, which only the
-		// index keeps.
+		e.wants(modseq, entries)
 		if err := f.commit(&e, keywords); err != nil {
 			return res, err
 		}
@@ -653,10 +630,6 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 			r := &s.msgs[s.find(fe.uid)]
 			res.Changed = append(res.Changed, mailbox.FlagChange{UID: mailbox.UID(fe.uid), Flags: s.flagsIn(&arena, r), ModSeq: mailbox.ModSeq(modseq)})
 		}
-	}
-	if renamed {
-		f.touched("new")
-		f.touched("cur")
 	}
 	return res, failed
 }

@@ -206,6 +206,7 @@ func TestKeepsUnknownInfoLetters(t *testing.T) {
 	require.Len(t, infos, 1)
 	_, err := m.SetFlags(ctx, []mailbox.UID{infos[0].UID}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagFlagged}, 0)
 	require.NoError(t, err)
+	require.NoError(t, m.(Flusher).Flush(ctx))
 	ents, _ := os.ReadDir(filepath.Join(dir, "cur"))
 	require.Len(t, ents, 1)
 	assert.Equal(t, "1700000003.kw.host:2,FSab", ents[0].Name())
@@ -226,6 +227,7 @@ func TestFlagsOnDisk(t *testing.T) {
 	assert.Equal(t, []mailbox.Flag{mailbox.FlagDraft, mailbox.FlagSeen, "$Forwarded", "$Work"}, info.Flags)
 	_, err = m.SetFlags(ctx, []mailbox.UID{uid}, mailbox.FlagsReplace, []mailbox.Flag{mailbox.FlagDeleted, mailbox.FlagAnswered}, 0)
 	require.NoError(t, err)
+	require.NoError(t, s.Flush(ctx))
 	ents, _ = os.ReadDir(filepath.Join(dir, "cur"))
 	assert.True(t, strings.HasSuffix(ents[0].Name(), ":2,RT"), ents[0].Name())
 }

@@ -104,6 +104,7 @@ func (f *folder) scan() error {
 	st := &statter{root: f.root}
 	defer st.close()
 	var e enc
+	var ours []diskEntry
 	modseq := s.highest
 	for i := range s.msgs {
 		m := &s.msgs[i]
@@ -112,8 +113,14 @@ func (f *folder) scan() error {
 		if !ok {
 			continue
 		}
-		if de.name == string(cur) && de.cur == (m.flags&inCur != 0) {
+		if de.name == string(cur) && de.cur == (m.disk&inCur != 0) {
 			delete(files, string(baseBytes(cur)))
+			continue // where we left it (renamed later if it waits)
+		}
+		if m.pending() && de.cur && de.name == string(appendWithFlags(nil, cur, m.flags&flagMask)) {
+			// Our own rename, whose K record a crash lost.
+			delete(files, string(baseBytes(cur)))
+			ours = append(ours, diskEntry{uid: m.uid, disk: m.flags})
 			continue
 		}
 		// Renamed: a program that rewrote the message under the same base
@@ -140,6 +147,9 @@ func (f *folder) scan() error {
 			ms = modseq
 		}
 		e.rename(ms, m.uid, flags, de.name)
+	}
+	if len(ours) > 0 {
+		e.onDisk(ours)
 	}
 	if len(missing) > 0 {
 		modseq++
@@ -279,7 +289,16 @@ func (st *statter) close() {
 // first, without looking for changes: when the UID is unknown or its file
 // has moved (another process's append, an outside rename), it catches up
 // with the index and the directories once and tries again.
+//
+// The second try holds the lock file, so that another process's flusher
+// cannot rename the file again between the catch-up and the open.
 func (f *folder) openFile(uid uint32) (*os.File, int64, error) {
+	locked := false
+	defer func() {
+		if locked {
+			funlock(f.lockf)
+		}
+	}()
 	for attempt := 0; ; attempt++ {
 		i := f.s.find(uid)
 		var err error
@@ -301,6 +320,7 @@ func (f *folder) openFile(uid uint32) (*os.File, int64, error) {
 		if err := flock(f.lockf); err != nil {
 			return nil, 0, err
 		}
+		locked = true
 		err = f.refresh()
 		if err == nil {
 			// A missing file forces a rescan; an unknown UID only a look
@@ -308,7 +328,6 @@ func (f *folder) openFile(uid uint32) (*os.File, int64, error) {
 			// costs no directory reads).
 			err = f.checkDirs(i >= 0)
 		}
-		funlock(f.lockf)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -318,7 +337,7 @@ func (f *folder) openFile(uid uint32) (*os.File, int64, error) {
 // openMsg opens the file of m (mu held) through new/ or cur/ kept open, so
 // that it costs one openat(2) on a single name.
 func (f *folder) openMsg(m *msgRec) (*os.File, error) {
-	cur := m.flags&inCur != 0
+	cur := m.disk&inCur != 0
 	r, err := f.sub(cur)
 	if err != nil {
 		return nil, err
@@ -355,7 +374,7 @@ func (f *folder) renameMsg(m *msgRec, newName []byte) error {
 		return err
 	}
 	from, sub := f.subDirs[1], "cur"
-	if m.flags&inCur == 0 {
+	if m.disk&inCur == 0 {
 		if _, err := f.sub(false); err != nil {
 			return err
 		}

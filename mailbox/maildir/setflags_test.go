@@ -76,6 +76,9 @@ func TestSetFlagsSystemOnly(t *testing.T) {
 	}
 	check(m, withKw, mailbox.FlagFlagged, mailbox.FlagSeen, kw)
 	check(m, plain, mailbox.FlagSeen)
+	if err := m.(Flusher).Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	names := curNames()
 	for _, n := range names {
 		if !strings.HasSuffix(n, ":2,S") && !strings.HasSuffix(n, ":2,FS") {

@@ -11,12 +11,16 @@ import (
 // pointers, so a 100,000-message folder costs the garbage collector nothing
 // to scan. The file name lives in the folder's name arena; keywords, rare,
 // are an index into a table of distinct keyword sets.
+//
+// flags are the message's flags as clients see them; the file name (and
+// disk) are the file as it is on disk. They differ while a flag change
+// waits for the flusher to rename the file (see flush.go).
 type msgRec struct {
 	uid     uint32
 	nameLen uint16
-	flags   uint8 // system flag bits, plus inCur
-	_       uint8
-	nameOff uint32 // into state.names
+	flags   uint8  // system flag bits, plus inCur: what the file should be
+	disk    uint8  // the same for the name the file has on disk
+	nameOff uint32 // into state.names: the name on disk
 	kw      uint32 // index into state.kwsets; 0 = no keywords
 	modseq  uint64
 	size    int64
@@ -50,6 +54,31 @@ type state struct {
 	kwIDs       map[string]uint32 // inverse of kwsets
 	tombs       []tomb            // in MODSEQ order
 	dirs        dirStamp
+	// pend lists the UIDs of messages whose file waits for a rename
+	// (flags ≠ disk), each added when it starts waiting: every such
+	// message is in it (a UID may appear again, or stay after its rename;
+	// the flusher skips those).
+	pend []uint32
+}
+
+// pending reports whether the file of m waits for a rename.
+func (m *msgRec) pending() bool { return m.flags != m.disk }
+
+// addPending notes that m may have started waiting for a rename; a list
+// grown past the folder's size is first weeded of messages that no
+// longer wait, so that it stays bounded in a process that never flushes.
+func (s *state) addPending(m *msgRec) {
+	if len(s.pend) >= 2*len(s.msgs)+64 {
+		keep := s.pend[:0]
+		for _, uid := range s.pend {
+			if i := s.find(uid); i >= 0 && s.msgs[i].pending() {
+				keep = append(keep, uid)
+			}
+		}
+		slices.Sort(keep)
+		s.pend = slices.Compact(keep)
+	}
+	s.pend = append(s.pend, m.uid)
 }
 
 func newState() *state {
@@ -101,7 +130,7 @@ func (s *state) compactNames() {
 
 // path returns the message's file path relative to the folder directory.
 func (s *state) path(m *msgRec) string {
-	if m.flags&inCur != 0 {
+	if m.disk&inCur != 0 {
 		return "cur/" + s.name(m)
 	}
 	return "new/" + s.name(m)

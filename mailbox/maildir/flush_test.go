@@ -1,0 +1,452 @@
+package maildir
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/posthorn/posthorn/mailbox"
+)
+
+// fillNew drops n small messages into new/ of dir, as an MDA would; the
+// next access adopts them (UIDs 1..n in this order, on a fresh folder).
+func fillNew(t testing.TB, dir string, n int) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(dir, 0o700))
+	require.NoError(t, makeMaildirDirs(dir))
+	for i := range n {
+		body := fmt.Sprintf("Subject: %d\r\n\r\nbody %d\r\n", i, i)
+		name := fmt.Sprintf("17000%05d.M1P1Q%d.host,S=%d", i, i, len(body))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "new", name), []byte(body), 0o600))
+	}
+}
+
+// gateFlusher holds every flusher that starts until the returned release
+// is called (also at cleanup).
+func gateFlusher(t *testing.T) (release func()) {
+	gate := make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(gate) }) }
+	g := func() { <-gate }
+	flushGate.Store(&g)
+	t.Cleanup(func() {
+		flushGate.Store(nil)
+		release()
+	})
+	return release
+}
+
+// countRenames counts the renames flushes make, per UID.
+func countRenames(t *testing.T) func() map[uint32]int {
+	var mu sync.Mutex
+	n := map[uint32]int{}
+	h := func(uid uint32) {
+		mu.Lock()
+		n[uid]++
+		mu.Unlock()
+	}
+	renameHook.Store(&h)
+	t.Cleanup(func() { renameHook.Store(nil) })
+	return func() map[uint32]int {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps(n)
+	}
+}
+
+func maps(m map[uint32]int) map[uint32]int {
+	out := make(map[uint32]int, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// filesByUID maps each file of the folder in dir to its UID by the
+// message's Subject line ("Subject: <uid-1>", as fillNew writes them).
+func filesByUID(t *testing.T, dir string) map[mailbox.UID]string {
+	t.Helper()
+	out := map[mailbox.UID]string{}
+	for _, sub := range []string{"new", "cur"} {
+		for _, name := range dirNames(t, filepath.Join(dir, sub)) {
+			b, err := os.ReadFile(filepath.Join(dir, sub, name))
+			require.NoError(t, err)
+			var n int
+			_, err = fmt.Sscanf(string(b), "Subject: %d", &n)
+			require.NoError(t, err)
+			out[mailbox.UID(n+1)] = sub + "/" + name
+		}
+	}
+	return out
+}
+
+// TestFlushCoalesces: many changes of a message before the flusher's turn
+// cost one rename; a change undone before it costs none; the files end up
+// carrying the flags.
+func TestFlushCoalesces(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	dir := filepath.Join(s.Root, "alice")
+	fillNew(t, dir, 10)
+	_, m := openInbox(t, s)
+	require.Len(t, listAll(t, m), 10)
+	set := func(uids []mailbox.UID, op mailbox.FlagOp, f mailbox.Flag) {
+		t.Helper()
+		_, err := m.SetFlags(ctx, uids, op, []mailbox.Flag{f}, 0)
+		require.NoError(t, err)
+	}
+	three := []mailbox.UID{6, 7, 8}
+	set(three, mailbox.FlagsAdd, mailbox.FlagDraft) // into cur/
+	require.NoError(t, m.(Flusher).Flush(ctx))
+	release := gateFlusher(t)
+	renames := countRenames(t)
+	five := []mailbox.UID{1, 2, 3, 4, 5}
+	set(five, mailbox.FlagsAdd, mailbox.FlagSeen)
+	set(five, mailbox.FlagsAdd, mailbox.FlagFlagged)
+	set(five, mailbox.FlagsRemove, mailbox.FlagSeen)
+	set(three, mailbox.FlagsAdd, mailbox.FlagSeen)
+	set(three, mailbox.FlagsRemove, mailbox.FlagSeen)
+	assert.Empty(t, renames(), "renamed before the flusher ran")
+	release()
+	require.NoError(t, m.(Flusher).Flush(ctx))
+	assert.Equal(t, map[uint32]int{1: 1, 2: 1, 3: 1, 4: 1, 5: 1}, renames())
+	files := filesByUID(t, dir)
+	for uid := mailbox.UID(1); uid <= 10; uid++ {
+		switch {
+		case uid <= 5:
+			assert.True(t, strings.HasPrefix(files[uid], "cur/") && strings.HasSuffix(files[uid], ":2,F"), files[uid])
+		case uid <= 8:
+			assert.True(t, strings.HasPrefix(files[uid], "cur/") && strings.HasSuffix(files[uid], ":2,D"), files[uid])
+		default:
+			assert.True(t, strings.HasPrefix(files[uid], "new/") && !strings.Contains(files[uid], ":"), files[uid])
+		}
+	}
+}
+
+// TestFlusherExitsWhenIdle: the flusher renames what waits, in several
+// batches, without being asked, and then ends: an idle folder holds no
+// goroutine.
+func TestFlusherExitsWhenIdle(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	dir := filepath.Join(s.Root, "alice")
+	n := 2*flushBatch + 10
+	fillNew(t, dir, n)
+	_, m := openInbox(t, s)
+	require.Len(t, listAll(t, m), n)
+	base := runtime.NumGoroutine()
+	uids := make([]mailbox.UID, n)
+	for i := range uids {
+		uids[i] = mailbox.UID(i + 1)
+	}
+	_, err := m.SetFlags(ctx, uids, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0)
+	require.NoError(t, err)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		renamed := 0
+		for _, name := range dirNames(t, filepath.Join(dir, "cur")) {
+			if strings.HasSuffix(name, ":2,S") {
+				renamed++
+			}
+		}
+		if renamed == n && runtime.NumGoroutine() <= base {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s: %d of %d files renamed, %d goroutines (%d before the change)", renamed, n, runtime.NumGoroutine(), base)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	f := m.(*mbox).f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	assert.False(t, f.flushing)
+	assert.Empty(t, f.s.pend)
+}
+
+// TestCloseFlushes: closing the last handle on a folder waits for its
+// renames, so another program finds the flags in the names at once.
+func TestCloseFlushes(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	dir := filepath.Join(s.Root, "alice")
+	fillNew(t, dir, 20)
+	a, m := openInbox(t, s)
+	require.Len(t, listAll(t, m), 20)
+	release := gateFlusher(t)
+	_, err := m.SetFlags(ctx, []mailbox.UID{1, 5, 20}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagAnswered}, 0)
+	require.NoError(t, err)
+	time.AfterFunc(50*time.Millisecond, release)
+	require.NoError(t, m.Close())
+	require.NoError(t, a.Close())
+	files := filesByUID(t, dir)
+	for _, uid := range []mailbox.UID{1, 5, 20} {
+		assert.True(t, strings.HasSuffix(files[uid], ":2,R"), files[uid])
+	}
+}
+
+// TestStoreFlush: Store.Flush renames what waits in every open folder of
+// the store.
+func TestStoreFlush(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	dir := filepath.Join(s.Root, "alice")
+	fillNew(t, dir, 3)
+	a, m := openInbox(t, s)
+	require.NoError(t, a.Create(ctx, "Work", nil))
+	w, err := a.Mailbox(ctx, "Work")
+	require.NoError(t, err)
+	defer w.Close()
+	wuid, err := w.Append(ctx, strings.NewReader("Subject: w\r\n\r\nw\r\n"), nil)
+	require.NoError(t, err)
+	require.Len(t, listAll(t, m), 3)
+	release := gateFlusher(t)
+	_, err = m.SetFlags(ctx, []mailbox.UID{2}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagDeleted}, 0)
+	require.NoError(t, err)
+	_, err = w.SetFlags(ctx, []mailbox.UID{wuid}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0)
+	require.NoError(t, err)
+	time.AfterFunc(20*time.Millisecond, release)
+	require.NoError(t, s.Flush(ctx))
+	assert.True(t, strings.HasSuffix(filesByUID(t, dir)[2], ":2,T"))
+	names := dirNames(t, filepath.Join(dir, ".Work", "cur"))
+	require.Len(t, names, 1)
+	assert.True(t, strings.HasSuffix(names[0], ":2,S"), names[0])
+}
+
+// TestOutsideRenameWhilePending: a file another program renames while our
+// change of it waits keeps the other program's flags (with a new MODSEQ
+// and an event), whether the rename shows in the directory's mtime or
+// not (then our own rename fails and the folder looks again).
+func TestOutsideRenameWhilePending(t *testing.T) {
+	for _, hidden := range []bool{false, true} {
+		t.Run(fmt.Sprint("hidden=", hidden), func(t *testing.T) {
+			ctx := context.Background()
+			s := newTestStore(t)
+			dir := filepath.Join(s.Root, "alice")
+			fillNew(t, dir, 2)
+			a, m := openInbox(t, s)
+			require.Len(t, listAll(t, m), 2)
+			var evs events
+			defer a.Watch(evs.add)()
+			release := gateFlusher(t)
+			res, err := m.SetFlags(ctx, []mailbox.UID{1, 2}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0)
+			require.NoError(t, err)
+			ours := res.Changed[0].ModSeq
+			evs.take()
+			old := filesByUID(t, dir)[1]
+			require.True(t, strings.HasPrefix(old, "new/"), old)
+			outside := "cur/" + strings.TrimPrefix(old, "new/") + ":2,F"
+			var nfi, cfi os.FileInfo
+			if hidden {
+				nfi, _ = os.Stat(filepath.Join(dir, "new"))
+				cfi, _ = os.Stat(filepath.Join(dir, "cur"))
+			}
+			require.NoError(t, os.Rename(filepath.Join(dir, old), filepath.Join(dir, outside)))
+			if hidden { // as if in the same mtime tick as our last look
+				require.NoError(t, os.Chtimes(filepath.Join(dir, "new"), nfi.ModTime(), nfi.ModTime()))
+				require.NoError(t, os.Chtimes(filepath.Join(dir, "cur"), cfi.ModTime(), cfi.ModTime()))
+			}
+			release()
+			require.NoError(t, m.(Flusher).Flush(ctx))
+			files := filesByUID(t, dir)
+			assert.Equal(t, outside, files[1], "the outside rename stands")
+			assert.True(t, strings.HasSuffix(files[2], ":2,S"), files[2])
+			infos := listAll(t, m)
+			assert.Equal(t, []mailbox.Flag{mailbox.FlagFlagged}, infos[0].Flags)
+			assert.Greater(t, infos[0].ModSeq, ours)
+			assert.Equal(t, []mailbox.Flag{mailbox.FlagSeen}, infos[1].Flags)
+			assert.Equal(t, ours, infos[1].ModSeq)
+			var got []mailbox.FlagChange
+			for _, ev := range evs.take() {
+				if ev.Kind == mailbox.EventFlagsChanged {
+					got = append(got, ev.Flags...)
+				}
+			}
+			require.Len(t, got, 1)
+			assert.Equal(t, mailbox.UID(1), got[0].UID)
+			assert.Equal(t, []mailbox.Flag{mailbox.FlagFlagged}, got[0].Flags)
+		})
+	}
+}
+
+// copyDir copies a folder tree (regular files and directories), as a
+// crash would leave it on disk.
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	require.NoError(t, os.CopyFS(to, os.DirFS(from)))
+}
+
+// TestPendingAfterCrash opens a copy of a folder taken while a flag change
+// waited for its rename (the index holds the W record, no K record), with
+// the file as it was, renamed as our flusher would have (a crash between
+// the rename and its record), or renamed by another program.
+func TestPendingAfterCrash(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	dir := filepath.Join(s.Root, "alice")
+	fillNew(t, dir, 2)
+	_, m := openInbox(t, s)
+	require.Len(t, listAll(t, m), 2)
+	gateFlusher(t)
+	res, err := m.SetFlags(ctx, []mailbox.UID{1}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen, "$k"}, 0)
+	require.NoError(t, err)
+	ours := res.Changed[0].ModSeq
+	flushGate.Store(nil) // this folder's flusher waits; the copies' do not
+	st, err := m.Status(ctx)
+	require.NoError(t, err)
+	old := filesByUID(t, dir)[1]
+	base := strings.TrimPrefix(old, "new/")
+	for _, tc := range []struct {
+		name     string
+		renameTo string // "" keeps the file as it was
+		want     []mailbox.Flag
+		bumped   bool
+	}{
+		{"untouched", "", []mailbox.Flag{mailbox.FlagSeen, "$k"}, false},
+		{"renamed-unrecorded", "cur/" + base + ":2,S", []mailbox.Flag{mailbox.FlagSeen, "$k"}, false},
+		{"renamed-outside", "cur/" + base + ":2,RS", []mailbox.Flag{mailbox.FlagAnswered, mailbox.FlagSeen, "$k"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s2 := &Store{Root: t.TempDir(), Users: s.Users, PollInterval: -1}
+			dir2 := filepath.Join(s2.Root, "alice")
+			copyDir(t, dir, dir2)
+			if tc.renameTo != "" {
+				require.NoError(t, os.Rename(filepath.Join(dir2, old), filepath.Join(dir2, tc.renameTo)))
+			}
+			a2, m2 := openInbox(t, s2)
+			var evs events
+			defer a2.Watch(evs.add)()
+			infos := listAll(t, m2)
+			require.Len(t, infos, 2)
+			assert.Equal(t, tc.want, infos[0].Flags)
+			st2, err := m2.Status(ctx)
+			require.NoError(t, err)
+			if tc.bumped {
+				assert.Greater(t, infos[0].ModSeq, ours)
+				assert.Greater(t, st2.HighestModSeq, st.HighestModSeq)
+			} else {
+				assert.Equal(t, ours, infos[0].ModSeq)
+				assert.Equal(t, st.HighestModSeq, st2.HighestModSeq)
+				assert.Empty(t, evs.take())
+			}
+			require.NoError(t, m2.(Flusher).Flush(ctx))
+			want := "cur/" + base + ":2,S"
+			if tc.renameTo != "" {
+				want = tc.renameTo
+			}
+			assert.Equal(t, want, filesByUID(t, dir2)[1], "the file carries the flags")
+			assert.Equal(t, "Subject: 0\r\n\r\nbody 0\r\n", readAll(t, m2, 1))
+		})
+	}
+}
+
+// TestOpenDuringFlush: Open and read every message while the flusher
+// renames them, over and over; every open succeeds with the right bytes.
+func TestOpenDuringFlush(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	dir := filepath.Join(s.Root, "alice")
+	const n = 400
+	fillNew(t, dir, n)
+	_, m := openInbox(t, s)
+	require.Len(t, listAll(t, m), n)
+	uids := make([]mailbox.UID, n)
+	for i := range uids {
+		uids[i] = mailbox.UID(i + 1)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var opens int
+	wg.Go(func() {
+		for {
+			for _, uid := range uids {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				r, err := m.Open(ctx, uid)
+				if err != nil {
+					t.Errorf("open UID %d during a flush: %v", uid, err)
+					return
+				}
+				b, err := io.ReadAll(r)
+				r.Close()
+				if want := fmt.Sprintf("Subject: %d\r\n\r\nbody %d\r\n", uid-1, uid-1); err != nil || string(b) != want {
+					t.Errorf("UID %d: %q, %v", uid, b, err)
+					return
+				}
+				opens++
+			}
+		}
+	})
+	flags := []mailbox.Flag{mailbox.FlagSeen, mailbox.FlagFlagged, mailbox.FlagAnswered}
+	for i := range 12 {
+		_, err := m.SetFlags(ctx, uids, mailbox.FlagsReplace, flags[:i%3+1], 0)
+		require.NoError(t, err)
+		time.Sleep(3 * time.Millisecond) // let the flusher get some renames done
+	}
+	require.NoError(t, m.(Flusher).Flush(ctx))
+	close(stop)
+	wg.Wait()
+	assert.Positive(t, opens)
+	for _, name := range dirNames(t, filepath.Join(dir, "cur")) {
+		assert.True(t, strings.HasSuffix(name, ":2,FRS"), name)
+	}
+}
+
+// TestSnapshotKeepsPending: a compaction while changes wait writes them as
+// W records: a reload has the same flags and MODSEQs and still knows which
+// files to rename.
+func TestSnapshotKeepsPending(t *testing.T) {
+	h := newState()
+	h.uidValidity, h.uidNext, h.highest = 9, 1, 1
+	var e enc
+	e.header(h)
+	e.add(&msgRec{uid: 1, modseq: 2, size: 3}, "1.a.host,S=3", nil)
+	e.add(&msgRec{uid: 2, modseq: 3, size: 3, flags: flagSeen | inCur}, "2.b.host,S=3:2,S", nil)
+	e.add(&msgRec{uid: 3, modseq: 4, size: 3}, "3.c.host,S=3", nil)
+	e.want(5, []flagEntry{{uid: 1, flags: flagSeen}, {uid: 2, flags: flagSeen | flagFlagged, kws: []string{"$x"}}, {uid: 3, flags: flagDraft}})
+	e.onDisk([]diskEntry{{uid: 3, disk: flagDraft | inCur}})
+	e.want(6, []flagEntry{{uid: 2, flags: flagFlagged, kws: []string{"$x"}}})
+	s := newState()
+	_, err := s.readLog(e.b, nil)
+	require.NoError(t, err)
+	check := func(s *state) {
+		t.Helper()
+		assert.Equal(t, "1.a.host,S=3", s.name(&s.msgs[0]))
+		assert.Equal(t, "2.b.host,S=3:2,S", s.name(&s.msgs[1]))
+		assert.Equal(t, "3.c.host,S=3:2,D", s.name(&s.msgs[2]))
+		assert.Equal(t, "new/1.a.host,S=3", s.path(&s.msgs[0]))
+		assert.Equal(t, []bool{true, true, false}, []bool{s.msgs[0].pending(), s.msgs[1].pending(), s.msgs[2].pending()})
+		assert.Equal(t, []mailbox.Flag{mailbox.FlagFlagged, "$x"}, s.flags(&s.msgs[1]))
+		assert.Equal(t, []uint64{5, 6, 5}, []uint64{s.msgs[0].modseq, s.msgs[1].modseq, s.msgs[2].modseq})
+		var pend []uint32
+		for _, uid := range s.pend {
+			if s.msgs[s.find(uid)].pending() && !slices.Contains(pend, uid) {
+				pend = append(pend, uid)
+			}
+		}
+		slices.Sort(pend)
+		assert.Equal(t, []uint32{1, 2}, pend)
+	}
+	check(s)
+	again := newState()
+	snap := s.snapshot()
+	n, err := again.readLog(snap, nil)
+	require.NoError(t, err)
+	require.Equal(t, len(snap), n)
+	check(again)
+	assert.True(t, sameState(s, again))
+}
