@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/posthorn/posthorn/mailbox"
 )
@@ -21,8 +22,12 @@ import (
 // its turn cost one rename, and a change undone before its turn none.
 
 // flushBatch is how many files the flusher renames per hold of the lock
-// (about 2-4 ms).
-const flushBatch = 256
+// (about 0.5-1 ms); between batches it lets the operations waiting for the
+// folder go first, for at most yieldMax.
+const (
+	flushBatch = 64
+	yieldMax   = 20 * time.Millisecond
+)
 
 // Test hooks: renameHook is called before each rename the flusher or a
 // synchronous flush makes, flushGate when the flusher starts, before it
@@ -77,6 +82,9 @@ func (f *folder) flushLoop(done chan struct{}) {
 			return
 		}
 		f.mu.Unlock()
+		for start := time.Now(); f.waiting.Load() > 0 && time.Since(start) < yieldMax; {
+			time.Sleep(20 * time.Microsecond)
+		}
 	}
 }
 

@@ -51,6 +51,8 @@ type folder struct {
 	closing   bool          // the last handle is closing: no new flusher
 	flushed   chan struct{} // closed when the flusher started last ends
 
+	waiting atomic.Int32 // operations waiting for mu: the flusher lets them in first
+
 	qmu        sync.Mutex // guards the group-commit queue of appends
 	queue      []*appendReq
 	committing bool
@@ -297,10 +299,17 @@ func (f *folder) cleanTmp() {
 	}
 }
 
+// acquire takes mu for an operation, ahead of the flusher's next batch.
+func (f *folder) acquire() {
+	f.waiting.Add(1)
+	f.mu.Lock()
+	f.waiting.Add(-1)
+}
+
 // lock takes the folder for a change: the mutex, the lock file, and a
 // catch-up with the index log. The caller must call unlock.
 func (f *folder) lock() error {
-	f.mu.Lock()
+	f.acquire()
 	if f.deleted.Load() || f.log == nil {
 		f.mu.Unlock()
 		return fmt.Errorf("maildir: %q: %w", f.Name(), mailbox.ErrNotExist)
@@ -342,7 +351,7 @@ func (f *folder) lockSynced() error {
 // other processes and outside programs when a stat of the index and of the
 // two directories says something changed. The caller must f.mu.Unlock().
 func (f *folder) readLock() error {
-	f.mu.Lock()
+	f.acquire()
 	if f.deleted.Load() || f.log == nil {
 		f.mu.Unlock()
 		return fmt.Errorf("maildir: %q: %w", f.Name(), mailbox.ErrNotExist)

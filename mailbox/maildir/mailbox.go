@@ -100,7 +100,7 @@ func (m *mbox) Messages(ctx context.Context, from mailbox.UID) iter.Seq2[mailbox
 				return
 			}
 			buf = buf[:0]
-			f.mu.Lock()
+			f.acquire()
 			s := f.s
 			i := s.lowerBound(next)
 			end := min(i+messagesChunk, len(s.msgs))
@@ -153,7 +153,7 @@ func (m *mbox) Open(ctx context.Context, uid mailbox.UID) (io.ReadCloser, error)
 		return nil, err
 	}
 	f := m.f
-	f.mu.Lock()
+	f.acquire()
 	if f.deleted.Load() || f.log == nil {
 		f.mu.Unlock()
 		return nil, fmt.Errorf("maildir: %q: %w", f.Name(), mailbox.ErrNotExist)
@@ -730,7 +730,7 @@ func (m *mbox) Metadata(ctx context.Context, uid mailbox.UID) ([]byte, error) {
 		return nil, err
 	}
 	f := m.f
-	f.mu.Lock()
+	f.acquire()
 	defer f.mu.Unlock()
 	if f.deleted.Load() || f.log == nil {
 		return nil, fmt.Errorf("maildir: %q: %w", f.Name(), mailbox.ErrNotExist)
