@@ -128,6 +128,7 @@ func (m *mbox) CopyTo(ctx context.Context, uids []mailbox.UID, dest string) (mai
 		rec := src.rec
 		rec.sdate = nowNano()
 		name := base
+		rec.flags = rec.want // the copy carries the flags in its name
 		if rec.flags&inCur != 0 {
 			name = withFlags(base, rec.flags&flagMask)
 		}
@@ -190,7 +191,8 @@ func (m *mbox) MoveTo(ctx context.Context, uids []mailbox.UID, dest string) (mai
 		rec.sdate = now
 		name := src.name
 		if rec.pending() { // its rename failed: it gets its flags now
-			name = string(appendWithFlags(nil, []byte(name), rec.flags&flagMask))
+			name = string(appendWithFlags(nil, []byte(name), rec.want&flagMask))
+			rec.flags = rec.want
 		}
 		ps[i] = pending{src: src.path, name: name, rec: rec, kws: src.kws, meta: src.meta}
 	}

@@ -111,7 +111,7 @@ func (f *folder) flushSome(limit int) (bool, error) {
 			failed = true
 			continue
 		}
-		done = append(done, diskEntry{uid: uid, disk: s.msgs[i].flags})
+		done = append(done, diskEntry{uid: uid, disk: s.msgs[i].want})
 	}
 	if len(s.pend) == 0 {
 		s.pend = nil // let a big list go
@@ -129,7 +129,7 @@ func (f *folder) flushOne(m *msgRec) error {
 	if h := renameHook.Load(); h != nil {
 		(*h)(m.uid)
 	}
-	f.nameBuf = appendWithFlags(f.nameBuf[:0], f.s.nameBytes(m), m.flags&flagMask)
+	f.nameBuf = appendWithFlags(f.nameBuf[:0], f.s.nameBytes(m), m.want&flagMask)
 	if err := f.renameMsg(m, f.nameBuf); err != nil {
 		// cur/ replaced: try again with it opened anew.
 		f.closeSubs()
@@ -171,7 +171,7 @@ func (f *folder) flushUIDs(uids []uint32) error {
 			failed = true
 			continue
 		}
-		done = append(done, diskEntry{uid: uid, disk: s.msgs[i].flags})
+		done = append(done, diskEntry{uid: uid, disk: s.msgs[i].want})
 	}
 	err := f.recordRenames(done)
 	if err == nil && failed {

@@ -35,16 +35,30 @@ func fillNew(t testing.TB, dir string, n int) {
 // gateFlusher holds every flusher that starts until the returned release
 // is called (also at cleanup).
 func gateFlusher(t *testing.T) (release func()) {
+	release, _ = gateFlusherEntered(t)
+	return release
+}
+
+// gateFlusherEntered is gateFlusher that also says when a flusher has
+// reached the gate.
+func gateFlusherEntered(t *testing.T) (release func(), entered <-chan struct{}) {
 	gate := make(chan struct{})
+	in := make(chan struct{}, 16)
 	var once sync.Once
 	release = func() { once.Do(func() { close(gate) }) }
-	g := func() { <-gate }
+	g := func() {
+		select {
+		case in <- struct{}{}:
+		default:
+		}
+		<-gate
+	}
 	flushGate.Store(&g)
 	t.Cleanup(func() {
 		flushGate.Store(nil)
 		release()
 	})
-	return release
+	return release, in
 }
 
 // countRenames counts the renames flushes make, per UID.
@@ -298,10 +312,11 @@ func TestPendingAfterCrash(t *testing.T) {
 	fillNew(t, dir, 2)
 	_, m := openInbox(t, s)
 	require.Len(t, listAll(t, m), 2)
-	gateFlusher(t)
+	_, entered := gateFlusherEntered(t)
 	res, err := m.SetFlags(ctx, []mailbox.UID{1}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen, "$k"}, 0)
 	require.NoError(t, err)
 	ours := res.Changed[0].ModSeq
+	<-entered
 	flushGate.Store(nil) // this folder's flusher waits; the copies' do not
 	st, err := m.Status(ctx)
 	require.NoError(t, err)

@@ -228,9 +228,7 @@ func (s *state) snapshot() []byte {
 	var waiting []int // messages whose file waits for a rename
 	for i := range s.msgs {
 		m := &s.msgs[i]
-		r := *m
-		r.flags = m.disk // the A record describes the file on disk
-		e.add(&r, s.name(m), s.keywords(m))
+		e.add(m, s.name(m), s.keywords(m)) // the file on disk
 		if m.pending() {
 			waiting = append(waiting, i)
 		}
@@ -240,7 +238,7 @@ func (s *state) snapshot() []byte {
 	var entries []flagEntry
 	for j, i := range waiting {
 		m := &s.msgs[i]
-		entries = append(entries, flagEntry{uid: m.uid, flags: m.flags & flagMask, kws: s.keywords(m)})
+		entries = append(entries, flagEntry{uid: m.uid, flags: m.want & flagMask, kws: s.keywords(m)})
 		if j == len(waiting)-1 || s.msgs[waiting[j+1]].modseq != m.modseq {
 			e.wants(m.modseq, entries)
 			entries = entries[:0]
@@ -430,7 +428,7 @@ func (s *state) apply(typ byte, p []byte, ch *changes) error {
 			return errCorrupt
 		}
 		m.kw = s.kwID(kws)
-		m.disk = m.flags
+		m.want = m.flags
 		s.setNameBytes(&m, name)
 		s.msgs = append(s.msgs, m)
 		s.lastAdded = m.uid
@@ -464,7 +462,7 @@ func (s *state) apply(typ byte, p []byte, ch *changes) error {
 				}
 			}
 			was := m.pending()
-			m.flags = bits | inCur
+			m.want = bits | inCur
 			m.kw = s.kwID(kws)
 			m.modseq = modseq
 			if !was && m.pending() {
@@ -503,7 +501,7 @@ func (s *state) apply(typ byte, p []byte, ch *changes) error {
 		if i := s.find(uid); i >= 0 {
 			m := &s.msgs[i]
 			s.setName(m, name)
-			m.flags, m.disk = flags, flags
+			m.flags, m.want = flags, flags
 			if modseq != 0 {
 				m.modseq = modseq
 				if ch != nil {
@@ -559,10 +557,10 @@ func (s *state) apply(typ byte, p []byte, ch *changes) error {
 // record). The new name goes straight into the arena, built from the old
 // one there (no string in between).
 func (s *state) renamed(m *msgRec, disk uint8) error {
-	if m.disk == disk && nameOK(s.nameBytes(m)) {
+	if m.flags == disk && nameOK(s.nameBytes(m)) {
 		return nil
 	}
-	if m.disk != disk {
+	if m.flags != disk {
 		off := len(s.names)
 		s.names = appendWithFlags(s.names, s.nameBytes(m), disk&flagMask)
 		name := s.names[off:]
@@ -572,7 +570,7 @@ func (s *state) renamed(m *msgRec, disk uint8) error {
 		}
 		s.garbage += int(m.nameLen)
 		m.nameOff, m.nameLen = uint32(off), uint16(len(name))
-		m.disk = disk
+		m.flags = disk
 		return nil
 	}
 	return errCorrupt

@@ -110,7 +110,7 @@ func (m *mbox) Messages(ctx context.Context, from mailbox.UID) iter.Seq2[mailbox
 			for j := i; j < end; j++ {
 				r := &s.msgs[j]
 				start := len(flags)
-				flags = appendFlags(flags, r.flags&flagMask, s.keywords(r))
+				flags = appendFlags(flags, r.want&flagMask, s.keywords(r))
 				buf = append(buf, mailbox.MessageInfo{
 					UID:          mailbox.UID(r.uid),
 					InternalDate: time.Unix(0, r.idate),
@@ -580,7 +580,7 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 		var bits uint8
 		var kws []string
 		if fast {
-			old := r.flags & flagMask
+			old := r.want & flagMask
 			switch op {
 			case mailbox.FlagsAdd:
 				bits = old | cbits

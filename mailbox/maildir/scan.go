@@ -113,14 +113,14 @@ func (f *folder) scan() error {
 		if !ok {
 			continue
 		}
-		if de.name == string(cur) && de.cur == (m.disk&inCur != 0) {
+		if de.name == string(cur) && de.cur == (m.flags&inCur != 0) {
 			delete(files, string(baseBytes(cur)))
 			continue // where we left it (renamed later if it waits)
 		}
-		if m.pending() && de.cur && de.name == string(appendWithFlags(nil, cur, m.flags&flagMask)) {
+		if m.pending() && de.cur && de.name == string(appendWithFlags(nil, cur, m.want&flagMask)) {
 			// Our own rename, whose K record a crash lost.
 			delete(files, string(baseBytes(cur)))
-			ours = append(ours, diskEntry{uid: m.uid, disk: m.flags})
+			ours = append(ours, diskEntry{uid: m.uid, disk: m.want})
 			continue
 		}
 		// Renamed: a program that rewrote the message under the same base
@@ -142,7 +142,7 @@ func (f *folder) scan() error {
 			flags |= inCur
 		}
 		var ms uint64
-		if flags&flagMask != m.flags&flagMask {
+		if flags&flagMask != m.want&flagMask {
 			modseq++
 			ms = modseq
 		}
@@ -337,7 +337,7 @@ func (f *folder) openFile(uid uint32) (*os.File, int64, error) {
 // openMsg opens the file of m (mu held) through new/ or cur/ kept open, so
 // that it costs one openat(2) on a single name.
 func (f *folder) openMsg(m *msgRec) (*os.File, error) {
-	cur := m.disk&inCur != 0
+	cur := m.flags&inCur != 0
 	r, err := f.sub(cur)
 	if err != nil {
 		return nil, err
@@ -374,7 +374,7 @@ func (f *folder) renameMsg(m *msgRec, newName []byte) error {
 		return err
 	}
 	from, sub := f.subDirs[1], "cur"
-	if m.disk&inCur == 0 {
+	if m.flags&inCur == 0 {
 		if _, err := f.sub(false); err != nil {
 			return err
 		}

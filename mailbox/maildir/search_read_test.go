@@ -42,6 +42,9 @@ func TestReadMessage(t *testing.T) {
 	if _, err := mb.SetFlags(ctx, uids[:1], mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0); err != nil {
 		t.Fatal(err)
 	}
+	if err := mb.(Flusher).Flush(ctx); err != nil { // the rename is written behind
+		t.Fatal(err)
+	}
 	check("in cur/", uids[0], bodies[0])
 
 	// Another program renames the file (a flag change of its own).

@@ -129,8 +129,8 @@ func TestSetFlagsSystemOnly(t *testing.T) {
 // stay apart: growing or changing one leaves the others as they were.
 func TestFlagsInSeparateLists(t *testing.T) {
 	s := newState()
-	a := msgRec{flags: flagSeen}
-	b := msgRec{flags: flagSeen | flagFlagged, kw: s.kwID([]string{"$x"})}
+	a := msgRec{want: flagSeen}
+	b := msgRec{want: flagSeen | flagFlagged, kw: s.kwID([]string{"$x"})}
 	c := msgRec{}
 	arena := make([]mailbox.Flag, 0, 16) // room for all: the lists share one array
 	la, lb, lc := s.flagsIn(&arena, &a), s.flagsIn(&arena, &b), s.flagsIn(&arena, &c)

@@ -12,14 +12,15 @@ import (
 // to scan. The file name lives in the folder's name arena; keywords, rare,
 // are an index into a table of distinct keyword sets.
 //
-// flags are the message's flags as clients see them; the file name (and
-// disk) are the file as it is on disk. They differ while a flag change
-// waits for the flusher to rename the file (see flush.go).
+// flags and the file name are the file as it is on disk; want holds the
+// message's flags as clients see them. They differ while a flag change
+// waits for the flusher to rename the file (see flush.go): code that finds
+// the file uses flags, code that reports flags uses want.
 type msgRec struct {
 	uid     uint32
 	nameLen uint16
-	flags   uint8  // system flag bits, plus inCur: what the file should be
-	disk    uint8  // the same for the name the file has on disk
+	flags   uint8  // system flag bits, plus inCur, of the file on disk
+	want    uint8  // the same as the message should have: what clients see
 	nameOff uint32 // into state.names: the name on disk
 	kw      uint32 // index into state.kwsets; 0 = no keywords
 	modseq  uint64
@@ -62,7 +63,7 @@ type state struct {
 }
 
 // pending reports whether the file of m waits for a rename.
-func (m *msgRec) pending() bool { return m.flags != m.disk }
+func (m *msgRec) pending() bool { return m.want != m.flags }
 
 // addPending notes that m may have started waiting for a rename; a list
 // grown past the folder's size is first weeded of messages that no
@@ -130,7 +131,7 @@ func (s *state) compactNames() {
 
 // path returns the message's file path relative to the folder directory.
 func (s *state) path(m *msgRec) string {
-	if m.disk&inCur != 0 {
+	if m.flags&inCur != 0 {
 		return "cur/" + s.name(m)
 	}
 	return "new/" + s.name(m)
@@ -190,7 +191,7 @@ func (s *state) keywords(m *msgRec) []string {
 
 // flags returns the message's canonical flags in a new slice.
 func (s *state) flags(m *msgRec) []mailbox.Flag {
-	return appendFlags(nil, m.flags&flagMask, s.keywords(m))
+	return appendFlags(nil, m.want&flagMask, s.keywords(m))
 }
 
 // flagsIn returns the message's canonical flags as flags does, but carved
@@ -200,7 +201,7 @@ func (s *state) flags(m *msgRec) []mailbox.Flag {
 func (s *state) flagsIn(arena *[]mailbox.Flag, m *msgRec) []mailbox.Flag {
 	a := *arena
 	start := len(a)
-	a = appendFlags(a, m.flags&flagMask, s.keywords(m))
+	a = appendFlags(a, m.want&flagMask, s.keywords(m))
 	*arena = a
 	if len(a) == start {
 		return nil
@@ -228,10 +229,10 @@ func (s *state) status() mailbox.Status {
 	}
 	for i := range s.msgs {
 		m := &s.msgs[i]
-		if m.flags&flagSeen == 0 {
+		if m.want&flagSeen == 0 {
 			st.Unseen++
 		}
-		if m.flags&flagDeleted != 0 {
+		if m.want&flagDeleted != 0 {
 			st.Deleted++
 		}
 		st.Size += m.size
