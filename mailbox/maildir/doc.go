@@ -52,19 +52,58 @@
 // contradiction (a UID going backwards) makes the folder rebuild its index
 // from the files with a new UIDVALIDITY: UIDs are never reused wrongly.
 //
-// A flag change renames the files and appends its record without an fsync
-// when it touches only the flags kept in the file names (as Dovecot does by
-// default): after a crash a scan reads them back from the names, so the
-// index and the files agree, though the last few seconds of flag changes may
-// be lost and their MODSEQs given again to later changes. A change of
-// keywords, which only the index keeps, is fsynced.
+// # Flag changes are written behind
 //
-// A flag change costs one renameat(2) per message whose file name changes
-// and nothing per message beyond it: new/ and cur/ are held open, the new
-// name is built in a reused buffer, a message whose flags stay the same is
-// neither renamed nor recorded, a keyword-only change renames only files
-// still in new/ (into cur/), and the index record and the event are one
-// per call.
+// SetFlags changes the flags in memory, appends one index record saying
+// what each message's flags now are (with their MODSEQ and keywords),
+// publishes the FlagsChanged event and returns: it renames no file. A
+// per-folder flusher goroutine then renames the message files to carry
+// their flags (":2,<letters>", moving files out of new/), in batches of 64
+// renames under the folder's lock, letting waiting operations in between
+// batches, and appends one record saying which files now carry their
+// flags. It starts when a change leaves files to rename and ends when none
+// are left, so an idle folder holds no goroutine. Several changes of a
+// message before its turn cost one rename; a change undone before its
+// turn (+FLAGS then -FLAGS) costs none. Open, ReadMessage, copies, moves
+// and expunges always use the name the file has on disk (the flusher
+// changes it under the lock); a copy or move first renames its waiting
+// sources. In another process sharing the tree, an Open that misses a file
+// the flusher just renamed catches up with the index and opens it again,
+// holding the lock file so that it cannot be renamed once more meanwhile.
+//
+// The record of a change of system flags is not fsynced (as Dovecot does
+// by default; a change of keywords, which only the index keeps, is). The
+// index always says both the name we last gave each file and the flags it
+// should carry, so after a crash at any instant the next load finds every
+// change that SetFlags acknowledged (but, after a power loss, the last
+// seconds of them) and reconciles each waiting message with its file: a
+// file still under the recorded name is renamed again (our change wins); a
+// file carrying exactly the wanted flags was renamed by us just before the
+// crash (recorded, no event); a file under any other name was renamed by
+// another program after our last rename of it, and that program's flags
+// win, as for any outside change (a FlagsChanged event, a new MODSEQ). The
+// same holds while we run: a file another program renames while our change
+// of it waits keeps that program's flags. An index rebuilt from the files
+// (a corrupt index) loses the changes still waiting, as it loses keywords.
+// The records of write-behind changes (W and K in index.go) are newer than
+// the index format of Posthorn versions before them, which take them for
+// corruption and rebuild the index: processes sharing a tree must all know
+// them.
+//
+// Write-behind is the default, and the only mode: an IMAP client waits for
+// the index record only, not for one renameat(2) per message (about 10 µs
+// each, serialised by the kernel within a directory, so "STORE 1:*
+// +FLAGS (\Seen)" on 10,000 messages took over 0.1 s), and the renames
+// are fewer. Every operation of this package sees the new flags at once;
+// what waits is only what other Maildir programs read from the names, a
+// few milliseconds for a small change. A program that hands the directory
+// to another tool while it keeps the folders open (a backup, mbsync, a
+// migration) calls Store.Flush, or Flush on a Mailbox (see Flusher); the
+// close of the last handle on a folder flushes it too.
+//
+// A flush costs one renameat(2) per message whose file name changes, and
+// nothing else per message: new/ and cur/ are held open, the new name is
+// built in a reused buffer, and the record is one per batch.
 //
 // Reading a message costs, on Linux, one openat(2) (through new/ or cur/,
 // held open; with O_NOATIME where allowed, so reads write no inode), one
@@ -92,7 +131,9 @@
 // and rescans when something changed, giving new files UIDs and publishing
 // MessagesAdded, FlagsChanged and MessagesExpunged events. Open trusts the
 // index, and catches up only when the UID is unknown or its file is not
-// where the index says. Because an mtime has a coarse tick, a directory
+// where the index says. A file whose flag change waits for the flusher is
+// told from one renamed by another program by the name the index recorded
+// (see "Flag changes are written behind"). Because an mtime has a coarse tick, a directory
 // whose mtime is less than two seconds older than the scan that read it is
 // rescanned until it has settled, at most once a second and at most a tenth
 // of the time (a rescan of an unchanged 100,000-message folder reads 100,000

@@ -543,8 +543,10 @@ func (f *folder) emit(ch *changes) {
 		ev.Kind = mailbox.EventFlagsChanged
 		ev.Flags = make([]mailbox.FlagChange, 0, len(ch.flagged))
 		arena := make([]mailbox.Flag, 0, 2*len(ch.flagged))
+		next := 0
 		for _, uid := range ch.flagged {
-			if i := s.find(uid); i >= 0 {
+			if i := s.findNext(uid, next); i >= 0 {
+				next = i + 1
 				m := &s.msgs[i]
 				ev.Flags = append(ev.Flags, mailbox.FlagChange{UID: mailbox.UID(uid), Flags: s.flagsIn(&arena, m), ModSeq: mailbox.ModSeq(m.modseq)})
 			}

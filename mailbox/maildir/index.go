@@ -443,6 +443,7 @@ func (s *state) apply(typ byte, p []byte, ch *changes) error {
 		if d.bad || modseq == 0 || n > len(d.b)/5 {
 			return errCorrupt
 		}
+		next := 0
 		for range n {
 			uid := d.u32()
 			bits := d.u8()
@@ -450,10 +451,11 @@ func (s *state) apply(typ byte, p []byte, ch *changes) error {
 			if d.bad || bits&^flagMask != 0 {
 				return errCorrupt
 			}
-			i := s.find(uid)
+			i := s.findNext(uid, next)
 			if i < 0 {
 				continue
 			}
+			next = i + 1
 			m := &s.msgs[i]
 			if typ == recFlags {
 				// An old record: the file was renamed with the change.
@@ -478,13 +480,15 @@ func (s *state) apply(typ byte, p []byte, ch *changes) error {
 		if d.bad || n != len(d.b)/5 || len(d.b)%5 != 0 {
 			return errCorrupt
 		}
+		next := 0
 		for range n {
 			uid := d.u32()
 			disk := d.u8()
 			if disk&^flagMask != inCur {
 				return errCorrupt
 			}
-			if i := s.find(uid); i >= 0 {
+			if i := s.findNext(uid, next); i >= 0 {
+				next = i + 1
 				if err := s.renamed(&s.msgs[i], disk); err != nil {
 					return err
 				}

@@ -564,14 +564,16 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 	entries := make([]flagEntry, 0, min(len(want), len(s.msgs)))
 	var failed error
 	keywords := false
+	next := 0
 	for _, uid := range want {
 		if err := ctx.Err(); err != nil && len(entries) == 0 {
 			return res, err
 		}
-		i := s.find(uid)
+		i := s.findNext(uid, next)
 		if i < 0 {
 			continue
 		}
+		next = i + 1
 		r := &s.msgs[i]
 		if unchangedSince != 0 && r.modseq > uint64(unchangedSince) {
 			res.Modified = append(res.Modified, mailbox.UID(uid))
@@ -626,8 +628,11 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 		}
 		res.Changed = make([]mailbox.FlagChange, 0, len(entries))
 		arena := make([]mailbox.Flag, 0, 2*len(entries))
+		next = 0
 		for _, fe := range entries {
-			r := &s.msgs[s.find(fe.uid)]
+			i := s.findNext(fe.uid, next)
+			next = i + 1
+			r := &s.msgs[i]
 			res.Changed = append(res.Changed, mailbox.FlagChange{UID: mailbox.UID(fe.uid), Flags: s.flagsIn(&arena, r), ModSeq: mailbox.ModSeq(modseq)})
 		}
 	}

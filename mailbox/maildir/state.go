@@ -153,6 +153,16 @@ func (s *state) find(uid uint32) int {
 	return i
 }
 
+// findNext is find for UIDs taken in ascending order: next is where the
+// previous one was found, plus one (a run of consecutive messages, as
+// "1:*" names, costs no search).
+func (s *state) findNext(uid uint32, next int) int {
+	if next >= 0 && next < len(s.msgs) && s.msgs[next].uid == uid {
+		return next
+	}
+	return s.find(uid)
+}
+
 // lowerBound returns the index of the first message with UID ≥ uid.
 func (s *state) lowerBound(uid uint32) int {
 	i, _ := slices.BinarySearchFunc(s.msgs, uid, func(m msgRec, u uint32) int {
