@@ -124,9 +124,21 @@ func validIndex() []byte {
 	return e.b
 }
 
+// writeBehindIndex builds an index with write-behind records: changes
+// waiting for their renames (W) and renames done (K).
+func writeBehindIndex() []byte {
+	b := validIndex()
+	e := enc{b: b}
+	e.want(8, []flagEntry{{uid: 1, flags: flagSeen}, {uid: 3, flags: flagDraft, kws: []string{"$Work"}}})
+	e.onDisk([]diskEntry{{uid: 3, disk: flagDraft | inCur}})
+	e.want(9, []flagEntry{{uid: 3, flags: flagDraft | flagDeleted}})
+	return e.b
+}
+
 func FuzzLoadIndex(f *testing.F) {
 	good := validIndex()
 	f.Add(good)
+	f.Add(writeBehindIndex())
 	f.Add(good[:len(good)-3])
 	f.Add(append(bytes.Clone(good), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
 	snap := func() []byte {
