@@ -64,12 +64,15 @@
 // Maildir store does with one openat(2), one pread(2) and a close(2)) into
 // a buffer reused from message to message, else its header is read and its
 // text parts streamed. BODY and TEXT first look for the string in the
-// message's own octets, lower-cased eight at a time; the text parts are
-// decoded (transfer encoding, charset, through the MIME structure kept in
-// a mailbox.MetadataCache) only when the string is there or the text is
-// encoded (base64, quoted-printable, a charset other than UTF-8 and
-// US-ASCII, 8-bit octets). A miss in a plain message thus costs the read
-// and two passes over its octets, and allocates nothing.
+// message's own octets, lower-cased eight at a time (with quoted-printable
+// soft line breaks taken out); the text parts are decoded (transfer
+// encoding, charset, through the MIME structure kept in a
+// mailbox.MetadataCache) only when the string may be there or the text
+// cannot be judged from the octets: base64, a charset other than UTF-8
+// and US-ASCII, 8-bit octets, or quoted-printable the decoder could refuse
+// or whose escapes give a character of the string. A miss in such a plain
+// message costs the read and a few passes over its octets, and allocates
+// nothing.
 //
 // On a mailbox of 256 messages or more, content keys are evaluated by up
 // to GOMAXPROCS workers (at most 8), each with its own buffers, on chunks
@@ -79,8 +82,8 @@
 // per worker one message, its lower-cased copy and its decoded text, and
 // at most two chunks per worker; messages larger than 1 MiB, whose
 // decoded text may reach 16 MiB, are evaluated one at a time. The workers
-// stop after an error or when the connection ends, and are gone before
-// the command answers.
+// stop after an error or when the connection's context is cancelled
+// (Server.Close, Shutdown), and are gone before the command answers.
 //
 // # Sequence sets and hostile input
 //

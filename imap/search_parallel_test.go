@@ -625,3 +625,20 @@ func TestSearchParallelConcurrentChanges(t *testing.T) {
 		require.Contains(t, until("z"), "z OK")
 	})
 }
+
+// TestSearchWorkersChoice: only large mailboxes searched on contents get
+// workers; flags, sizes and the like stay serial.
+func TestSearchWorkersChoice(t *testing.T) {
+	old := searchWorkersSet.Load()
+	searchWorkersSet.Store(3)
+	t.Cleanup(func() { searchWorkersSet.Store(old) })
+	lim := int(searchParallelMin.Load())
+	text := &SearchKey{Key: "TEXT", Str: "x"}
+	nested := &SearchKey{Key: "OR", Keys: []SearchKey{{Key: "SEEN"}, {Key: "NOT", Keys: []SearchKey{{Key: "HEADER", Field: "X", Str: "y"}}}}}
+	flags := &SearchKey{Key: "AND", Keys: []SearchKey{{Key: "SEEN"}, {Key: "LARGER", Num: 10}, {Key: "UID", Set: NumSet{Ranges: []Range{{Start: 1, Stop: 5}}}}}}
+	assert.Equal(t, 3, searchWorkers(text, lim))
+	assert.Equal(t, 3, searchWorkers(nested, lim))
+	assert.Equal(t, 0, searchWorkers(text, lim-1))
+	assert.Equal(t, 0, searchWorkers(flags, lim))
+	assert.Equal(t, 3, searchWorkers(&SearchKey{Key: "SENTSINCE"}, lim))
+}

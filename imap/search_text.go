@@ -20,11 +20,10 @@ import (
 // A message of at most maxPreload octets is read whole, in one read when
 // the store implements mailbox.MessageReader. Its header and body are then
 // searched in memory: BODY and TEXT first look for the string in the
-// message's own bytes, lower-cased, and only when it is there (or when the
-// message's text is encoded: base64, quoted-printable, a charset other
-// than UTF-8 or US-ASCII, 8-bit octets) decode the text parts through the
-// MIME structure. A larger message has its header read, and its text parts
-// streamed from the store.
+// message's own bytes, lower-cased (see plainText and plainMiss), and only
+// when it may be there, or when the text cannot be judged from the bytes,
+// decode the text parts through the MIME structure. A larger message has
+// its header read, and its text parts streamed from the store.
 
 // searchMsgBuf holds one message's bytes and what is derived from them.
 type searchMsgBuf struct {
