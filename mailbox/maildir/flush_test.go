@@ -465,3 +465,44 @@ func TestSnapshotKeepsPending(t *testing.T) {
 	check(again)
 	assert.True(t, sameState(s, again))
 }
+
+// TestRunRecords: a change of many adjacent messages is recorded as runs
+// (V records) where it can, single entries (W) where a message keeps
+// keywords or a run is short, and replaying the index gives the same
+// flags and MODSEQs as the folder in memory.
+func TestRunRecords(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	dir := filepath.Join(s.Root, "alice")
+	fillNew(t, dir, 12)
+	_, m := openInbox(t, s)
+	require.Len(t, listAll(t, m), 12)
+	_, err := m.SetFlags(ctx, []mailbox.UID{5}, mailbox.FlagsAdd, []mailbox.Flag{"$k"}, 0)
+	require.NoError(t, err)
+	_, err = m.SetFlags(ctx, []mailbox.UID{8}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0)
+	require.NoError(t, err)
+	before, err := os.Stat(filepath.Join(dir, indexFile))
+	require.NoError(t, err)
+	all := []mailbox.UID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+	res, err := m.SetFlags(ctx, all, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0)
+	require.NoError(t, err)
+	require.Len(t, res.Changed, 11)
+	data, err := os.ReadFile(filepath.Join(dir, indexFile))
+	require.NoError(t, err)
+	var types []byte
+	for off := int(before.Size()); off < len(data); {
+		n := int(data[off]) | int(data[off+1])<<8 | int(data[off+2])<<16 | int(data[off+3])<<24
+		types = append(types, data[off+8])
+		off += 8 + n
+	}
+	assert.Equal(t, "VW", string(types[:2]), "runs 1-4 and 9-12, then UIDs 5, 6 and 7 one by one")
+	replayed := newState()
+	_, err = replayed.readLog(data, nil)
+	require.NoError(t, err)
+	for _, info := range listAll(t, m) {
+		r := &replayed.msgs[replayed.find(uint32(info.UID))]
+		assert.Equal(t, info.Flags, replayed.flags(r), "UID %d", info.UID)
+		assert.Equal(t, info.ModSeq, mailbox.ModSeq(r.modseq), "UID %d", info.UID)
+	}
+	assert.Equal(t, []mailbox.Flag{mailbox.FlagSeen, "$k"}, listAll(t, m)[4].Flags)
+}

@@ -132,6 +132,7 @@ func writeBehindIndex() []byte {
 	e.want(8, []flagEntry{{uid: 1, flags: flagSeen}, {uid: 3, flags: flagDraft, kws: []string{"$Work"}}})
 	e.onDisk([]diskEntry{{uid: 3, disk: flagDraft | inCur}})
 	e.want(9, []flagEntry{{uid: 3, flags: flagDraft | flagDeleted}})
+	e.wantRuns(10, []wantRun{{first: 1, last: 3, bits: flagAnswered}})
 	return e.b
 }
 

@@ -38,7 +38,9 @@ import (
 // rename (the file carries exactly the flags of the W record) from another
 // program's (any other name: that program wins, as for any outside
 // change), and a file still under its recorded name is renamed again. A
-// snapshot writes each message's A record for its file on disk and W
+// V record is a W record for runs of adjacent messages without keywords
+// that get the same flags (first UID, last UID, flags: 9 bytes for a
+// "STORE 1:*" where W needs 7 per message). A snapshot writes each message's A record for its file on disk and W
 // records, grouped by MODSEQ, for those still waiting. Version 1 logs
 // written before the W and K records existed hold F records (flags changed
 // and file renamed at once), which still load.
@@ -56,6 +58,7 @@ const (
 	recFlags   = 'F' // flags changed and files renamed (written by older versions)
 	recWant    = 'W' // flags of messages changed through the store, files not yet renamed
 	recDisk    = 'K' // files renamed to carry the flags of their W records
+	recRuns    = 'V' // a W record for runs of adjacent messages without keywords
 	recRename  = 'N' // a message's file renamed (outside change, or a move to cur/)
 	recExpunge = 'X' // messages removed
 	recTombs   = 'T' // snapshot of tombstones
@@ -150,6 +153,27 @@ func (e *enc) wants(modseq uint64, entries []flagEntry) {
 	}
 }
 
+// wantRun is a run of adjacent messages (every message with a UID from
+// first to last) whose flags became bits, without keywords.
+type wantRun struct {
+	first, last uint32
+	bits        uint8
+}
+
+// wantRuns encodes a V record: what a W record says for runs of messages
+// (a "STORE 1:* +FLAGS (\Seen)" on a folder is one run, or a few).
+func (e *enc) wantRuns(modseq uint64, runs []wantRun) {
+	st := e.begin(recRuns)
+	e.u64(modseq)
+	e.u32(uint32(len(runs)))
+	for _, r := range runs {
+		e.u32(r.first)
+		e.u32(r.last)
+		e.u8(r.bits)
+	}
+	e.end(st)
+}
+
 func (e *enc) flagRecord(typ byte, modseq uint64, entries []flagEntry) {
 	st := e.begin(typ)
 	e.u64(modseq)
@@ -160,6 +184,34 @@ func (e *enc) flagRecord(typ byte, modseq uint64, entries []flagEntry) {
 		e.keywords(fe.kws)
 	}
 	e.end(st)
+}
+
+// wantsRuns encodes the changes of one SetFlags (entries in UID order,
+// idx[i] the position of entries[i] in s.msgs): runs of adjacent messages
+// without keywords that get the same flags go into a V record, the others
+// into W records.
+func (e *enc) wantsRuns(modseq uint64, entries []flagEntry, idx []int) {
+	var runs []wantRun
+	var rest []flagEntry
+	for i := 0; i < len(entries); {
+		fe := entries[i]
+		j := i + 1
+		if len(fe.kws) == 0 {
+			for j < len(entries) && len(entries[j].kws) == 0 && entries[j].flags == fe.flags && idx[j] == idx[j-1]+1 {
+				j++
+			}
+		}
+		if j-i >= 4 {
+			runs = append(runs, wantRun{first: fe.uid, last: entries[j-1].uid, bits: fe.flags})
+		} else {
+			rest = append(rest, entries[i:j]...)
+		}
+		i = j
+	}
+	for start := 0; start < len(runs); start += maxRecord / 16 {
+		e.wantRuns(modseq, runs[start:min(start+maxRecord/16, len(runs))])
+	}
+	e.wants(modseq, rest)
 }
 
 // diskEntry says that the file of uid now carries flags disk (with inCur).
@@ -472,6 +524,32 @@ func (s *state) apply(typ byte, p []byte, ch *changes) error {
 			}
 			if ch != nil {
 				ch.flagged = append(ch.flagged, uid)
+			}
+		}
+		s.highest = max(s.highest, modseq)
+	case recRuns:
+		modseq := d.u64()
+		n := int(d.u32())
+		if d.bad || modseq == 0 || n != len(d.b)/9 || len(d.b)%9 != 0 {
+			return errCorrupt
+		}
+		for range n {
+			first, last, bits := d.u32(), d.u32(), d.u8()
+			if first == 0 || last < first || bits&^flagMask != 0 {
+				return errCorrupt
+			}
+			for i := s.lowerBound(first); i < len(s.msgs) && s.msgs[i].uid <= last; i++ {
+				m := &s.msgs[i]
+				was := m.pending()
+				m.want = bits | inCur
+				m.kw = 0
+				m.modseq = modseq
+				if !was && m.pending() {
+					s.addPending(m)
+				}
+				if ch != nil {
+					ch.flagged = append(ch.flagged, m.uid)
+				}
 			}
 		}
 		s.highest = max(s.highest, modseq)

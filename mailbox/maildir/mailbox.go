@@ -561,7 +561,10 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 	// then stay as they are.
 	cbits, ckws := splitFlags(change)
 	fast := len(ckws) == 0
-	entries := make([]flagEntry, 0, min(len(want), len(s.msgs)))
+	var (
+		entries []flagEntry
+		idx     []int // of entries[i] in s.msgs
+	)
 	var failed error
 	keywords := false
 	next := 0
@@ -614,6 +617,7 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 			}
 		}
 		entries = append(entries, flagEntry{uid: uid, flags: bits, kws: kws})
+		idx = append(idx, i)
 	}
 	if len(entries) > 0 {
 		// The record says what the flags are; the files are renamed to
@@ -622,17 +626,14 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 		// the last few seconds of them); keywords, which only the index
 		// keeps, do.
 		var e enc
-		e.wants(modseq, entries)
+		e.wantsRuns(modseq, entries, idx)
 		if err := f.commit(&e, keywords); err != nil {
 			return res, err
 		}
 		res.Changed = make([]mailbox.FlagChange, 0, len(entries))
 		arena := make([]mailbox.Flag, 0, 2*len(entries))
-		next = 0
-		for _, fe := range entries {
-			i := s.findNext(fe.uid, next)
-			next = i + 1
-			r := &s.msgs[i]
+		for j, fe := range entries {
+			r := &s.msgs[idx[j]] // W and V records move no message
 			res.Changed = append(res.Changed, mailbox.FlagChange{UID: mailbox.UID(fe.uid), Flags: s.flagsIn(&arena, r), ModSeq: mailbox.ModSeq(modseq)})
 		}
 	}
