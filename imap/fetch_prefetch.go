@@ -14,33 +14,34 @@ import (
 // A FETCH of message data from many messages on a store that is slow to
 // answer (a network store, a cold disk) overlaps the store's work with the
 // writing of responses: while the connection's goroutine renders and
-// writes the messages of one batch, a worker opens (and, when small
-// enough, reads) those of the next, so the latency of each Open is hidden.
-// Order and output stay those of a plain loop: the worker only fetches
-// bytes; every decision and every write happens in order on the
-// connection's goroutine.
+// writes one message, prefetchWorkers workers open (and, when small
+// enough, read) the next ones, up to prefetchWindow ahead, so the latency
+// of each Open is hidden. Order and output stay those of a plain loop: the
+// workers only fetch bytes; every decision and every write happens in
+// order on the connection's goroutine.
 //
-// The worker starts only when the first messages show that the store
+// The workers start only when the first messages show that the store
 // waits rather than works. On a store whose Open costs only CPU (the
-// Maildir store with its files in the page cache: a few system calls), a
-// second goroutine gains little even with a CPU to spare (the two contend
-// in the kernel for the same descriptor table and directory) and costs
-// 20 to 40 % more CPU, which a busy server pays out of its other sessions.
+// Maildir store with its files in the page cache: three system calls of
+// a few microseconds), handing messages to another goroutine measured 20
+// to 40 % more CPU per FETCH and no faster on a 2-CPU machine shared with
+// other work: a busy server would pay it out of its other sessions.
 const (
 	// prefetchMin is the number of messages from which a FETCH may start
 	// the worker: below it, starting it would cost more than it saves.
 	prefetchMin = 32
 	// prefetchProbe is how many messages a FETCH times before it decides.
 	prefetchProbe = 8
-	// prefetchBatchLen is how many messages the worker takes at a time.
-	prefetchBatchLen = 4
-	// prefetchBatches is how many batches are in flight: one being
-	// written while the other is fetched.
-	prefetchBatches = 2
-	// prefetchMaxRead is the size up to which the worker reads a message
+	// prefetchWindow is how many messages are in flight at most: fetched
+	// ahead or being fetched.
+	prefetchWindow = 8
+	// prefetchWorkers is how many messages are fetched at once, so that a
+	// store with latency sees that many requests in parallel.
+	prefetchWorkers = 4
+	// prefetchMaxRead is the size up to which a worker reads a message
 	// whole; a larger one is only opened. In flight at most
-	// prefetchBatchLen × prefetchBatches = 8 messages, and so at most
-	// 8 × 128 KiB = 1 MiB of message data and 8 open handles.
+	// prefetchWindow messages, so at most 8 × 128 KiB = 1 MiB of message
+	// data and 8 open handles.
 	prefetchMaxRead = 128 << 10
 )
 
@@ -122,69 +123,54 @@ func (l *fetchLoop) end(err error) error {
 	return err
 }
 
-// prefetchSlot is one message of a batch.
+// prefetchSlot is one message in flight.
 type prefetchSlot struct {
-	info  mailbox.MessageInfo
-	claim atomic.Bool   // taken by the worker (from the front) or the connection (from the back)
-	data  []byte        // the whole message, when read; reused from batch to batch
-	read  bool          // data holds the message
-	rc    io.ReadCloser // open, not read (a large message); owned by whoever holds the slot
-	err   error         // from Open or the read
+	info mailbox.MessageInfo
+	data []byte        // the whole message, when read; reused from message to message
+	read bool          // data holds the message
+	rc   io.ReadCloser // open, not read (a large message); owned by whoever holds the slot
+	err  error         // from Open or the read
+	done chan struct{} // a worker fetched it
 }
 
-type prefetchBatch struct {
-	slots [prefetchBatchLen]prefetchSlot
-	n     int
-	done  chan struct{} // the worker is through with the batch
-}
-
-// prefetcher runs the worker of one FETCH. Its methods are called by the
-// connection's goroutine only. The worker takes the batches in order and
-// fetches their messages from the front; the connection's goroutine, when
-// it comes to a batch, fetches the messages the worker has not taken yet
-// from the back, so that neither waits for the other longer than one
-// message takes and the work is shared when both CPUs are free.
+// prefetcher runs the workers of one FETCH. Its methods are called by the
+// connection's goroutine only; a worker touches a slot from the time it is
+// sent to it until it says done.
 type prefetcher struct {
 	mbox   mailbox.Mailbox
 	ctx    context.Context
 	cancel context.CancelFunc
-	jobs   chan *prefetchBatch // to the worker, in order
+	jobs   chan *prefetchSlot // to the workers, in order
 	wg     sync.WaitGroup
-	cur    *prefetchBatch   // being filled
-	free   []*prefetchBatch // not in flight
-	queue  []*prefetchBatch // in flight, oldest first
+	ring   [prefetchWindow]prefetchSlot
+	head   int // the oldest slot in flight
+	n      int // slots in flight
 }
 
-// newPrefetcher starts the worker.
+// newPrefetcher starts the workers.
 func (c *conn) newPrefetcher() *prefetcher {
 	p := &prefetcher{
 		mbox: c.mbox,
-		jobs: make(chan *prefetchBatch, prefetchBatches),
+		jobs: make(chan *prefetchSlot, prefetchWindow),
 	}
 	p.ctx, p.cancel = context.WithCancel(c.ctx)
 	prefetchStarted.Add(1)
-	for range prefetchBatches {
-		p.free = append(p.free, &prefetchBatch{done: make(chan struct{}, 1)})
+	for i := range p.ring {
+		p.ring[i].done = make(chan struct{}, 1)
 	}
-	p.wg.Add(1)
-	go p.work()
+	p.wg.Add(prefetchWorkers)
+	for range prefetchWorkers {
+		go p.work()
+	}
 	return p
 }
 
-// work fetches the messages of the batches it is handed, in order, from
-// the front, until it meets one the connection's goroutine took, and says
-// when it is through with each batch. It stops when jobs is closed.
+// work fetches the messages it is handed until jobs is closed.
 func (p *prefetcher) work() {
 	defer p.wg.Done()
-	for b := range p.jobs {
-		for i := range b.n {
-			s := &b.slots[i]
-			if !s.claim.CompareAndSwap(false, true) {
-				break
-			}
-			p.fetch(s)
-		}
-		b.done <- struct{}{} // never blocks: one signal per batch sent
+	for s := range p.jobs {
+		p.fetch(s)
+		s.done <- struct{}{} // never blocks: one signal per message sent
 	}
 }
 
@@ -212,75 +198,41 @@ func (p *prefetcher) fetch(s *prefetchSlot) {
 	s.read, s.err = err == nil, err
 }
 
-// add queues the message m for fn, and calls fn on the messages of the
-// oldest batch when the window is full. fn is called in the order of add,
+// add queues the message m for fn, after calling fn on the oldest message
+// in flight when the window is full. fn is called in the order of add,
 // with the slot of each message (valid during the call; fn takes
 // ownership of slot.rc).
 func (p *prefetcher) add(m *mailbox.MessageInfo, fn func(*prefetchSlot) error) error {
-	if p.cur == nil {
-		if len(p.free) == 0 {
-			if err := p.takeOne(fn); err != nil {
-				return err
-			}
+	if p.n == len(p.ring) {
+		if err := p.takeOne(fn); err != nil {
+			return err
 		}
-		p.cur = p.free[len(p.free)-1]
-		p.free = p.free[:len(p.free)-1]
 	}
-	b := p.cur
-	s := &b.slots[b.n]
+	s := &p.ring[(p.head+p.n)%len(p.ring)]
 	s.info, s.read, s.err = *m, false, nil
-	s.claim.Store(false)
-	b.n++
-	if b.n == prefetchBatchLen {
-		p.send()
-	}
+	p.n++
+	p.jobs <- s // never blocks: room for every slot
 	return nil
 }
 
-// send hands the batch being filled to the worker.
-func (p *prefetcher) send() {
-	p.jobs <- p.cur // never blocks: room for every batch
-	p.queue = append(p.queue, p.cur)
-	p.cur = nil
-}
-
-// takeOne fetches what the worker has not taken of the oldest batch in
-// flight, waits until the worker is through with it, and calls fn on each
-// of its messages. The batch is free again after, even when fn fails
-// (the handles it did not take closed).
+// takeOne waits for the oldest message in flight and calls fn on it. The
+// slot is free again after, even when fn fails (its handle closed).
 func (p *prefetcher) takeOne(fn func(*prefetchSlot) error) error {
-	b := p.queue[0]
-	p.queue = p.queue[1:]
-	for i := b.n - 1; i >= 0; i-- {
-		s := &b.slots[i]
-		if !s.claim.CompareAndSwap(false, true) {
-			break
-		}
-		p.fetch(s)
+	s := &p.ring[p.head]
+	<-s.done
+	p.head = (p.head + 1) % len(p.ring)
+	p.n--
+	err := fn(s)
+	if s.rc != nil {
+		s.rc.Close()
+		s.rc = nil
 	}
-	<-b.done
-	var err error
-	for i := range b.n {
-		s := &b.slots[i]
-		if err == nil {
-			err = fn(s)
-		}
-		if s.rc != nil {
-			s.rc.Close()
-			s.rc = nil
-		}
-	}
-	b.n = 0
-	p.free = append(p.free, b)
 	return err
 }
 
-// finish calls fn on the messages still queued, in order.
+// finish calls fn on the messages still in flight, in order.
 func (p *prefetcher) finish(fn func(*prefetchSlot) error) error {
-	if p.cur != nil && p.cur.n > 0 {
-		p.send()
-	}
-	for len(p.queue) > 0 {
+	for p.n > 0 {
 		if err := p.takeOne(fn); err != nil {
 			return err
 		}
@@ -288,19 +240,19 @@ func (p *prefetcher) finish(fn func(*prefetchSlot) error) error {
 	return nil
 }
 
-// stop ends the worker and closes every handle opened for a message that
+// stop ends the workers and closes every handle opened for a message that
 // no fn took. It is called once on every path out of the FETCH.
 func (p *prefetcher) stop() {
 	p.cancel()
 	close(p.jobs)
-	p.wg.Wait()
-	for _, b := range p.queue {
-		for i := range b.n {
-			if s := &b.slots[i]; s.rc != nil {
-				s.rc.Close()
-				s.rc = nil
-			}
+	p.wg.Wait() // the workers went through every slot sent
+	for ; p.n > 0; p.n-- {
+		s := &p.ring[p.head]
+		<-s.done
+		if s.rc != nil {
+			s.rc.Close()
+			s.rc = nil
 		}
+		p.head = (p.head + 1) % len(p.ring)
 	}
-	p.queue = nil
 }

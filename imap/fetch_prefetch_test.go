@@ -174,7 +174,7 @@ func TestFetchPrefetchSlowStore(t *testing.T) {
 	opened, closed, maxOpen := ls.counts()
 	require.Equal(t, 3*60, opened, "each message opened once per FETCH")
 	require.Equal(t, opened, closed, "handles opened and closed")
-	require.LessOrEqual(t, maxOpen, prefetchBatchLen*prefetchBatches+1)
+	require.LessOrEqual(t, maxOpen, prefetchWindow+1)
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	require.NotEmpty(t, ls.order)
@@ -251,7 +251,7 @@ func testPrefetcher(t *testing.T, ctx context.Context, ls *latencyStore) (*prefe
 
 // The prefetcher hands the messages to fn in order, each with its bytes;
 // after fn fails it calls fn no more, and stop closes every handle; at no
-// time are more than prefetchBatchLen × prefetchBatches messages in flight.
+// time are more than prefetchWindow messages in flight.
 func TestPrefetcherOrderAndBound(t *testing.T) {
 	for _, failAt := range []int{-1, 0, 5, 50} {
 		t.Run(fmt.Sprint("fail at ", failAt), func(t *testing.T) {
@@ -277,7 +277,7 @@ func TestPrefetcherOrderAndBound(t *testing.T) {
 					return fmt.Errorf("UID %d: data %.20q", s.info.UID, data)
 				}
 				// Bound: messages added and not yet given to fn.
-				if inFlight := added - len(got); inFlight > prefetchBatchLen*prefetchBatches {
+				if inFlight := added - len(got); inFlight > prefetchWindow {
 					return fmt.Errorf("%d messages in flight", inFlight)
 				}
 				got = append(got, s.info.UID)
@@ -309,7 +309,7 @@ func TestPrefetcherOrderAndBound(t *testing.T) {
 			}
 			opened, closed, maxOpen := ls.counts()
 			require.Equal(t, opened, closed)
-			require.LessOrEqual(t, maxOpen, prefetchBatchLen*prefetchBatches)
+			require.LessOrEqual(t, maxOpen, prefetchWindow)
 		})
 	}
 }
@@ -356,4 +356,35 @@ func TestPrefetcherCancel(t *testing.T) {
 	require.Equal(t, 10, opened)
 	require.Equal(t, opened, closed)
 	require.EqualValues(t, 10, n.Load())
+}
+
+// BenchmarkFetchSlowStore fetches 200 messages whole from a store that
+// takes 200 µs to open each (a network store): serially, and with the
+// prefetcher's workers fetching ahead.
+func BenchmarkFetchSlowStore(b *testing.B) {
+	st := memstore.New()
+	if err := st.AddUser("sara", "secret", "sara@example.org"); err != nil {
+		b.Fatal(err)
+	}
+	mb, done := openInbox(b, st)
+	for i := range 200 {
+		if _, err := mb.Append(context.Background(), strings.NewReader(benchMessage(i)), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	done()
+	addr := serveBench(b, &latencyStore{Store: st, delay: 200 * time.Microsecond})
+	for _, mode := range []string{"serial", "prefetch"} {
+		b.Run(mode, func(b *testing.B) {
+			if mode == "serial" {
+				old := prefetchLatency.Swap(int64(time.Hour))
+				defer prefetchLatency.Store(old)
+			}
+			c := dialBench(b, addr, "LOGIN sara secret", "SELECT INBOX")
+			b.ReportAllocs()
+			for b.Loop() {
+				c.do(b, "FETCH 1:* BODY.PEEK[]")
+			}
+		})
+	}
 }
