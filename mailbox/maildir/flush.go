@@ -96,14 +96,15 @@ func (f *folder) flushSome(limit int) (bool, error) {
 		done   []diskEntry
 		failed bool
 	)
-	n := 0
+	n, next := 0, 0
 	for len(s.pend) > 0 && (limit <= 0 || n < limit) {
 		uid := s.pend[0]
 		s.pend = s.pend[1:]
-		i := s.find(uid)
+		i := s.findNext(uid, next) // the list is mostly in UID order
 		if i < 0 || !s.msgs[i].pending() {
 			continue
 		}
+		next = i + 1
 		n++
 		if err := f.flushOne(&s.msgs[i]); err != nil {
 			// Moved or removed by another program: the scan below tells.

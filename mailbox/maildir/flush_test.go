@@ -481,6 +481,7 @@ func TestRunRecords(t *testing.T) {
 	require.NoError(t, err)
 	_, err = m.SetFlags(ctx, []mailbox.UID{8}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0)
 	require.NoError(t, err)
+	require.NoError(t, m.(Flusher).Flush(ctx)) // no K record comes between
 	before, err := os.Stat(filepath.Join(dir, indexFile))
 	require.NoError(t, err)
 	all := []mailbox.UID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}

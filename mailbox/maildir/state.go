@@ -71,9 +71,11 @@ func (m *msgRec) pending() bool { return m.want != m.flags }
 func (s *state) addPending(m *msgRec) {
 	if len(s.pend) >= 2*len(s.msgs)+64 {
 		keep := s.pend[:0]
+		next := 0
 		for _, uid := range s.pend {
-			if i := s.find(uid); i >= 0 && s.msgs[i].pending() {
+			if i := s.findNext(uid, next); i >= 0 && s.msgs[i].pending() {
 				keep = append(keep, uid)
+				next = i + 1
 			}
 		}
 		slices.Sort(keep)
