@@ -27,26 +27,28 @@ import (
 
 // searchMsgBuf holds one message's bytes and what is derived from them.
 type searchMsgBuf struct {
-	loaded    bool
-	raw       []byte // the message, when read whole (buffer reused)
-	low       []byte // raw with ASCII letters lower-cased (buffer reused)
-	lowDone   bool
-	ascii     bool // raw holds no octet ≥ 0x80
-	plainDone bool
-	plain     bool      // see plainText
-	view      []byte    // low without quoted-printable soft line breaks
-	viewBuf   []byte    // buffer of view when it differs from low
-	escaped   [256]bool // octets quoted-printable escapes decode to
-	hdr       []byte    // header of a message too large to read whole
-	br        *bufio.Reader
-	lim       io.LimitedReader
-	text      bytes.Buffer // body text being collected
-	rd        bytes.Reader
-	leaves    []*mime.Part
+	loaded     bool
+	raw        []byte // the message, when read whole (buffer reused)
+	low        []byte // raw with ASCII letters lower-cased (buffer reused)
+	lowDone    bool
+	ascii      bool // raw holds no octet ≥ 0x80
+	plainDone  bool
+	plain      bool      // see plainText
+	view       []byte    // low without quoted-printable soft line breaks
+	viewBuf    []byte    // buffer of view when it differs from low
+	escaped    [256]bool // octets quoted-printable escapes decode to
+	hdr        []byte    // header of a message too large to read whole
+	br         *bufio.Reader
+	lim        io.LimitedReader
+	text       bytes.Buffer // body text being collected
+	rd         bytes.Reader
+	leaves     []*mime.Part // the text parts, once leavesDone
+	leavesDone bool
+	inLow      bool // the text parts' text is their range of low
 }
 
 func (b *searchMsgBuf) reset() {
-	b.loaded, b.lowDone, b.plainDone = false, false, false
+	b.loaded, b.lowDone, b.plainDone, b.leavesDone = false, false, false, false
 	clear(b.leaves)
 	b.leaves = b.leaves[:0]
 }
@@ -346,6 +348,20 @@ func (s *searchCtx) bodyContains(low []byte) (bool, error) {
 		if raw := s.src.raw; raw != nil && len(low) > 0 && s.msg.plainText(raw) && s.msg.plainMiss(low) {
 			return false, nil
 		}
+		inLow, err := s.lowLeaves()
+		if err != nil {
+			return false, err
+		}
+		if inLow && bytes.IndexByte(low, '\n') < 0 {
+			// The text parts are ranges of the lower-cased message: a
+			// string without "\n" is in their join when it is in one.
+			for _, p := range s.msg.leaves {
+				if bytes.Contains(s.msg.low[min(int64(len(s.msg.low)), p.BodyOffset):min(int64(len(s.msg.low)), p.BodyOffset+p.BodySize)], low) {
+					return true, nil
+				}
+			}
+			return false, nil
+		}
 		if err := s.loadBodyText(); err != nil {
 			return false, err
 		}
@@ -354,10 +370,17 @@ func (s *searchCtx) bodyContains(low []byte) (bool, error) {
 	return bytes.Contains(s.body, low), nil
 }
 
-func (s *searchCtx) loadBodyText() error {
+// lowLeaves finds the text parts of the message and reports whether
+// their text is the lower-cased message's own octets: an all-ASCII
+// message in memory whose text parts all pass through mime.TextReader
+// unchanged.
+func (s *searchCtx) lowLeaves() (bool, error) {
+	if s.msg.leavesDone {
+		return s.msg.inLow, nil
+	}
 	root, err := s.src.structure()
 	if err != nil {
-		return err
+		return false, err
 	}
 	leaves := s.msg.leaves[:0]
 	root.Walk(func(_ []int, p *mime.Part) bool {
@@ -367,6 +390,31 @@ func (s *searchCtx) loadBodyText() error {
 		return true
 	})
 	s.msg.leaves = leaves
+	s.msg.leavesDone, s.msg.inLow = true, false
+	raw := s.src.raw
+	if raw == nil {
+		return false, nil
+	}
+	s.msg.lowered(raw)
+	if !s.msg.ascii {
+		return false, nil
+	}
+	for _, p := range leaves {
+		if !rawText(p) {
+			return false, nil
+		}
+	}
+	s.msg.inLow = true
+	return true, nil
+}
+
+// loadBodyText collects the body text, decoded and lower-cased, in
+// s.body.
+func (s *searchCtx) loadBodyText() error {
+	if _, err := s.lowLeaves(); err != nil {
+		return err
+	}
+	leaves := s.msg.leaves
 	buf := &s.msg.text
 	buf.Reset()
 	for _, p := range leaves {
