@@ -303,8 +303,9 @@ func (c *Client) readSectionValue(m *FetchMessage, sb *SectionBody, stream bool)
 				return nil, false
 			}
 			sb.Size = n
-			r.pending = &io.LimitedReader{R: r.br, N: n}
-			sb.Reader = &sectionReader{lr: r.pending, r: r}
+			sr := &sectionReader{lr: io.LimitedReader{R: r.br, N: n}, r: r}
+			r.pending = &sr.lr
+			sb.Reader = sr
 			return sb, true
 		}
 	}
@@ -327,12 +328,12 @@ func (c *Client) readSectionValue(m *FetchMessage, sb *SectionBody, stream bool)
 // sectionReader reads a streamed section literal; it turns a short
 // connection into io.ErrUnexpectedEOF and stops once the loop moved on.
 type sectionReader struct {
-	lr *io.LimitedReader
+	lr io.LimitedReader // the literal's bytes; r.pending points here while current
 	r  *respReader
 }
 
 func (s *sectionReader) Read(p []byte) (int, error) {
-	if s.r.pending != s.lr {
+	if s.r.pending != &s.lr {
 		return 0, errors.New("imap: section read after the Fetch loop moved on")
 	}
 	n, err := s.lr.Read(p)

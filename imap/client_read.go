@@ -44,6 +44,7 @@ type respReader struct {
 	depth      int
 	pending    *io.LimitedReader // streamed literal not yet consumed
 	dec        *wire.Decoder     // the codec, on the same stream
+	flags      []Flag            // flagList's scratch
 }
 
 // newRespReader returns a reader of br.
@@ -524,10 +525,17 @@ func (r *respReader) discardLine() bool {
 	return false
 }
 
-// flagList reads "(" flags ")"; an empty list is non-nil.
+// flagList reads "(" flags ")"; an empty list is non-nil. The list is
+// gathered in a reused scratch slice and copied out at its exact size:
+// one allocation however many flags.
 func (r *respReader) flagList() ([]Flag, bool) {
-	flags := []Flag{}
-	ok := r.decode("flag list", func(d *wire.Decoder) bool { return d.FlagList(&flags) })
+	ok := r.decode("flag list", func(d *wire.Decoder) bool { return d.FlagList(&r.flags) })
+	flags := make([]Flag, len(r.flags))
+	copy(flags, r.flags)
+	clear(r.flags) // keep no strings alive through the scratch
+	if cap(r.flags) > 256 {
+		r.flags = nil
+	}
 	return flags, ok
 }
 

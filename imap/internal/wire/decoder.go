@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/posthorn/posthorn/internal/utf7"
@@ -51,6 +52,7 @@ type Decoder struct {
 	pending *io.LimitedReader
 	buf     []byte
 	vstack  []Value // list elements being read by Value
+	env     envScratch
 }
 
 // NewDecoder returns a decoder reading from r.
@@ -121,8 +123,18 @@ func (d *Decoder) drain() {
 	}
 }
 
-// peek returns the next byte without consuming it.
+// peek returns the next byte without consuming it. The common case (no
+// error, no streamed literal left, a byte buffered) is small enough to
+// be inlined into the callers; peekSlow does the rest.
 func (d *Decoder) peek() (byte, bool) {
+	if d.err == nil && d.pending == nil && d.r.Buffered() > 0 {
+		b, _ := d.r.Peek(1)
+		return b[0], true
+	}
+	return d.peekSlow()
+}
+
+func (d *Decoder) peekSlow() (byte, bool) {
 	if d.err != nil {
 		return 0, false
 	}
@@ -327,35 +339,53 @@ func (d *Decoder) number(n *uint64, max uint64) bool {
 // NIL consumes the atom NIL.
 func (d *Decoder) NIL() bool { return d.acceptFold("NIL") }
 
+// atNIL is NIL, looking further only when the next byte is N or n: where
+// a string or NIL may come, strings are the common case.
+func (d *Decoder) atNIL() bool {
+	c, ok := d.peek()
+	return ok && (c == 'N' || c == 'n') && d.NIL()
+}
+
 // Quoted reads a quoted string.
 func (d *Decoder) Quoted(s *string) bool {
-	if !d.accept('"') {
-		return false
+	b, ok := d.quotedAppend(d.buf[:0])
+	if b != nil {
+		d.buf = b
 	}
-	d.buf = d.buf[:0]
+	if ok {
+		*s = string(b)
+	}
+	return ok
+}
+
+// quotedAppend reads a quoted string, appending its contents (escapes
+// removed) to dst. When no quoted string is next it returns (nil,
+// false) without consuming anything.
+func (d *Decoder) quotedAppend(dst []byte) ([]byte, bool) {
+	if !d.accept('"') {
+		return nil, false
+	}
 	for {
-		d.buf = d.scanAppend(d.buf, &quotedChar)
+		dst = d.scanAppend(dst, &quotedChar)
 		c, ok := d.peek()
 		if !ok {
-			return false
+			return nil, false
 		}
 		switch c {
 		case '"':
-			d.advance(1)
-			*s = string(d.buf)
-			return true
+			return dst, d.advance(1)
 		case '\\':
 			d.advance(1)
 			c, ok = d.peek()
 			if !ok || (c != '"' && c != '\\') {
-				return d.Fail(`quoted-special after "\"`)
+				return nil, d.Fail(`quoted-special after "\"`)
 			}
-			d.buf = append(d.buf, c)
+			dst = append(dst, c)
 			if !d.advance(1) {
-				return false
+				return nil, false
 			}
 		default:
-			return d.Fail(`closing DQUOTE`)
+			return nil, d.Fail(`closing DQUOTE`)
 		}
 	}
 }
@@ -394,7 +424,7 @@ func (d *Decoder) ExpectAString(s *string) bool { return d.AString(s) || d.Fail(
 
 // NString reads an nstring; NIL gives "" and isNil true.
 func (d *Decoder) NString(s *string) (ok, isNil bool) {
-	if d.NIL() {
+	if d.atNIL() {
 		*s = ""
 		return true, true
 	}
@@ -451,25 +481,36 @@ func (d *Decoder) literalHeader(allowBinary bool, max int64) (size int64, nonSyn
 }
 
 func (d *Decoder) literalString(s *string, allowBinary bool) bool {
-	line := d.line
-	size, _, binary, ok := d.literalHeader(allowBinary, d.maxLiteral())
+	b, ok := d.literalAppend(d.buf[:0], allowBinary)
 	if !ok {
 		return false
 	}
-	var b strings.Builder
-	b.Grow(int(size))
-	if _, err := io.CopyN(&b, d.r, size); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return d.setErr(err)
+	*s = string(b)
+	if d.buf = b; cap(d.buf) > 64<<10 {
+		d.buf = nil // do not keep a large literal's buffer
 	}
-	if !binary && strings.IndexByte(b.String(), 0) >= 0 {
-		return d.Fail("literal without NUL")
-	}
-	*s = b.String()
-	d.line = line + 1 // the literal continues the same logical line
 	return true
+}
+
+// readAppend appends n bytes read from r to dst. It grows dst as the
+// bytes arrive, never by more than 64 KiB ahead of them, so that a size
+// announced by the peer is not trusted with memory before it is sent.
+// A short input is io.ErrUnexpectedEOF.
+func readAppend(r io.Reader, dst []byte, n int64) ([]byte, error) {
+	for n > 0 {
+		k := int(min(n, 64<<10))
+		dst = slices.Grow(dst, k)
+		m, err := io.ReadFull(r, dst[len(dst):len(dst)+k])
+		dst = dst[:len(dst)+m]
+		n -= int64(m)
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return dst, err
+		}
+	}
+	return dst, nil
 }
 
 // Literal describes a literal handed out by LiteralReader.
@@ -651,18 +692,26 @@ func (d *Decoder) Flag(f *Flag) bool {
 			*f = flagWildcard
 			return true
 		}
-		var a string
-		if !d.Atom(&a) {
+		b := d.scan(&atomChar)
+		if len(b) == 0 {
 			return d.Fail("flag name")
 		}
-		*f = Flag(`\` + a)
+		if s, ok := systemFlag(b); ok {
+			*f = s
+		} else {
+			*f = Flag(`\` + string(b))
+		}
 		return true
 	}
-	var a string
-	if !d.Atom(&a) {
+	b := d.scan(&atomChar)
+	if len(b) == 0 {
 		return false
 	}
-	*f = Flag(a)
+	if s, ok := commonKeyword(b); ok {
+		*f = s
+	} else {
+		*f = Flag(b)
+	}
 	return true
 }
 

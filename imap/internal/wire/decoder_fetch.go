@@ -139,7 +139,7 @@ func (d *Decoder) FetchAtt(item *FetchItem) bool {
 	if len(b) == 0 {
 		return false
 	}
-	*item = FetchItem{Name: upperASCII(b)}
+	*item = FetchItem{Name: fetchName(b)}
 	switch item.Name {
 	case "PREVIEW":
 		return d.previewModifiers(item)
@@ -224,6 +224,53 @@ func (d *Decoder) FetchAtts(items *[]FetchItem) bool {
 	return elem()
 }
 
+// fetchName returns a fetch attribute's name in upper case, without
+// allocating for the names of RFC 9051 and its extensions as servers and
+// clients usually spell them (in upper case).
+func fetchName(b []byte) string {
+	switch string(b) {
+	case "UID":
+		return "UID"
+	case "FLAGS":
+		return "FLAGS"
+	case "ENVELOPE":
+		return "ENVELOPE"
+	case "INTERNALDATE":
+		return "INTERNALDATE"
+	case "RFC822.SIZE":
+		return "RFC822.SIZE"
+	case "BODYSTRUCTURE":
+		return "BODYSTRUCTURE"
+	case "BODY":
+		return "BODY"
+	case "BODY.PEEK":
+		return "BODY.PEEK"
+	case "BINARY":
+		return "BINARY"
+	case "BINARY.PEEK":
+		return "BINARY.PEEK"
+	case "BINARY.SIZE":
+		return "BINARY.SIZE"
+	case "MODSEQ":
+		return "MODSEQ"
+	case "RFC822":
+		return "RFC822"
+	case "RFC822.HEADER":
+		return "RFC822.HEADER"
+	case "RFC822.TEXT":
+		return "RFC822.TEXT"
+	case "PREVIEW":
+		return "PREVIEW"
+	case "SAVEDATE":
+		return "SAVEDATE"
+	case "EMAILID":
+		return "EMAILID"
+	case "THREADID":
+		return "THREADID"
+	}
+	return upperASCII(b)
+}
+
 var fetchNameChar [256]bool
 
 func init() {
@@ -247,7 +294,7 @@ func (d *Decoder) FetchRespAtt(item *FetchItem) bool {
 	if len(b) == 0 {
 		return false
 	}
-	*item = FetchItem{Name: upperASCII(b)}
+	*item = FetchItem{Name: fetchName(b)}
 	if c, ok := d.peek(); !ok || c != '[' {
 		return d.err == nil
 	}

@@ -4,59 +4,6 @@ import (
 	"strings"
 )
 
-// Envelope reads an ENVELOPE (RFC 9051 §7.5.2). NIL strings become "".
-func (d *Decoder) Envelope(env *Envelope) bool {
-	*env = Envelope{}
-	if !d.accept('(') {
-		return false
-	}
-	return d.ExpectNString(&env.Date) && d.ExpectSP() &&
-		d.ExpectNString(&env.Subject) && d.ExpectSP() &&
-		d.addressList(&env.From) && d.ExpectSP() &&
-		d.addressList(&env.Sender) && d.ExpectSP() &&
-		d.addressList(&env.ReplyTo) && d.ExpectSP() &&
-		d.addressList(&env.To) && d.ExpectSP() &&
-		d.addressList(&env.Cc) && d.ExpectSP() &&
-		d.addressList(&env.Bcc) && d.ExpectSP() &&
-		d.ExpectNString(&env.InReplyTo) && d.ExpectSP() &&
-		d.ExpectNString(&env.MessageID) && d.ExpectSpecial(')')
-}
-
-// addressList reads "(" 1*address ")" / nil.
-func (d *Decoder) addressList(l *[]Address) bool {
-	*l = nil
-	if d.NIL() {
-		return true
-	}
-	return d.ExpectList(func() bool {
-		var a Address
-		var nameNil, adlNil, mboxNil, hostNil bool
-		ok := d.accept('(') &&
-			d.nstring(&a.Name, &nameNil) && d.ExpectSP() &&
-			d.nstring(&a.Adl, &adlNil) && d.ExpectSP() &&
-			d.nstring(&a.Mailbox, &mboxNil) && d.ExpectSP() &&
-			d.nstring(&a.Host, &hostNil) && d.ExpectSpecial(')')
-		if !ok {
-			return d.Fail("address")
-		}
-		if hostNil {
-			if mboxNil {
-				a.Group = GroupEnd
-			} else {
-				a.Group = GroupStart
-			}
-		}
-		*l = append(*l, a)
-		return true
-	})
-}
-
-func (d *Decoder) nstring(s *string, isNil *bool) bool {
-	ok, n := d.NString(s)
-	*isNil = n
-	return ok || d.Fail("nstring")
-}
-
 // BodyStructure reads a BODY or BODYSTRUCTURE value. Extension data
 // beyond what RFC 9051 defines is skipped.
 func (d *Decoder) BodyStructure(bs *BodyStructure) bool {
@@ -142,7 +89,7 @@ func (d *Decoder) extensionTail(bs *BodyStructure) bool {
 	if !d.SP() {
 		return true
 	}
-	if !d.NIL() {
+	if !d.atNIL() {
 		ok := d.accept('(') && d.ExpectString(&bs.Disposition) && d.ExpectSP() &&
 			d.bodyParams(&bs.DispositionParams) && d.ExpectSpecial(')')
 		if !ok {
@@ -187,7 +134,7 @@ func (d *Decoder) extensionTail(bs *BodyStructure) bool {
 // bodyParams reads "(" string SP string *(SP string SP string) ")" / nil.
 func (d *Decoder) bodyParams(ps *[]Param) bool {
 	*ps = nil
-	if d.NIL() {
+	if d.atNIL() {
 		return true
 	}
 	return d.ExpectList(func() bool {

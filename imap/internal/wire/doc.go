@@ -49,7 +49,9 @@
 // charset, languages are lists, and RFC 2231 parameters reach IMAP4rev1
 // clients as "name*" with continuations joined and UTF-8 clients
 // decoded. Decoder.Envelope and Decoder.BodyStructure read them back
-// for the client.
+// for the client; Envelope gathers an envelope's strings in a reused
+// buffer and cuts them from shared strings of at most 1 KiB (see
+// [Envelope] on what a kept field keeps alive).
 //
 // # Encoder
 //

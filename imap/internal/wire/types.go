@@ -65,6 +65,15 @@ func (a Address) Addr() string {
 // the header values as sent, unfolded; "" stands for NIL. Sender and
 // ReplyTo are as in the message; the server renders a missing one as
 // From, as the RFC requires.
+//
+// Memory: an Envelope decoded from a server's response is built with
+// few allocations, so its fields share memory. Its strings are cut from
+// shared strings of at most 1 KiB (a longer one stands alone), and its
+// address lists share one array when they hold 16 addresses or fewer
+// together (each list's capacity ends with it, so appending copies).
+// Keeping one field therefore keeps at most about 1 KiB of the others'
+// strings, and up to 16 addresses, alive; copy a field
+// (strings.Clone, slices.Clone) to keep it alone.
 type Envelope struct {
 	Date      string
 	Subject   string
