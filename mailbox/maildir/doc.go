@@ -133,8 +133,9 @@
 // index, and catches up only when the UID is unknown or its file is not
 // where the index says. A file whose flag change waits for the flusher is
 // told from one renamed by another program by the name the index recorded
-// (see "Flag changes are written behind"). Because an mtime has a coarse tick, a directory
-// whose mtime is less than two seconds older than the scan that read it is
+// (see "Flag changes are written behind"). Because an mtime has a coarse
+// tick, a directory whose mtime is less than two seconds older than the
+// scan that read it is
 // rescanned until it has settled, at most once a second and at most a tenth
 // of the time (a rescan of an unchanged 100,000-message folder reads 100,000
 // names: about 0.1 s). While an account is watched (IMAP IDLE), the folders

@@ -58,3 +58,42 @@ func ExampleParsePasswd() {
 	// jim@example.org <nil>
 	// maildir: login "jim@example.org": mailbox: authentication failed
 }
+
+// Flag changes reach the file names a moment after SetFlags returns;
+// Store.Flush waits for them, before another program reads the Maildir.
+func ExampleStore_Flush() {
+	root, err := os.MkdirTemp("", "maildir-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(root)
+
+	users := new(maildir.Users)
+	users.Add("jim", "secret", "jim@example.org")
+	store := &maildir.Store{Root: root, Users: users}
+	ctx := context.Background()
+	acct, err := store.Open(ctx, "jim")
+	if err != nil {
+		panic(err)
+	}
+	defer acct.Close()
+	inbox, err := acct.Mailbox(ctx, mailbox.Inbox)
+	if err != nil {
+		panic(err)
+	}
+	defer inbox.Close()
+	uid, err := inbox.Append(ctx, strings.NewReader("Subject: hi\r\n\r\nhello\r\n"), nil)
+	if err != nil {
+		panic(err)
+	}
+	if _, err := inbox.SetFlags(ctx, []mailbox.UID{uid}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0); err != nil {
+		panic(err)
+	}
+	if err := store.Flush(ctx); err != nil {
+		panic(err)
+	}
+	files, _ := os.ReadDir(filepath.Join(root, "jim", "cur"))
+	fmt.Println(strings.HasSuffix(files[0].Name(), ":2,S"))
+	// Output:
+	// true
+}
