@@ -53,6 +53,8 @@ type Decoder struct {
 	buf     []byte
 	vstack  []Value // list elements being read by Value
 	env     envScratch
+
+	noEnvelopeFastPath bool // tests: Envelope always takes the general path
 }
 
 // NewDecoder returns a decoder reading from r.
@@ -162,11 +164,14 @@ func (d *Decoder) advance(n int) bool {
 
 // accept consumes b if it is next.
 func (d *Decoder) accept(b byte) bool {
-	c, ok := d.peek()
-	if !ok || c != b {
-		return false
+	if d.err == nil && d.pending == nil && d.r.Buffered() > 0 {
+		if p, _ := d.r.Peek(1); p[0] != b {
+			return false
+		}
+		return d.advance(1)
 	}
-	return d.advance(1)
+	c, ok := d.peekSlow()
+	return ok && c == b && d.advance(1)
 }
 
 // scan consumes the longest run of bytes in class and returns it. The
@@ -364,6 +369,20 @@ func (d *Decoder) Quoted(s *string) bool {
 func (d *Decoder) quotedAppend(dst []byte) ([]byte, bool) {
 	if !d.accept('"') {
 		return nil, false
+	}
+	// Fast path: the rest of the string is buffered and has no escape.
+	buf, _ := d.r.Peek(d.r.Buffered())
+	for i, c := range buf {
+		if !quotedChar[c] {
+			if c != '"' {
+				break
+			}
+			dst = append(dst, buf[:i]...)
+			if !d.advance(i + 1) {
+				return nil, false
+			}
+			return dst, true
+		}
 	}
 	for {
 		dst = d.scanAppend(dst, &quotedChar)

@@ -16,11 +16,16 @@ func (d *Decoder) Envelope(env *Envelope) bool {
 	e := &d.env
 	e.reset()
 	var lists [6]int // addresses in From, Sender, ReplyTo, To, Cc, Bcc
-	ok := d.envNString(nil) && d.ExpectSP() && d.envNString(nil) && d.ExpectSP()
-	for i := 0; ok && i < len(lists); i++ {
-		ok = d.envAddressList(&lists[i]) && d.ExpectSP()
+	ok := d.envelopeBuffered(&lists)
+	if !ok {
+		e.reset()
+		lists = [6]int{}
+		ok = d.envNString(nil) && d.ExpectSP() && d.envNString(nil) && d.ExpectSP()
+		for i := 0; ok && i < len(lists); i++ {
+			ok = d.envAddressList(&lists[i]) && d.ExpectSP()
+		}
+		ok = ok && d.envNString(nil) && d.ExpectSP() && d.envNString(nil) && d.ExpectSpecial(')')
 	}
-	ok = ok && d.envNString(nil) && d.ExpectSP() && d.envNString(nil) && d.ExpectSpecial(')')
 	if ok {
 		e.build(env, &lists)
 	}
@@ -108,18 +113,124 @@ func (d *Decoder) envAddressList(n *int) bool {
 		if !ok {
 			return d.Fail("address")
 		}
-		g := GroupNone
-		if hostNil {
-			if mboxNil {
-				g = GroupEnd
-			} else {
-				g = GroupStart
-			}
-		}
-		d.env.groups = append(d.env.groups, g)
+		d.env.groups = append(d.env.groups, groupMark(mboxNil, hostNil))
 		*n++
 		return true
 	})
+}
+
+// envelopeBuffered reads the rest of an envelope, after "(", into d.env
+// from the bytes already buffered when it has the form servers send:
+// quoted strings without escapes, NIL, addresses with no space between
+// them. It is the general path's result without its per-byte calls.
+// For anything else (a literal, an escape, an envelope not yet wholly
+// buffered, a limit reached, a syntax error) it consumes nothing and
+// returns false, leaving d.env to be reset, and the general path reads
+// the envelope (and reports any error).
+func (d *Decoder) envelopeBuffered(lists *[6]int) bool {
+	if d.noEnvelopeFastPath || d.err != nil || d.pending != nil {
+		return false
+	}
+	if m := d.maxDepth(); m > 0 && d.depth+1 > m {
+		return false
+	}
+	win, _ := d.r.Peek(d.r.Buffered())
+	p := envParser{e: &d.env, win: win}
+	ok := p.nstring(nil) && p.byte(' ') && p.nstring(nil) && p.byte(' ')
+	for i := 0; ok && i < len(lists); i++ {
+		ok = p.addressList(&lists[i]) && p.byte(' ')
+	}
+	ok = ok && p.nstring(nil) && p.byte(' ') && p.nstring(nil) && p.byte(')')
+	if !ok {
+		return false
+	}
+	if m := d.maxLine(); m > 0 && d.line+p.i > m {
+		return false
+	}
+	return d.advance(p.i)
+}
+
+// envParser reads an envelope from a window of buffered bytes.
+type envParser struct {
+	e   *envScratch
+	win []byte
+	i   int // bytes of win read
+}
+
+func (p *envParser) byte(c byte) bool {
+	if p.i < len(p.win) && p.win[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// nilAtom reads NIL (any case) not followed by an atom character.
+func (p *envParser) nilAtom() bool {
+	w := p.win[p.i:]
+	if len(w) >= 4 && w[0]|0x20 == 'n' && w[1]|0x20 == 'i' && w[2]|0x20 == 'l' && !atomChar[w[3]] {
+		p.i += 3
+		return true
+	}
+	return false
+}
+
+func (p *envParser) nstring(isNil *bool) bool {
+	nilString := p.nilAtom()
+	if !nilString {
+		w := p.win[p.i:]
+		if len(w) == 0 || w[0] != '"' {
+			return false
+		}
+		j := 1
+		for j < len(w) && quotedChar[w[j]] {
+			j++
+		}
+		if j == len(w) || w[j] != '"' {
+			return false
+		}
+		p.e.bytes = append(p.e.bytes, w[1:j]...)
+		p.i += j + 1
+	}
+	p.e.ends = append(p.e.ends, len(p.e.bytes))
+	if isNil != nil {
+		*isNil = nilString
+	}
+	return true
+}
+
+func (p *envParser) addressList(n *int) bool {
+	if p.nilAtom() {
+		return true
+	}
+	if !p.byte('(') {
+		return false
+	}
+	for {
+		var mboxNil, hostNil bool
+		ok := p.byte('(') && p.nstring(nil) && p.byte(' ') && p.nstring(nil) && p.byte(' ') &&
+			p.nstring(&mboxNil) && p.byte(' ') && p.nstring(&hostNil) && p.byte(')')
+		if !ok {
+			return false
+		}
+		p.e.groups = append(p.e.groups, groupMark(mboxNil, hostNil))
+		*n++
+		if p.byte(')') {
+			return true
+		}
+	}
+}
+
+// groupMark says what an address is from which of its mailbox and host
+// were NIL (RFC 9051 §7.5.2).
+func groupMark(mboxNil, hostNil bool) GroupMark {
+	switch {
+	case !hostNil:
+		return GroupNone
+	case mboxNil:
+		return GroupEnd
+	}
+	return GroupStart
 }
 
 // build sets env's fields from the scratch, lists giving the number of

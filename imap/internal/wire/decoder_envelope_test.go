@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -214,4 +215,92 @@ func TestInternedNames(t *testing.T) {
 	if n := testing.AllocsPerRun(50, run); n != 5 {
 		t.Errorf("%v allocations, want 5", n)
 	}
+}
+
+// encodeEnvelope writes env so that it decodes to env again: NIL for
+// "" except where NIL would make an address a group marker.
+func encodeEnvelope(e *Encoder, env *Envelope) {
+	list := func(l []Address) {
+		if l == nil {
+			e.NIL()
+			return
+		}
+		e.Atom("(")
+		for _, a := range l {
+			e.Atom("(").NString(a.Name).SP().NString(a.Adl).SP()
+			switch a.Group {
+			case GroupNone:
+				e.String(a.Mailbox).SP().String(a.Host)
+			case GroupStart:
+				e.String(a.Mailbox).SP().NIL()
+			default:
+				e.NIL().SP().NIL()
+			}
+			e.Atom(")")
+		}
+		e.Atom(")")
+	}
+	e.Atom("(").NString(env.Date).SP().NString(env.Subject).SP()
+	for _, l := range [][]Address{env.From, env.Sender, env.ReplyTo, env.To, env.Cc, env.Bcc} {
+		list(l)
+		e.SP()
+	}
+	e.NString(env.InReplyTo).SP().NString(env.MessageID).Atom(")")
+}
+
+// FuzzDecodeEnvelope: the buffered fast path and the general path of
+// Decoder.Envelope agree on every input (result, error, bytes
+// consumed), and an accepted envelope, written out again, decodes to
+// the same value.
+func FuzzDecodeEnvelope(f *testing.F) {
+	for _, s := range []string{
+		envelopeLine,
+		`(NIL NIL ((NIL NIL "grp" NIL)(NIL NIL "m" "h")(NIL NIL NIL NIL)) NIL NIL NIL NIL NIL NIL NIL)` + "\r\n",
+		`("d" {5}` + "\r\n" + `s\"ub nil ((NIL NIL "grp" NIL)("A \"B\"" "@r" "a" "h")(NIL NIL NIL NIL)) () NIL (("" NIL "x" "y")) NIL "" "<m>")`,
+		`("d" "s" (("a" NIL "b" "c") ("d" NIL "e" "f")) NIL NIL NIL NIL NIL NIL NIL)`,
+		`(nil Nil NIL NIL NIL NIL NIL NIL "x" "caf` + "\xc3\xa9" + `")`,
+		`("d" "s" NIL NIL NIL NIL NIL NIL NIL)`,
+		`(NILX NIL NIL NIL NIL NIL NIL NIL NIL NIL)`,
+		`("a` + "\x00" + `" NIL NIL NIL NIL NIL NIL NIL NIL NIL)`,
+		`("a` + "\x00" + ` "s" NIL NIL NIL NIL NIL NIL NIL NIL)`, // NUL where the quote should end
+		`("a` + "\r" + ` "s" NIL NIL NIL NIL NIL NIL NIL NIL)`,
+		`("a\\" "s" NIL NIL NIL NIL NIL NIL NIL NIL)`,
+	} {
+		f.Add([]byte(s), uint8(255)) // the envelope in the buffer
+		f.Add([]byte(s), uint8(2))   // split
+	}
+	f.Fuzz(func(t *testing.T, in []byte, bufSize uint8) {
+		decode := func(general bool) (Envelope, bool, error, string) {
+			rd := bytes.NewReader(in)
+			d := NewDecoder(bufio.NewReaderSize(rd, 16+16*int(bufSize))) // small buffers: envelopes split
+			d.MaxLine = 200 + 4*int(bufSize)                             // envelopeLine is longer than some
+			d.MaxDepth = 2
+			d.depth = int(bufSize % 3) // 2: the address lists are too deep
+			d.noEnvelopeFastPath = general
+			var env Envelope
+			ok := d.Envelope(&env)
+			rest, _ := io.ReadAll(d.Reader())
+			return env, ok, d.Err(), string(rest)
+		}
+		env, ok, err, rest := decode(false)
+		env2, ok2, err2, rest2 := decode(true)
+		if ok != ok2 || !reflect.DeepEqual(env, env2) || fmt.Sprint(err) != fmt.Sprint(err2) || rest != rest2 {
+			t.Fatalf("fast path: %v %v %+v rest %q\ngeneral:   %v %v %+v rest %q", ok, err, env, rest, ok2, err2, env2, rest2)
+		}
+		if !ok {
+			return
+		}
+		var buf bytes.Buffer
+		e := NewEncoder(bufio.NewWriter(&buf))
+		encodeEnvelope(e, &env)
+		if err := e.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		d := NewDecoder(bufio.NewReader(&buf))
+		d.MaxLiteral = -1
+		var again Envelope
+		if !d.Envelope(&again) || !reflect.DeepEqual(env, again) {
+			t.Fatalf("round trip: %v\n%+v\n%+v", d.Err(), env, again)
+		}
+	})
 }
