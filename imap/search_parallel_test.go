@@ -105,6 +105,10 @@ func randomMessage(rng *rand.Rand) string {
 		b.WriteString("Subject: =?ISO-8859-1?B?6XTp?= gamma\r\n") // "été"
 	}
 	fmt.Fprintf(&b, "From: %s <a%d@example.org>\r\nTo: b@example.org\r\nX-Tag: %s\r\n", word(), rng.IntN(5), word())
+	if rng.IntN(5) == 0 {
+		b.WriteString([]string{"X-Original-Content-Type: text/html\r\n", "Content-Type : text/plain; charset=utf-8\r\n",
+			"Content-type:\r\n text/plain; charset=utf-16\r\n", "Content-Transfer-Encoding: base64\r\n"}[rng.IntN(4)])
+	}
 	if rng.IntN(2) == 0 {
 		b.WriteString("Date: Tue, 5 Mar 2024 10:00:00 +0000\r\n")
 	}
@@ -250,7 +254,7 @@ func TestSearchPlainTextIsSound(t *testing.T) {
 		s := &searchCtx{c: c}
 		s.reset(&m, 1)
 		require.NoError(t, s.load())
-		if s.msg.plainText(s.src.raw) {
+		if s.msg.plainText(s.src.raw, len(s.src.header)) {
 			plain++
 		}
 	}
@@ -292,6 +296,7 @@ func FuzzSearchText(f *testing.F) {
 	f.Add("Content-Type: text/plain; CHARSET=UTF-16\r\n\r\nn\x00e\x00\r\n", "ne")
 	f.Add("Content-Transfer-Encoding: quoted-printable\r\n\r\nne=\r\nedle =41b x= \r\ny\r\n", "needle")
 	f.Add("Content-Transfer-Encoding: quoted-printable\r\n\r\nab==\r\n", "ab")
+	f.Add("Content-Type: text/plain\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\nbmVlZGxl\r\n--b--\r\n", "needle")
 	f.Add("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nab=\r\n--b--\r\n", "ab")
 	f.Fuzz(func(t *testing.T, msg, needle string) {
 		if len(msg) > maxPreload {
@@ -587,6 +592,7 @@ func TestSearchParallelConcurrentChanges(t *testing.T) {
 			}()
 		}()
 		oks := 0
+		var found []mailbox.UID // checked once the other handle is done
 		for i := range 25 {
 			tag := fmt.Sprintf("t%d", i)
 			c.send(tag + " UID SEARCH TEXT needle")
@@ -599,9 +605,7 @@ func TestSearchParallelConcurrentChanges(t *testing.T) {
 						fmt.Sscan(w, &u)
 						require.Greater(t, u, prev, "ascending: %s", line)
 						prev = u
-						mu.Lock()
-						require.True(t, withNeedle[mailbox.UID(u)], "UID %d has no needle", u)
-						mu.Unlock()
+						found = append(found, mailbox.UID(u))
 					}
 					continue
 				}
@@ -620,6 +624,11 @@ func TestSearchParallelConcurrentChanges(t *testing.T) {
 			}
 		}
 		require.NoError(t, <-done)
+		mu.Lock()
+		for _, u := range found {
+			require.True(t, withNeedle[u], "UID %d has no needle", u)
+		}
+		mu.Unlock()
 		assert.Positive(t, oks)
 		c.send("z NOOP")
 		require.Contains(t, until("z"), "z OK")
@@ -641,4 +650,22 @@ func TestSearchWorkersChoice(t *testing.T) {
 	assert.Equal(t, 0, searchWorkers(text, lim-1))
 	assert.Equal(t, 0, searchWorkers(flags, lim))
 	assert.Equal(t, 3, searchWorkers(&SearchKey{Key: "SENTSINCE"}, lim))
+}
+
+func TestSingleText(t *testing.T) {
+	for in, want := range map[string]bool{
+		"subject: x\r\n\r\n": true,
+		"\r\n":               true,
+		"content-type: text/plain; charset=us-ascii\r\n\r\n":            true,
+		"content-type :\ttext/html\r\n\r\n":                             true,
+		"content-type: multipart/mixed; boundary=x\r\n\r\n":             false,
+		"content-type: message/rfc822\r\n\r\n":                          false,
+		"content-type:\r\n text/plain\r\n\r\n":                          false,
+		"content-type: (c) text/plain\r\n\r\n":                          false,
+		"content-type: text/plain\r\ncontent-type: multipart/x\r\n\r\n": false,
+		"x-original-content-type: multipart/mixed\r\n\r\n":              false,
+		"subject: x\r\n": false, // no end: cut at the limit
+	} {
+		assert.Equal(t, want, singleText([]byte(in)), in)
+	}
 }

@@ -140,18 +140,48 @@ func (b *searchMsgBuf) lowered(raw []byte) {
 // such a message is made of ranges of it, quoted-printable ones with soft
 // line breaks removed and escapes decoded. Anything unusual says no, and
 // the text parts are then decoded.
-func (b *searchMsgBuf) plainText(raw []byte) bool {
+//
+// For a single text part (see singleText) the words are looked for in the
+// header alone, which is where that part's MIME fields are.
+func (b *searchMsgBuf) plainText(raw []byte, hdrLen int) bool {
 	if b.plainDone {
 		return b.plain
 	}
 	b.lowered(raw)
 	b.plainDone = true
-	b.plain = b.ascii && !bytes.Contains(b.low, []byte("base64")) && passThroughCharsets(b.low)
+	fields := b.low
+	if hdr := b.low[:hdrLen]; singleText(hdr) {
+		fields = hdr
+	}
+	b.plain = b.ascii && !bytes.Contains(fields, []byte("base64")) && passThroughCharsets(fields)
 	b.view, b.escaped = b.low, [256]bool{}
-	if b.plain && bytes.Contains(b.low, []byte("quoted-printable")) {
+	if b.plain && bytes.Contains(fields, []byte("quoted-printable")) {
 		b.plain = b.cleanQP()
 	}
 	return b.plain
+}
+
+// singleText reports whether the message whose lower-cased header is hdr
+// is a single text part, its body no MIME entity: the header ends with
+// an empty line (it was not cut at maxHeaderBytes) and every
+// "content-type" in it is followed by ":" and "text/", white space
+// around the colon allowed. Folded, commented or other values say no.
+func singleText(hdr []byte) bool {
+	if !bytes.HasSuffix(hdr, []byte("\n\n")) && !bytes.HasSuffix(hdr, []byte("\n\r\n")) &&
+		string(hdr) != "\r\n" && string(hdr) != "\n" {
+		return false
+	}
+	for {
+		i := bytes.Index(hdr, []byte("content-type"))
+		if i < 0 {
+			return true
+		}
+		hdr = bytes.TrimLeft(hdr[i+len("content-type"):], " \t")
+		rest, ok := bytes.CutPrefix(hdr, []byte(":"))
+		if !ok || !bytes.HasPrefix(bytes.TrimLeft(rest, " \t"), []byte("text/")) {
+			return false
+		}
+	}
 }
 
 // plainMiss reports whether low (lower-cased, not empty) is surely not in
@@ -345,7 +375,7 @@ func (s *searchCtx) bodyContains(low []byte) (bool, error) {
 		}
 		// The body text is (decoded) ranges of the message joined by "\n":
 		// a string the message does not hold may not be in it.
-		if raw := s.src.raw; raw != nil && len(low) > 0 && s.msg.plainText(raw) && s.msg.plainMiss(low) {
+		if raw := s.src.raw; raw != nil && len(low) > 0 && s.msg.plainText(raw, len(s.src.header)) && s.msg.plainMiss(low) {
 			return false, nil
 		}
 		inLow, err := s.lowLeaves()
