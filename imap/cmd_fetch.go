@@ -571,10 +571,35 @@ func headerBlock(msg []byte) []byte {
 // scratch holds buffers reused across the messages of one command. It is
 // dropped after the command so that idle connections hold none.
 type scratch struct {
-	br  *bufio.Reader
-	hdr []byte
-	raw []byte
-	lim io.LimitedReader
+	br   *bufio.Reader
+	hdr  []byte
+	raw  []byte
+	lim  io.LimitedReader
+	room roomyLimit
+}
+
+// roomyLimit reads at most n octets from r, as io.LimitedReader does, but
+// leaves r one octet of room past them in its buffer: a store reader that
+// checks that its message ends where announced (the Maildir store's) does
+// so in the read that reaches the end. Octets past n are dropped.
+type roomyLimit struct {
+	r io.Reader
+	n int64
+}
+
+func (l *roomyLimit) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.n+1 {
+		p = p[:l.n+1]
+	}
+	k, err := l.r.Read(p)
+	if int64(k) > l.n {
+		k, err = int(l.n), nil
+	}
+	l.n -= int64(k)
+	return k, err
 }
 
 func (c *conn) getScratch() *scratch {
@@ -656,11 +681,11 @@ func (s *msgSource) writeRange(off, size int64) error {
 	}
 	n, sent, err := s.sendFile(r, off, size)
 	if !sent {
-		// The scratch LimitedReader saves an allocation per message.
-		lr := &c.getScratch().lim
-		lr.R, lr.N = r, size
+		// The scratch reader saves an allocation per message.
+		lr := &c.getScratch().room
+		lr.r, lr.n = r, size
 		n, err = c.w.bw.ReadFrom(lr)
-		lr.R = nil
+		lr.r = nil
 	}
 	if err == nil && n < size {
 		err = io.ErrUnexpectedEOF

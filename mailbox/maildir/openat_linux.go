@@ -114,9 +114,9 @@ func openBare(dir *os.File, name []byte, size int64, uid uint32) (io.ReadCloser,
 // limited to the size the index knows. A file whose size is no longer that
 // one (changed by another program) fails the read that meets the
 // difference: the read that reaches the indexed end asks the kernel for
-// one octet more (preadv(2) into a second buffer), so neither a shorter
-// nor a longer file goes unnoticed, and a message read whole costs one
-// system call. Fd exposes the descriptor (for sendfile(2)); it is valid
+// one octet more (in the room p has past the indexed end, or else with
+// preadv(2) into a second buffer), so neither a shorter nor a longer file
+// goes unnoticed, and a message read whole costs one system call. Fd exposes the descriptor (for sendfile(2)); it is valid
 // until Close. There is no finalizer: Close must be called.
 type bareFile struct {
 	fd   int
@@ -183,6 +183,18 @@ func (r *bareFile) Close() error {
 	return syscall.Close(fd)
 }
 
+// pread is syscall.Pread with the errno as it came.
+func pread(fd int, p []byte, off int64) (int, syscall.Errno) {
+	n, err := syscall.Pread(fd, p, off)
+	if errno, ok := err.(syscall.Errno); ok {
+		return max(n, 0), errno
+	}
+	if err != nil {
+		return 0, syscall.EIO
+	}
+	return n, 0
+}
+
 // pread fills p from off (0 ≤ off < size) up to the indexed end, io.EOF
 // when p reaches past it.
 func (r *bareFile) pread(p []byte, off int64) (int, error) {
@@ -191,19 +203,28 @@ func (r *bareFile) pread(p []byte, off int64) (int, error) {
 	}
 	want := min(int64(len(p)), r.size-off)
 	end := off+want == r.size
-	var extra [1]byte
 	got := int64(0)
 	for got < want {
-		iov := [2]syscall.Iovec{{Base: &p[got]}, {Base: &extra[0]}}
-		iov[0].SetLen(int(want - got))
-		iov[1].SetLen(1)
-		cnt := 1
-		if end {
-			cnt = 2 // one octet past the indexed end must not be there
+		var k int
+		var errno syscall.Errno
+		switch pos := off + got; {
+		case !end:
+			k, errno = pread(r.fd, p[got:want], pos)
+		case want < int64(len(p)):
+			// One octet past the indexed end must not be there: asked
+			// for in the room p has beyond it.
+			k, errno = pread(r.fd, p[got:want+1], pos)
+		default:
+			// No room in p: the octet past the end goes to a second
+			// buffer (preadv(2) costs more than pread(2), so only here).
+			var extra [1]byte
+			iov := [2]syscall.Iovec{{Base: &p[got]}, {Base: &extra[0]}}
+			iov[0].SetLen(int(want - got))
+			iov[1].SetLen(1)
+			n, _, e := syscall.Syscall6(syscall.SYS_PREADV, uintptr(r.fd), uintptr(unsafe.Pointer(&iov[0])), 2,
+				uintptr(pos), uintptr(pos>>32), 0)
+			k, errno = int(n), e
 		}
-		pos := off + got
-		k, _, errno := syscall.Syscall6(syscall.SYS_PREADV, uintptr(r.fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(cnt),
-			uintptr(pos), uintptr(pos>>32), 0)
 		switch {
 		case errno == syscall.EINTR:
 			continue

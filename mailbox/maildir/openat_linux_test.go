@@ -73,3 +73,40 @@ func TestOpenNoAtime(t *testing.T) {
 	r.Close()
 	require.Equal(t, old, atime(path).UTC())
 }
+
+// BenchmarkOpenRead opens a 4 KiB message and reads it whole, as FETCH
+// BODY[] does: into a buffer with room past the end (one pread(2) checks
+// the size), and into one of the exact size (preadv(2) with a second
+// buffer of one octet).
+func BenchmarkOpenRead(b *testing.B) {
+	s := newTestStore(b)
+	ctx := context.Background()
+	a, err := s.Open(ctx, "alice")
+	require.NoError(b, err)
+	defer a.Close()
+	m, err := a.Mailbox(ctx, "INBOX")
+	require.NoError(b, err)
+	defer m.Close()
+	msg := "Subject: x\r\n\r\n" + strings.Repeat("0123456789abcde\r\n", 4096/17)
+	uid, err := m.Append(ctx, strings.NewReader(msg), nil)
+	require.NoError(b, err)
+	for _, mode := range []string{"room", "exact"} {
+		b.Run(mode, func(b *testing.B) {
+			buf := make([]byte, len(msg)+1)
+			if mode == "exact" {
+				buf = buf[:len(msg)]
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				r, err := m.Open(ctx, uid)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n, _ := r.(io.ReaderAt).ReadAt(buf, 0); n != len(msg) {
+					b.Fatal(n)
+				}
+				r.Close()
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -41,12 +42,21 @@ func readWhole(m mailbox.Mailbox, uid mailbox.UID) ([]byte, error) {
 	if err != nil {
 		return data, err
 	}
-	if ra, ok := r.(io.ReaderAt); ok && len(data) > 0 {
-		// The tail alone, into a buffer with room past the end.
-		buf := make([]byte, 10)
-		n, err := ra.ReadAt(buf, int64(len(data)-1))
-		if n != 1 || (err != nil && err != io.EOF) {
+	ra, ok := r.(io.ReaderAt)
+	if !ok {
+		return data, nil
+	}
+	size := int64(len(data))
+	// The whole message again: into a buffer of its size (no room for
+	// the octet past the end), and into a larger one; then the tail.
+	for _, c := range []struct{ n, off int64 }{{size, 0}, {size + 5, 0}, {10, size - 1}} {
+		buf := make([]byte, c.n)
+		n, err := ra.ReadAt(buf, c.off)
+		if err != nil && err != io.EOF {
 			return data, err
+		}
+		if int64(n) != size-c.off {
+			return data, fmt.Errorf("ReadAt(%d octets at %d): %d", c.n, c.off, n)
 		}
 	}
 	return data, nil
@@ -87,8 +97,19 @@ func TestOpenChangedOnDisk(t *testing.T) {
 				require.ErrorContains(t, err, "changed on disk")
 			}
 			_, err = readWhole(m, uid)
-			require.Error(t, err)
 			require.ErrorContains(t, err, "changed on disk")
+			if len(tc.msg) >= statMin {
+				return
+			}
+			// Each way to reach the end notices: a buffer of the
+			// message's size, and one with room past it.
+			for _, n := range []int{len(tc.msg), len(tc.msg) + 5} {
+				r, err := m.Open(context.Background(), uid)
+				require.NoError(t, err)
+				_, err = r.(io.ReaderAt).ReadAt(make([]byte, n), 0)
+				r.Close()
+				require.ErrorContains(t, err, "changed on disk", "ReadAt into %d octets", n)
+			}
 		})
 	}
 }
