@@ -247,6 +247,13 @@ func (c *Client) setConn(conn net.Conn) {
 	_, c.secure = conn.(*tls.Conn)
 	c.out = &countWriter{w: conn}
 	c.bw = bufio.NewWriterSize(c.out, 32<<10)
+	// 64 KiB. A 256 KiB buffer fetched bodies about 13% faster from a
+	// replay server on loopback (fewer, larger reads), but would cost
+	// 192 KiB more per connection, idle ones included (a client keeping
+	// IDLE or NOTIFY connections to many mailboxes pays it on each). A
+	// bufio.Reader cannot grow in place, and swapping it while a FETCH
+	// streams would have to carry its buffered bytes over and re-point
+	// the decoder: not worth it for 13% on the fastest possible server.
 	c.rd = newRespReader(bufio.NewReaderSize(conn, 64<<10))
 }
 

@@ -245,7 +245,7 @@ func (c *Client) readFetchItem(m *FetchMessage, stream bool) (*SectionBody, bool
 	var ok bool
 	switch {
 	case sec != nil && (name == "BODY" || name == "BINARY"):
-		sb := &SectionBody{Section: *sec, Binary: name == "BINARY", Origin: origin, Partial: partial}
+		sb := SectionBody{Section: *sec, Binary: name == "BINARY", Origin: origin, Partial: partial}
 		return c.readSectionValue(m, sb, stream)
 	case sec != nil && name == "BINARY.SIZE":
 		var n uint64
@@ -256,7 +256,7 @@ func (c *Client) readFetchItem(m *FetchMessage, stream bool) (*SectionBody, bool
 			m.BinarySize[sec.String()] = int64(n)
 		}
 	case name == "RFC822" || name == "RFC822.HEADER" || name == "RFC822.TEXT":
-		sb := &SectionBody{}
+		var sb SectionBody
 		switch name {
 		case "RFC822.HEADER":
 			sb.Section.Specifier = PartHeader
@@ -293,7 +293,7 @@ func (c *Client) readFetchItem(m *FetchMessage, stream bool) (*SectionBody, bool
 
 // readSectionValue reads a section's nstring value: into memory, or,
 // with stream and a literal, as a reader over the connection.
-func (c *Client) readSectionValue(m *FetchMessage, sb *SectionBody, stream bool) (*SectionBody, bool) {
+func (c *Client) readSectionValue(m *FetchMessage, sb SectionBody, stream bool) (*SectionBody, bool) {
 	r := &c.rd
 	switch r.peek() {
 	case '{', '~':
@@ -302,11 +302,13 @@ func (c *Client) readSectionValue(m *FetchMessage, sb *SectionBody, stream bool)
 			if !ok {
 				return nil, false
 			}
-			sb.Size = n
-			sr := &sectionReader{lr: io.LimitedReader{R: r.br, N: n}, r: r}
-			r.pending = &sr.lr
-			sb.Reader = sr
-			return sb, true
+			// One allocation for the section and its reader.
+			ss := &streamedSection{sb: sb}
+			ss.sr = sectionReader{lr: io.LimitedReader{R: r.br, N: n}, r: r}
+			r.pending = &ss.sr.lr
+			ss.sb.Size = n
+			ss.sb.Reader = &ss.sr
+			return &ss.sb, true
 		}
 	}
 	s, isNil, ok := r.nstring()
@@ -319,10 +321,19 @@ func (c *Client) readSectionValue(m *FetchMessage, sb *SectionBody, stream bool)
 	}
 	sb.Reader = strings.NewReader(s)
 	if stream {
-		return sb, true
+		out := new(SectionBody) // a copy: sb itself stays on the stack
+		*out = sb
+		return out, true
 	}
-	m.bodies = append(m.bodies, *sb)
+	m.bodies = append(m.bodies, sb)
 	return nil, true
+}
+
+// streamedSection is a section streamed from the connection with its
+// reader.
+type streamedSection struct {
+	sb SectionBody
+	sr sectionReader
 }
 
 // sectionReader reads a streamed section literal; it turns a short
