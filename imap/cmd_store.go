@@ -23,6 +23,17 @@ func (c *conn) resolveSet(set NumSet, uid bool) ([]mailbox.UID, error) {
 		return out, nil
 	}
 	if uid {
+		if c.uidsBeyondView(set) {
+			// A client may name a UID it learnt elsewhere (APPENDUID on
+			// another connection, a delivery report) before this session
+			// has announced the message. Announce what has arrived first
+			// (EXISTS may be sent at any time; expunges stay pending), so
+			// that the command acts on it instead of ignoring it.
+			if !c.sendUpdates(false) {
+				return nil, errAlreadyAnswered
+			}
+			v = c.view
+		}
 		norm := set.Normalize(uint32(v.maxUID()))
 		var out []mailbox.UID
 		for _, r := range norm.Ranges {
@@ -48,6 +59,18 @@ func (c *conn) resolveSet(set NumSet, uid bool) ([]mailbox.UID, error) {
 		out = append(out, v.uids[r.Start-1:r.Stop]...)
 	}
 	return out, nil
+}
+
+// uidsBeyondView reports whether set names a UID (other than "*") above
+// the highest the session has announced.
+func (c *conn) uidsBeyondView(set NumSet) bool {
+	top := uint32(c.view.maxUID())
+	for _, r := range set.Ranges {
+		if (r.Start != Star && r.Start > top) || (r.Stop != Star && r.Stop > top) {
+			return true
+		}
+	}
+	return false
 }
 
 // seqAtOrAfter returns the index in the table of the first UID ≥ u.

@@ -1,8 +1,12 @@
 package imap
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"testing"
+
+	"github.com/posthorn/posthorn/mailbox"
 )
 
 func TestStore(t *testing.T) {
@@ -141,4 +145,48 @@ func TestStoreManyMessages(t *testing.T) {
 	}
 	c.expect("a OK *")
 	c.run(`C: b STORE 1:* -FLAGS.SILENT (\Seen)`, "S: b OK *", "C: c FETCH 2 FLAGS", "S: * 2 FETCH (FLAGS ())", "S: c OK *")
+}
+
+// TestUIDCommandsSeeNewArrivals: a UID the client learnt elsewhere (here
+// the store's own append, as APPENDUID on another connection would tell
+// it) before this session announced the message is acted on: the session
+// announces the arrival first, instead of ignoring the UID and answering
+// OK for a change it did not make.
+func TestUIDCommandsSeeNewArrivals(t *testing.T) {
+	storeKinds(t, func(t *testing.T, newEnv func(*testing.T, ...func(*Server)) *testEnv) {
+		e := newEnv(t)
+		e.appendMsg("INBOX", msg("one", "a\r\n"))
+		c := e.selectInbox()
+		uid := e.appendMsg("INBOX", msg("two", "b\r\n"))
+		c.run(
+			fmt.Sprintf(`C: a UID STORE %d +FLAGS (\Flagged)`, uid),
+			"S: * 2 EXISTS",
+			"S: * 1 RECENT", // IMAP4rev1 session
+			`S: * 2 FETCH (UID 2 FLAGS (\Flagged \Recent))`,
+			"S: a OK *",
+		)
+		uid = e.appendMsg("INBOX", msg("three", "c\r\n"))
+		c.run(
+			fmt.Sprintf("C: b UID FETCH %d:* (UID RFC822.SIZE)", uid),
+			"S: * 3 EXISTS",
+			"S: * 2 RECENT",
+			"S: * 3 FETCH (UID 3 RFC822.SIZE *)",
+			"S: b OK *",
+			// "*" alone asks for nothing beyond what the session knows.
+			"C: c UID FETCH * (UID)",
+			"S: * 3 FETCH (UID 3)",
+			"S: c OK *",
+		)
+		e.withMailbox("INBOX", func(ctx context.Context, mb mailbox.Mailbox) {
+			for m, err := range mb.Messages(ctx, 2) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m.UID == 2 && !slices.Contains(m.Flags, mailbox.Flag(`\Flagged`)) {
+					t.Errorf("UID 2 flags %v, want \\Flagged", m.Flags)
+				}
+				break
+			}
+		})
+	})
 }
