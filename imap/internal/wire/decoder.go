@@ -126,8 +126,8 @@ func (d *Decoder) drain() {
 }
 
 // peek returns the next byte without consuming it. The common case (no
-// error, no streamed literal left, a byte buffered) is small enough to
-// be inlined into the callers; peekSlow does the rest.
+// error, no streamed literal left, a byte buffered) costs one call into
+// bufio; peekSlow does the rest.
 func (d *Decoder) peek() (byte, bool) {
 	if d.err == nil && d.pending == nil && d.r.Buffered() > 0 {
 		b, _ := d.r.Peek(1)

@@ -51,7 +51,9 @@
 // decoded. Decoder.Envelope and Decoder.BodyStructure read them back
 // for the client; Envelope gathers an envelope's strings in a reused
 // buffer and cuts them from shared strings of at most 1 KiB (see
-// [Envelope] on what a kept field keeps alive).
+// [Envelope] on what a kept field keeps alive), and reads an envelope
+// already wholly buffered, in the form servers send, in one pass over
+// the buffer (FuzzDecodeEnvelope holds it to the general path).
 //
 // # Encoder
 //
