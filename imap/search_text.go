@@ -149,16 +149,27 @@ func (b *searchMsgBuf) plainText(raw []byte, hdrLen int) bool {
 	}
 	b.lowered(raw)
 	b.plainDone = true
-	fields := b.low
-	if hdr := b.low[:hdrLen]; singleText(hdr) {
-		fields = hdr
+	fields, start := b.low, 0
+	if hdr := b.low[:hdrLen]; headerEnded(hdr) {
+		start = hdrLen
+		if singleText(hdr) {
+			fields = hdr
+		}
 	}
 	b.plain = b.ascii && !bytes.Contains(fields, []byte("base64")) && passThroughCharsets(fields)
 	b.view, b.escaped = b.low, [256]bool{}
 	if b.plain && bytes.Contains(fields, []byte("quoted-printable")) {
-		b.plain = b.cleanQP()
+		b.plain = b.cleanQP(start)
 	}
 	return b.plain
+}
+
+// headerEnded reports whether the header block hdr ends with an empty
+// line, where the MIME parser ends it too (headerBlock cuts a longer one
+// at maxHeaderBytes).
+func headerEnded(hdr []byte) bool {
+	return bytes.HasSuffix(hdr, []byte("\n\n")) || bytes.HasSuffix(hdr, []byte("\n\r\n")) ||
+		string(hdr) == "\r\n" || string(hdr) == "\n"
 }
 
 // singleText reports whether the message whose lower-cased header is hdr
@@ -167,8 +178,7 @@ func (b *searchMsgBuf) plainText(raw []byte, hdrLen int) bool {
 // "content-type" in it is followed by ":" and "text/", white space
 // around the colon allowed. Folded, commented or other values say no.
 func singleText(hdr []byte) bool {
-	if !bytes.HasSuffix(hdr, []byte("\n\n")) && !bytes.HasSuffix(hdr, []byte("\n\r\n")) &&
-		string(hdr) != "\r\n" && string(hdr) != "\n" {
+	if !headerEnded(hdr) {
 		return false
 	}
 	for {
@@ -209,13 +219,18 @@ const maxQPLine = 4000
 // b.escaped to the (lower-cased) octets its escapes decode to. Control
 // characters, long lines, "=" before white space and a line end, "=" alone
 // on a line, "==" and "=" at the end all say no.
-func (b *searchMsgBuf) cleanQP() bool {
+//
+// Every part's body lies after the message's header, so the check starts
+// at start, the header's length when it ended with an empty line as the
+// MIME parser ends it (else 0); the header's encoded words and
+// parameters are not taken for escapes.
+func (b *searchMsgBuf) cleanQP(start int) bool {
 	low := b.low
-	if hasControl(low) || low[len(low)-1] == '=' {
+	if hasControl(low[start:]) || low[len(low)-1] == '=' {
 		return false
 	}
-	if len(low) > maxQPLine {
-		for rest := low; len(rest) > 0; {
+	if len(low)-start > maxQPLine {
+		for rest := low[start:]; len(rest) > 0; {
 			i := bytes.IndexByte(rest, '\n')
 			if i < 0 {
 				i = len(rest)
@@ -228,7 +243,11 @@ func (b *searchMsgBuf) cleanQP() bool {
 	}
 	view := b.viewBuf[:0]
 	from := 0
-	for i := bytes.IndexByte(low, '='); i >= 0; {
+	i := bytes.IndexByte(low[start:], '=')
+	if i >= 0 {
+		i += start
+	}
+	for i >= 0 {
 		next := low[i+1:]
 		switch {
 		case len(next) >= 2 && isHex(next[0]) && isHex(next[1]):
@@ -382,7 +401,7 @@ func (s *searchCtx) bodyContains(low []byte) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		if inLow && bytes.IndexByte(low, '\n') < 0 {
+		if inLow && len(low) > 0 && bytes.IndexByte(low, '\n') < 0 {
 			// The text parts are ranges of the lower-cased message: a
 			// string without "\n" is in their join when it is in one.
 			for _, p := range s.msg.leaves {
