@@ -107,12 +107,14 @@
 //
 // Reading a message costs, on Linux, one openat(2) (through new/ or cur/,
 // held open; with O_NOATIME where allowed, so reads write no inode), one
-// preadv(2) per read (one for a message read whole, as FETCH BODY[] and
-// RETR do) and one close(2). Open trusts the size in the index rather than
-// fstat(2)ing the file (it does for files of 64 KiB and more): the read
-// that reaches the end asks for one octet more, so a file another program
-// made shorter or longer fails that read with a "changed on disk" error
-// rather than giving other octets than MessageInfo.Size announced. The
+// pread(2) per read (one for a message read whole, as FETCH BODY[] and
+// RETR do) and one close(2), and allocates one small reader. Open trusts
+// the size in the index rather than fstat(2)ing the file (it does for
+// files of 64 KiB and more): the read that reaches the end asks for one
+// octet more (into the room the caller's buffer has past the end, else
+// with preadv(2) into a second buffer), so a file another program made
+// shorter or longer fails that read with a "changed on disk" error rather
+// than giving other octets than MessageInfo.Size announced. The
 // reader exposes its descriptor (Fd), which the IMAP server hands to
 // sendfile(2) for large messages. ReadMessage (mailbox.MessageReader, what
 // IMAP SEARCH reads messages with) makes the same three calls into the
