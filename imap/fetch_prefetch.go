@@ -23,9 +23,9 @@ import (
 // The workers start only when the first messages show that the store
 // waits rather than works. On a store whose Open costs only CPU (the
 // Maildir store with its files in the page cache: three system calls of
-// a few microseconds), handing messages to another goroutine measured 20
-// to 40 % more CPU per FETCH and no faster on a 2-CPU machine shared with
-// other work: a busy server would pay it out of its other sessions.
+// a few microseconds), handing messages to other goroutines measured 20 to
+// 40 % more CPU per FETCH, and a slower FETCH, on a 2-CPU machine shared
+// with other work: a busy server would pay it out of its other sessions.
 const (
 	// prefetchMin is the number of messages from which a FETCH may start
 	// the worker: below it, starting it would cost more than it saves.
