@@ -230,8 +230,11 @@ func (c *Client) readUntagged() {
 		if r.expectSP() {
 			if r.peek() == '(' {
 				r.list(func() bool {
-					u.earlier = u.earlier || r.keyword() == "EARLIER"
-					return r.err == nil
+					// An element that is no atom consumes nothing:
+					// fail rather than loop on it.
+					k := r.keyword()
+					u.earlier = u.earlier || k == "EARLIER"
+					return k != "" || r.fail("VANISHED modifier")
 				})
 				r.expectSP()
 			}
