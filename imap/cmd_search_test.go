@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"fmt"
 	"testing"
 )
 
@@ -85,4 +86,34 @@ func TestSearchDecodesBodies(t *testing.T) {
 		"S: * SEARCH 3",
 		"S: e OK *",
 	)
+}
+
+// TestSearchDamagedParts: a text part whose transfer encoding is broken
+// is searched in what decoded before the damage and in its raw octets;
+// the SEARCH answers OK and finds the other messages (the mailbox is big
+// enough for the parallel search), on both stores.
+func TestSearchDamagedParts(t *testing.T) {
+	storeKinds(t, func(t *testing.T, newEnv func(*testing.T, ...func(*Server)) *testEnv) {
+		e := newEnv(t)
+		e.appendMsg("INBOX", "Subject: bad base64\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n"+
+			"cmh1YmFyYiB0YXJ0Q\r\n")
+		e.appendMsg("INBOX", "Subject: bad qp\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nrhubarb =ZZ custard\r\n")
+		e.appendMsg("INBOX", "Subject: fine\r\n\r\nrhubarb crumble\r\n")
+		for i := range 300 { // enough messages for the parallel search
+			e.appendMsg("INBOX", msg(fmt.Sprint("filler ", i), "nothing to see\r\n"))
+		}
+		c := e.selectInbox()
+		c.run(
+			"C: a SEARCH BODY rhubarb",
+			"S: * SEARCH 1 2 3",
+			"S: a OK *",
+			"C: b SEARCH TEXT custard",
+			"S: * SEARCH 2",
+			"S: b OK *",
+			// The raw octets of the damaged base64 part.
+			"C: c SEARCH BODY cmh1YmFyYiB0YXJ0Q",
+			"S: * SEARCH 1",
+			"S: c OK *",
+		)
+	})
 }

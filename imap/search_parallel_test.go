@@ -215,22 +215,18 @@ func TestSearchParallelMatchesSerial(t *testing.T) {
 	}
 	mb, uids := searchTestInbox(t, msgs)
 	c := searchTestConn(t.Context(), mb, uids)
-	found, failed := 0, 0
+	found := 0
 	for i := range 300 {
 		key := randomKey(rng, 0)
 		want, werr := searchWith(c, &key, 0)
 		setSearchChunk(t, int32(1+rng.IntN(9)))
 		got, gerr := searchWith(c, &key, 2+rng.IntN(3))
-		if werr != nil { // an undecodable message: the same error
-			require.EqualError(t, gerr, werr.Error(), "criteria %d: %+v", i, key)
-			failed++
-			continue
-		}
+		// Damaged parts are searched raw: no search fails.
+		require.NoError(t, werr, "criteria %d: %+v", i, key)
 		require.NoError(t, gerr)
 		require.Equal(t, want, got, "criteria %d: %+v", i, key)
 		found += len(want)
 	}
-	assert.Less(t, failed, 150, "most searches should succeed")
 	assert.Greater(t, found, 300, "the criteria should match messages")
 }
 
@@ -273,10 +269,7 @@ func checkPlainText(t *testing.T, c *conn, m *mailbox.MessageInfo, needle string
 	full := &searchCtx{c: c}
 	full.reset(m, 1)
 	require.NoError(t, full.load())
-	if err := full.loadBodyText(); err != nil { // undecodable: the search fails, as before
-		require.EqualError(t, ferr, err.Error())
-		return
-	}
+	require.NoError(t, full.loadBodyText()) // a damaged part is searched raw
 	require.NoError(t, ferr)
 	want := strings.Contains(string(full.body), string(low))
 	require.Equal(t, want, got, "UID %d, %q: body text %q", m.UID, needle, full.body)

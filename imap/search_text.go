@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"slices"
 	"strings"
@@ -42,6 +43,7 @@ type searchMsgBuf struct {
 	lim        io.LimitedReader
 	text       bytes.Buffer // body text being collected
 	rd         bytes.Reader
+	track      readTracker
 	leaves     []*mime.Part // the text parts, once leavesDone
 	leavesDone bool
 	inLow      bool // the text parts' text is their range of low
@@ -479,20 +481,22 @@ func (s *searchCtx) loadBodyText() error {
 				continue
 			}
 			s.msg.rd.Reset(seg)
-			if err := copyText(buf, p, &s.msg.rd, &s.msg.lim, left); err != nil {
+			mark := buf.Len()
+			err := copyText(buf, p, &s.msg.rd, &s.msg.lim, &s.msg.track, left)
+			if errors.Is(err, errDamagedText) {
+				left -= int64(buf.Len() - mark)
+				buf.Write(seg[:max(0, min(int64(len(seg)), left))])
+				buf.WriteByte('\n')
+			} else if err != nil {
 				return err
 			}
 			continue
 		}
-		rc, err := s.src.open()
-		if err != nil {
-			return err
+		mark := buf.Len()
+		err := s.copyPart(buf, p, left, true)
+		if errors.Is(err, errDamagedText) {
+			err = s.copyPart(buf, p, max(0, left-int64(buf.Len()-mark)), false)
 		}
-		body, err := mailbox.Section(rc, p.BodyOffset, p.BodySize)
-		if err == nil {
-			err = copyText(buf, p, body, &s.msg.lim, left)
-		}
-		rc.Close()
 		if err != nil {
 			return err
 		}
@@ -501,17 +505,68 @@ func (s *searchCtx) loadBodyText() error {
 	return nil
 }
 
+// copyPart appends the text of part p, read from the store, to buf (at
+// most left octets): decoded, or its raw octets when decode is false.
+func (s *searchCtx) copyPart(buf *bytes.Buffer, p *mime.Part, left int64, decode bool) error {
+	rc, err := s.src.open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	body, err := mailbox.Section(rc, p.BodyOffset, p.BodySize)
+	if err != nil {
+		return err
+	}
+	if decode {
+		return copyText(buf, p, body, &s.msg.lim, &s.msg.track, left)
+	}
+	s.msg.lim.R, s.msg.lim.N = body, left
+	_, err = io.Copy(buf, &s.msg.lim)
+	s.msg.lim.R = nil
+	buf.WriteByte('\n')
+	return err
+}
+
+// errDamagedText is copyText's error for a part whose transfer encoding
+// is broken (base64 cut in the middle of a quantum, a malformed
+// quoted-printable escape). The caller then adds the part's raw octets to
+// what decoded before the damage, so that one damaged message (which
+// anybody can send) neither makes every SEARCH of its mailbox fail nor
+// hides the rest of its text.
+var errDamagedText = errors.New("imap: damaged text part")
+
+// readTracker remembers the first error of the reader it wraps other than
+// io.EOF, telling the store's errors from the decoder's.
+type readTracker struct {
+	r   io.Reader
+	err error
+}
+
+func (t *readTracker) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF && t.err == nil {
+		t.err = err
+	}
+	return n, err
+}
+
 // copyText appends the decoded text of part p, whose raw body is body, to
-// buf (at most left octets), and a "\n".
-func copyText(buf *bytes.Buffer, p *mime.Part, body io.Reader, lim *io.LimitedReader, left int64) error {
-	r, derr := mime.TextReader(p, body)
+// buf (at most left octets), and a "\n". A failure of the decoding, not of
+// body, is errDamagedText.
+func copyText(buf *bytes.Buffer, p *mime.Part, body io.Reader, lim *io.LimitedReader, track *readTracker, left int64) error {
+	track.r, track.err = body, nil
+	defer func() { track.r = nil }()
+	r, derr := mime.TextReader(p, track)
 	if derr != nil {
-		r = body // unknown encoding: search the raw octets
+		r = track // unknown encoding: search the raw octets
 	}
 	lim.R, lim.N = r, left
 	_, err := io.Copy(buf, lim)
 	lim.R = nil
 	buf.WriteByte('\n')
+	if err != nil && track.err == nil {
+		return errDamagedText
+	}
 	return err
 }
 
