@@ -75,9 +75,33 @@ var noAtimeDenied atomic.Bool
 // os.NewFile would add an fcntl(2), an epoll_ctl(2) attempt and a finalizer
 // per message.
 func openBare(dir *os.File, name []byte, size int64, uid uint32) (io.ReadCloser, error) {
+	fd, errno, ok := openMsgFile(dir, name)
+	if !ok {
+		return nil, errNotBare
+	}
+	if errno != 0 {
+		return nil, &os.PathError{Op: "openat", Path: string(name), Err: errno}
+	}
+	r := &bareFile{fd: fd, size: size, uid: uid}
+	if size >= statMin {
+		var st syscall.Stat_t
+		if err := syscall.Fstat(r.fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Size != size {
+			r.Close()
+			return nil, changedOnDisk(uid)
+		}
+	}
+	return r, nil
+}
+
+// openMsgFile is the openat(2) of every read of a message file (Open and
+// ReadMessage): name, one path component, inside dir, read-only, without
+// following a symbolic link, with O_NOATIME where the kernel allows it and
+// O_NONBLOCK. The name is NUL-terminated on the stack (nothing allocated).
+// ok is false for a name that is not one short component.
+func openMsgFile(dir *os.File, name []byte) (fd int, errno syscall.Errno, ok bool) {
 	var path [256]byte // a name is at most 255 bytes
 	if !componentBytes(name) || len(name) >= len(path) {
-		return nil, errNotBare
+		return 0, 0, false
 	}
 	copy(path[:], name)
 	dirfd := dir.Fd()
@@ -87,25 +111,15 @@ func openBare(dir *os.File, name []byte, size int64, uid uint32) (io.ReadCloser,
 		if !noAtimeDenied.Load() {
 			fl |= syscall.O_NOATIME
 		}
-		fd, _, errno := syscall.Syscall6(syscall.SYS_OPENAT, dirfd, uintptr(unsafe.Pointer(&path[0])), uintptr(fl), 0, 0, 0)
+		r, _, errno := syscall.Syscall6(syscall.SYS_OPENAT, dirfd, uintptr(unsafe.Pointer(&path[0])), uintptr(fl), 0, 0, 0)
 		switch {
 		case errno == syscall.EINTR:
 			continue
 		case errno == syscall.EPERM && fl&syscall.O_NOATIME != 0:
 			noAtimeDenied.Store(true)
 			continue
-		case errno != 0:
-			return nil, &os.PathError{Op: "openat", Path: string(name), Err: errno}
 		}
-		r := &bareFile{fd: int(fd), size: size, uid: uid}
-		if size >= statMin {
-			var st syscall.Stat_t
-			if err := syscall.Fstat(r.fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Size != size {
-				r.Close()
-				return nil, changedOnDisk(uid)
-			}
-		}
-		return r, nil
+		return int(r), errno, true
 	}
 }
 

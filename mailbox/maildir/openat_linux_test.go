@@ -13,31 +13,40 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// A FIFO put in place of a message file cannot hang Open (O_NONBLOCK): the
-// read fails instead.
+// A FIFO put in place of a message file cannot hang Open or ReadMessage
+// (O_NONBLOCK): the read fails instead.
 func TestOpenFIFOInPlace(t *testing.T) {
-	s := newTestStore(t)
-	_, m := openInbox(t, s)
-	uid, err := m.Append(context.Background(), strings.NewReader("Subject: x\r\n\r\nhi\r\n"), nil)
-	require.NoError(t, err)
-	path := onlyFile(t, s)
-	require.NoError(t, os.Remove(path))
-	require.NoError(t, syscall.Mkfifo(path, 0o600))
-	done := make(chan error, 1)
-	go func() {
-		_, err := readWhole(m, uid)
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		require.Error(t, err)
-	case <-time.After(5 * time.Second):
-		// Unblock the open so the goroutine ends, then fail.
-		f, _ := os.OpenFile(path, os.O_WRONLY, 0)
-		if f != nil {
-			f.Close()
-		}
-		t.Fatal("Open blocked on a FIFO")
+	for _, how := range []string{"Open", "ReadMessage"} {
+		t.Run(how, func(t *testing.T) {
+			s := newTestStore(t)
+			_, m := openInbox(t, s)
+			uid, err := m.Append(context.Background(), strings.NewReader("Subject: x\r\n\r\nhi\r\n"), nil)
+			require.NoError(t, err)
+			path := onlyFile(t, s)
+			require.NoError(t, os.Remove(path))
+			require.NoError(t, syscall.Mkfifo(path, 0o600))
+			done := make(chan error, 1)
+			go func() {
+				var err error
+				if how == "Open" {
+					_, err = readWhole(m, uid)
+				} else {
+					_, err = m.(*mbox).ReadMessage(context.Background(), uid, nil)
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				require.Error(t, err)
+			case <-time.After(5 * time.Second):
+				// Unblock the open so the goroutine ends, then fail.
+				f, _ := os.OpenFile(path, os.O_WRONLY, 0)
+				if f != nil {
+					f.Close()
+				}
+				t.Fatal(how + " blocked on a FIFO")
+			}
+		})
 	}
 }
 
@@ -71,7 +80,10 @@ func TestOpenNoAtime(t *testing.T) {
 	_, err = io.ReadAll(r)
 	require.NoError(t, err)
 	r.Close()
-	require.Equal(t, old, atime(path).UTC())
+	require.Equal(t, old, atime(path).UTC(), "Open")
+	_, err = m.(*mbox).ReadMessage(context.Background(), uid, nil)
+	require.NoError(t, err)
+	require.Equal(t, old, atime(path).UTC(), "ReadMessage")
 }
 
 // BenchmarkOpenRead opens a 4 KiB message and reads it whole, as FETCH

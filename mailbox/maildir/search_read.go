@@ -12,11 +12,12 @@ import (
 var _ mailbox.MessageReader = (*mbox)(nil)
 
 // ReadMessage implements mailbox.MessageReader: on Linux, one openat(2)
-// of the message file (through new/ or cur/, kept open), one pread(2) of
-// the whole file into dst and a close(2), with nothing allocated; Open
-// adds an fcntl(2), an fstat(2) and the *os.File. A file that is not
-// where the index says (renamed by another process), or whose size is not
-// the indexed one, goes through Open, which looks again or fails.
+// of the message file (through new/ or cur/, kept open; the same open as
+// Open's), one pread(2) of the whole file and one octet more into dst,
+// and a close(2), with nothing allocated (Open allocates its reader). A
+// file that is not where the index says (renamed by another process), or
+// whose size is not the indexed one, goes through Open, which looks again
+// or fails.
 func (m *mbox) ReadMessage(ctx context.Context, uid mailbox.UID, dst []byte) ([]byte, error) {
 	if err := m.begin(ctx); err != nil {
 		return nil, err

@@ -3,13 +3,12 @@ package maildir
 import (
 	"slices"
 	"syscall"
-	"unsafe"
 )
 
-// openRaw opens the file of message uid (mu held) with openat(2) on the
-// directory kept open, the name NUL-terminated on the stack. ok is false
-// when the caller must go through Open: unknown UID, a name that is not
-// one short path component, or any error.
+// openRaw opens the file of message uid (mu held) as Open does (see
+// openMsgFile), without making a reader. ok is false when the caller must
+// go through Open: unknown UID, a name that is not one short path
+// component, or any error.
 func (f *folder) openRaw(uid uint32) (fd int, size int64, ok bool) {
 	i := f.s.find(uid)
 	if i < 0 {
@@ -20,25 +19,11 @@ func (f *folder) openRaw(uid uint32) (fd int, size int64, ok bool) {
 	if _, err := f.sub(cur); err != nil {
 		return 0, 0, false
 	}
-	name := f.s.nameBytes(rec)
-	var path [256]byte
-	if len(name) >= len(path) || !componentBytes(name) {
+	fd, errno, ok := openMsgFile(f.subDirs[boolInt(cur)], f.s.nameBytes(rec))
+	if !ok || errno != 0 {
 		return 0, 0, false
 	}
-	copy(path[:], name)
-	path[len(name)] = 0
-	dir := f.subDirs[boolInt(cur)].Fd()
-	for {
-		r, _, errno := syscall.Syscall6(syscall.SYS_OPENAT, dir, uintptr(unsafe.Pointer(&path[0])),
-			syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0, 0, 0)
-		switch errno {
-		case 0:
-			return int(r), rec.size, true
-		case syscall.EINTR:
-			continue
-		}
-		return 0, 0, false
-	}
+	return fd, rec.size, true
 }
 
 // readRaw appends the size octets of the file fd to dst with pread(2) and
