@@ -352,6 +352,36 @@ var optionalCases = []kase{
 		},
 	},
 	{
+		name:    "MessageReader/SameAsOpen",
+		explain: "a MessageReader appends exactly the bytes Open gives to the caller's slice, keeps what the slice held, and answers ErrNotExist for a missing or expunged message",
+		needs:   needWrite,
+		run: func(c *caseT) {
+			_, m := c.inbox()
+			mr, ok := m.(mailbox.MessageReader)
+			if !ok {
+				c.Skipf("the mailbox (%T) is not a mailbox.MessageReader", m)
+			}
+			bodies := []string{"x", everyByte(), strings.Repeat("line of text\r\n", 10000)}
+			for _, body := range bodies {
+				uid := c.appendMsg(m, body)
+				want := c.read(m, uid)
+				for _, dst := range [][]byte{nil, []byte("prefix"), make([]byte, 3, len(want)+100)} {
+					prefix := string(dst)
+					got, err := mr.ReadMessage(c.Ctx, uid, dst)
+					c.must(err, "ReadMessage(%d)", uid)
+					if !strings.HasPrefix(string(got), prefix) || string(got[len(prefix):]) != string(want) {
+						c.errorf("ReadMessage(%d) with %d octets before = %d octets, want them and the %d octets Open gives", uid, len(prefix), len(got), len(want))
+					}
+				}
+				c.expunge(m, uid)
+				_, err := mr.ReadMessage(c.Ctx, uid, nil)
+				c.wantErr(err, mailbox.ErrNotExist, "ReadMessage of an expunged message")
+			}
+			_, err := mr.ReadMessage(c.Ctx, 1<<31, nil)
+			c.wantErr(err, mailbox.ErrNotExist, "ReadMessage of a UID never given")
+		},
+	},
+	{
 		name:    "Search/Basic",
 		explain: "a Searcher returns exactly the UIDs that match (or an error wrapping errors.ErrUnsupported)",
 		needs:   needWrite,

@@ -46,6 +46,7 @@ var mutants = map[string][]string{
 	"maildrop-lock-global":   {"Users/Isolation"},
 	"uidl-not-unique":        {"UIDL/Format"},
 	"search-ignores-flags":   {"Search/Basic"},
+	"readmessage-overwrites": {"MessageReader/SameAsOpen"},
 }
 
 // TestMutant runs the kit on the mutant named by $MAILBOXTEST_MUTANT; it is
@@ -350,8 +351,8 @@ func (m *mMailbox) Vanished(ctx context.Context, since mailbox.ModSeq) ([]mailbo
 	return m.Mailbox.Vanished(m.s.ctx(ctx), since)
 }
 
-// UIDL and Search give the wrapper the optional interfaces memstore lacks,
-// so that their cases run (and catch the two mutants below).
+// UIDL, Search and ReadMessage give the wrapper the optional interfaces
+// memstore lacks, so that their cases run (and catch the mutants below).
 func (m *mMailbox) UIDL(ctx context.Context, uid mailbox.UID) (string, error) {
 	if m.s.mut == "uidl-not-unique" {
 		return "same", nil
@@ -381,4 +382,20 @@ func (m *mMailbox) Search(ctx context.Context, c *mailbox.SearchCriteria) ([]mai
 		}
 	}
 	return out, nil
+}
+
+func (m *mMailbox) ReadMessage(ctx context.Context, uid mailbox.UID, dst []byte) ([]byte, error) {
+	rc, err := m.Open(ctx, uid)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	if m.s.mut == "readmessage-overwrites" {
+		dst = dst[:0]
+	}
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(rc); err != nil {
+		return nil, err
+	}
+	return append(dst, b.Bytes()...), nil
 }
