@@ -102,9 +102,12 @@ func (s ConnState) String() string {
 //	| RFC 5465 NOTIFY               | SET [STATUS] / NONE; SELECTED, SELECTED-DELAYED, INBOXES (= PERSONAL), PERSONAL, SUBSCRIBED, SUBTREE, MAILBOXES; MessageNew (fetch-att), MessageExpunge, FlagChange, MailboxName, SubscriptionChange; pushed between commands; bounded queue with NOTIFICATIONOVERFLOW |
 //
 // SEARCH is evaluated by the library over the store's message list, with
-// headers and decoded text parts read only when a key needs them; a store
-// implementing mailbox.Searcher answers the criteria it can, and one
-// implementing mailbox.Sorter orders the result of a SORT. FETCH of
+// headers and decoded text parts read only when a key needs them (a large
+// mailbox's messages spread over up to GOMAXPROCS workers when keys read
+// their contents; see "What SEARCH costs" in the package documentation);
+// a store implementing mailbox.Searcher answers the criteria it can, one
+// implementing mailbox.MessageReader is read with one call per message,
+// and one implementing mailbox.Sorter orders the result of a SORT. FETCH of
 // ENVELOPE, BODYSTRUCTURE and part sections uses internal/mime, cached
 // through mailbox.MetadataCache when the store offers it.
 type Server struct {
