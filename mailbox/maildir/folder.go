@@ -32,8 +32,12 @@ type folder struct {
 	root  *os.Root // the folder directory; follows it across renames
 	lockf *os.File
 
-	mu        sync.Mutex
-	s         *state
+	mu sync.Mutex
+	s  *state
+	// published is the Flags of the last FlagsChanged event emit made,
+	// for SetFlags to answer with a copy instead of building the same
+	// list again; SetFlags clears it (mu).
+	published []mailbox.FlagChange
 	log       *os.File // the index, opened for appending
 	logIno    uint64
 	logOff    int64 // bytes of the log replayed into s
@@ -551,6 +555,7 @@ func (f *folder) emit(ch *changes) {
 				ev.Flags = append(ev.Flags, mailbox.FlagChange{UID: mailbox.UID(uid), Flags: s.flagsIn(&arena, m), ModSeq: mailbox.ModSeq(m.modseq)})
 			}
 		}
+		f.published = ev.Flags
 		f.t.publish(ev)
 	}
 	if len(ch.added) > 0 {

@@ -561,10 +561,8 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 	// then stay as they are.
 	cbits, ckws := splitFlags(change)
 	fast := len(ckws) == 0
-	var (
-		entries []flagEntry
-		idx     []int // of entries[i] in s.msgs
-	)
+	entries := make([]flagEntry, 0, len(want))
+	idx := make([]int, 0, len(want)) // of entries[i] in s.msgs
 	var failed error
 	keywords := false
 	next := 0
@@ -627,8 +625,18 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 		// keeps, do.
 		var e enc
 		e.wantsRuns(modseq, entries, idx)
+		f.published = nil
 		if err := f.commit(&e, keywords); err != nil {
 			return res, err
+		}
+		pub := f.published
+		f.published = nil
+		if len(pub) == len(entries) && pub[0].UID == mailbox.UID(entries[0].uid) && pub[len(pub)-1].UID == mailbox.UID(entries[len(entries)-1].uid) {
+			// The event has just listed the same changes, in the same
+			// order (the record's): a copy of its list is the answer
+			// (the flag lists are shared; neither side changes them).
+			res.Changed = slices.Clone(pub)
+			return res, failed
 		}
 		res.Changed = make([]mailbox.FlagChange, 0, len(entries))
 		arena := make([]mailbox.Flag, 0, 2*len(entries))

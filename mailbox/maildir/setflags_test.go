@@ -145,3 +145,45 @@ func TestFlagsInSeparateLists(t *testing.T) {
 		t.Fatalf("flagsIn %v %v, flags %v %v", la, lb, s.flags(&a), s.flags(&b))
 	}
 }
+
+// TestSetFlagsResultIsOwnList: SetFlags answers with the changes its
+// FlagsChanged event lists (it copies the event's list rather than
+// building it again), in a slice of its own: a caller writing into the
+// result does not change what watchers received.
+func TestSetFlagsResultIsOwnList(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	a, m := openInbox(t, s)
+	var uids []mailbox.UID
+	for i := range 5 {
+		uid, err := m.Append(ctx, strings.NewReader("Subject: "+strings.Repeat("x", i)+"\r\n\r\nhi\r\n"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		uids = append(uids, uid)
+	}
+	var got []mailbox.FlagChange
+	defer a.Watch(func(ev mailbox.Event) {
+		if ev.Kind == mailbox.EventFlagsChanged {
+			got = ev.Flags
+		}
+	})()
+	res, err := m.SetFlags(ctx, uids[1:4], mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen, "$work"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Changed) != 3 || !slices.EqualFunc(res.Changed, got, func(x, y mailbox.FlagChange) bool {
+		return x.UID == y.UID && x.ModSeq == y.ModSeq && slices.Equal(x.Flags, y.Flags)
+	}) {
+		t.Fatalf("result %v, event %v: want the same three changes", res.Changed, got)
+	}
+	for i, fc := range res.Changed {
+		if fc.UID != uids[1+i] || !slices.Equal(fc.Flags, []mailbox.Flag{mailbox.FlagSeen, "$work"}) {
+			t.Errorf("change %d = %+v", i, fc)
+		}
+	}
+	res.Changed[0].UID = 999
+	if got[0].UID != uids[1] {
+		t.Fatalf("writing into the result changed the event: %+v", got[0])
+	}
+}
