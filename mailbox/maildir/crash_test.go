@@ -177,36 +177,8 @@ func TestCrashRecovery(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	kills := 0
 	for run := 0; kills < 60 && time.Now().Before(deadline); run++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "POSTHORN_MAILDIR_CRASH_ROOT="+root, "POSTHORN_MAILDIR_CRASH_RUN="+strconv.Itoa(run))
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := make(chan string, 1024)
-		go func() {
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-			close(lines)
-		}()
 		// Kill after the child has started appending, at a random moment.
-		first, ok := <-lines
-		if !ok {
-			cmd.Wait()
-			t.Fatalf("run %d: child printed nothing", run)
-		}
-		time.Sleep(time.Duration(rand.IntN(40_000)) * time.Microsecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		got := []string{first}
-		for l := range lines {
-			got = append(got, l)
-		}
-		cmd.Wait()
+		got := killChildAtRandom(t, run, "TestHelperProcess", "POSTHORN_MAILDIR_CRASH_ROOT="+root, "POSTHORN_MAILDIR_CRASH_RUN="+strconv.Itoa(run))
 		kills++
 		for _, l := range got {
 			if strings.HasPrefix(l, "error") || strings.HasPrefix(l, "---") || strings.HasPrefix(l, "===") {
@@ -277,4 +249,42 @@ func checkCrashStore(t *testing.T, root string, acked map[mailbox.UID]sent, uidV
 		}
 	}
 	return st.UIDValidity
+}
+
+// killChildAtRandom runs the test helper (a test function of this package
+// that acts when env is set) in a child process, SIGKILLs it at a random
+// moment within 40 ms of its first line of output, and returns every line
+// it printed.
+func killChildAtRandom(t *testing.T, run int, helper string, env ...string) []string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+helper+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 1024)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	first, ok := <-lines
+	if !ok {
+		cmd.Wait()
+		t.Fatalf("run %d: child printed nothing", run)
+	}
+	time.Sleep(time.Duration(rand.IntN(40_000)) * time.Microsecond)
+	cmd.Process.Signal(syscall.SIGKILL)
+	got := []string{first}
+	for l := range lines {
+		got = append(got, l)
+	}
+	cmd.Wait()
+	return got
 }

@@ -7,13 +7,11 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -114,35 +112,7 @@ func TestFlagCrash(t *testing.T) {
 		if run%2 == 1 {
 			reader = startReader(t, s)
 		}
-		cmd := exec.Command(os.Args[0], "-test.run=^TestFlagHelperProcess$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "POSTHORN_MAILDIR_FLAGCRASH_ROOT="+root, "POSTHORN_MAILDIR_FLAGCRASH_RUN="+strconv.Itoa(run))
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := make(chan string, 1024)
-		go func() {
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-			close(lines)
-		}()
-		first, ok := <-lines
-		if !ok {
-			cmd.Wait()
-			t.Fatalf("run %d: child printed nothing", run)
-		}
-		time.Sleep(time.Duration(rand.IntN(40_000)) * time.Microsecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		got := []string{first}
-		for l := range lines {
-			got = append(got, l)
-		}
-		cmd.Wait()
+		got := killChildAtRandom(t, run, "TestFlagHelperProcess", "POSTHORN_MAILDIR_FLAGCRASH_ROOT="+root, "POSTHORN_MAILDIR_FLAGCRASH_RUN="+strconv.Itoa(run))
 		kills++
 		if reader != nil {
 			reader.stop(t, run)
