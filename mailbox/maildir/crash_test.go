@@ -46,18 +46,8 @@ func TestHelperProcess(t *testing.T) {
 	run, _ := strconv.Atoi(os.Getenv("POSTHORN_MAILDIR_CRASH_RUN"))
 	compactSlack = 4 << 10                                              // compact every few dozen records: kills land in compactions too
 	limit, _ := strconv.Atoi(os.Getenv("POSTHORN_MAILDIR_CRASH_COUNT")) // 0: until killed
-	s := &Store{Root: root, PollInterval: -1}
 	ctx := context.Background()
-	acct, err := s.Open(ctx, "crash")
-	if err != nil {
-		fmt.Println("error", err)
-		os.Exit(2)
-	}
-	m, err := acct.Mailbox(ctx, mailbox.Inbox)
-	if err != nil {
-		fmt.Println("error", err)
-		os.Exit(2)
-	}
+	acct, m := helperInbox(root)
 	w := bufio.NewWriter(os.Stdout)
 	for n := 0; limit == 0 || n < limit; n++ {
 		var flags []mailbox.Flag
@@ -287,4 +277,22 @@ func killChildAtRandom(t *testing.T, run int, helper string, env ...string) []st
 	}
 	cmd.Wait()
 	return got
+}
+
+// helperInbox opens user crash's account and INBOX under root for a
+// helper process, which exits with status 2 after printing "error …" when
+// it cannot.
+func helperInbox(root string) (mailbox.Account, mailbox.Mailbox) {
+	ctx := context.Background()
+	s := &Store{Root: root, PollInterval: -1}
+	acct, err := s.Open(ctx, "crash")
+	if err == nil {
+		var m mailbox.Mailbox
+		if m, err = acct.Mailbox(ctx, mailbox.Inbox); err == nil {
+			return acct, m
+		}
+	}
+	fmt.Println("error", err)
+	os.Exit(2)
+	return nil, nil
 }

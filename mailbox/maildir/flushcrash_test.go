@@ -54,18 +54,8 @@ func TestFlagHelperProcess(t *testing.T) {
 	}
 	run, _ := strconv.Atoi(os.Getenv("POSTHORN_MAILDIR_FLAGCRASH_RUN"))
 	compactSlack = 4 << 10 // compact often: kills land in snapshots holding W records
-	s := &Store{Root: root, PollInterval: -1}
 	ctx := context.Background()
-	acct, err := s.Open(ctx, "crash")
-	if err != nil {
-		fmt.Println("error", err)
-		os.Exit(2)
-	}
-	m, err := acct.Mailbox(ctx, mailbox.Inbox)
-	if err != nil {
-		fmt.Println("error", err)
-		os.Exit(2)
-	}
+	_, m := helperInbox(root)
 	w := bufio.NewWriter(os.Stdout)
 	for i := 0; ; i++ {
 		lo, hi, flags := flagOp(run, i)
