@@ -62,9 +62,12 @@
 // renames under the folder's lock, letting waiting operations in between
 // batches, and appends one record saying which files now carry their
 // flags. It starts when a change leaves files to rename and ends when none
-// are left, so an idle folder holds no goroutine. Several changes of a
-// message before its turn cost one rename; a change undone before its
-// turn (+FLAGS then -FLAGS) costs none. Open, ReadMessage, copies, moves
+// are left, so an idle folder holds no goroutine. It begins renaming once
+// the folder has had no flag change for 50 ms, and at the latest a second
+// after it started: a burst of changes is renamed after it rather than
+// competing with it. Several changes of a message before its turn cost
+// one rename; a change undone before its turn (+FLAGS then -FLAGS, a
+// message marked read and then unread) costs none. Open, ReadMessage, copies, moves
 // and expunges always use the name the file has on disk (the flusher
 // changes it under the lock); a copy or move first renames its waiting
 // sources. In another process sharing the tree, an Open that misses a file
@@ -95,8 +98,9 @@
 // each, serialised by the kernel within a directory, so "STORE 1:*
 // +FLAGS (\Seen)" on 10,000 messages took over 0.1 s), and the renames
 // are fewer. Every operation of this package sees the new flags at once;
-// what waits is only what other Maildir programs read from the names, a
-// few milliseconds for a small change. A program that hands the directory
+// what waits is only what other Maildir programs read from the names:
+// about 50 ms after the last change, at most about a second while changes
+// go on, plus the renames themselves. A program that hands the directory
 // to another tool while it keeps the folders open (a backup, mbsync, a
 // migration) calls Store.Flush, or Flush on a Mailbox (see Flusher); the
 // close of the last handle on a folder flushes it too.

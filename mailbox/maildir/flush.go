@@ -29,6 +29,23 @@ const (
 	yieldMax   = 20 * time.Millisecond
 )
 
+// The flusher starts renaming once the folder has had no flag change for
+// flushQuiet, and at the latest flushMaxDelay after it started: a burst of
+// changes (a client marking messages one by one, "+FLAGS" then "-FLAGS",
+// a message read, then deleted and expunged) is renamed once, or not at
+// all, after it, instead of competing with it for the CPU. Flush, and the
+// close of the last handle, cut the wait. Variables so that tests can
+// change them.
+var (
+	flushQuiet    atomic.Int64 // time.Duration
+	flushMaxDelay atomic.Int64 // time.Duration
+)
+
+func init() {
+	flushQuiet.Store(int64(50 * time.Millisecond))
+	flushMaxDelay.Store(int64(time.Second))
+}
+
 // Test hooks: renameHook is called before each rename the flusher or a
 // synchronous flush makes, flushGate when the flusher starts, before it
 // takes the lock.
@@ -40,21 +57,67 @@ var (
 // kick starts the flusher when files wait for a rename and it is not
 // running (mu held).
 func (f *folder) kick() {
-	if f.flushing || f.closing || f.s == nil || len(f.s.pend) == 0 || f.log == nil || f.deleted.Load() {
+	if f.closing || f.s == nil || len(f.s.pend) == 0 || f.log == nil || f.deleted.Load() {
+		return
+	}
+	f.lastKick = time.Now()
+	if f.flushing {
 		return
 	}
 	f.flushing = true
 	f.flushed = make(chan struct{})
-	go f.flushLoop(f.flushed)
+	f.hurry = make(chan struct{})
+	go f.flushLoop(f.flushed, f.hurry)
+}
+
+// hurryFlusher cuts the wait of a running flusher before its first rename
+// (mu held).
+func (f *folder) hurryFlusher() {
+	if f.flushing && f.hurry != nil {
+		close(f.hurry)
+		f.hurry = nil
+	}
+}
+
+// quietWait waits until the folder has had no change for flushQuiet, at
+// most flushMaxDelay, or until hurry is closed.
+func (f *folder) quietWait(hurry <-chan struct{}) {
+	quiet, most := time.Duration(flushQuiet.Load()), time.Duration(flushMaxDelay.Load())
+	deadline := time.Now().Add(most)
+	var t *time.Timer
+	for {
+		f.mu.Lock()
+		until := f.lastKick.Add(quiet)
+		f.mu.Unlock()
+		if until.After(deadline) {
+			until = deadline
+		}
+		d := time.Until(until)
+		if d <= 0 {
+			return
+		}
+		if t == nil {
+			t = time.NewTimer(d)
+			defer t.Stop()
+		} else {
+			t.Reset(d)
+		}
+		select {
+		case <-t.C:
+		case <-hurry:
+			return
+		}
+	}
 }
 
 // flushLoop renames waiting files batch by batch until none is left, the
 // folder is closing or a batch fails.
-func (f *folder) flushLoop(done chan struct{}) {
+func (f *folder) flushLoop(done, hurry chan struct{}) {
 	defer close(done)
 	if g := flushGate.Load(); g != nil {
 		(*g)()
 	}
+	f.quietWait(hurry)
 	for {
 		f.mu.Lock()
 		more := false
@@ -78,6 +141,7 @@ func (f *folder) flushLoop(done chan struct{}) {
 		}
 		if !more {
 			f.flushing = false
+			f.hurry = nil
 			f.mu.Unlock()
 			return
 		}
@@ -101,10 +165,13 @@ func (f *folder) flushSome(limit int) (bool, error) {
 		uid := s.pend[0]
 		s.pend = s.pend[1:]
 		i := s.findNext(uid, next) // the list is mostly in UID order
-		if i < 0 || !s.msgs[i].pending() {
+		if i < 0 {
 			continue
 		}
 		next = i + 1
+		if !s.msgs[i].pending() {
+			continue
+		}
 		n++
 		if err := f.flushOne(&s.msgs[i]); err != nil {
 			// Moved or removed by another program: the scan below tells.
@@ -181,11 +248,13 @@ func (f *folder) flushUIDs(uids []uint32) error {
 	return err
 }
 
-// waitFlusher waits until the flusher is not running (mu not held).
+// waitFlusher hurries the flusher and waits until it is not running (mu
+// not held).
 func (f *folder) waitFlusher(ctx context.Context) error {
 	f.mu.Lock()
 	done := f.flushed
 	running := f.flushing
+	f.hurryFlusher()
 	f.mu.Unlock()
 	if !running {
 		return nil

@@ -61,6 +61,32 @@ func gateFlusherEntered(t *testing.T) (release func(), entered <-chan struct{}) 
 	return release, in
 }
 
+// setFlushDelay sets the flusher's quiet period and longest wait for the
+// test.
+func setFlushDelay(t testing.TB, quiet, most time.Duration) {
+	q, m := flushQuiet.Load(), flushMaxDelay.Load()
+	flushQuiet.Store(int64(quiet))
+	flushMaxDelay.Store(int64(most))
+	t.Cleanup(func() {
+		flushQuiet.Store(q)
+		flushMaxDelay.Store(m)
+	})
+}
+
+// flusherDone returns a channel closed when the folder's flusher (running
+// or not) has ended, without hurrying it.
+func flusherDone(m mailbox.Mailbox) <-chan struct{} {
+	f := m.(*mbox).f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.flushing {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	return f.flushed
+}
+
 // countRenames counts the renames flushes make, per UID.
 func countRenames(t *testing.T) func() map[uint32]int {
 	var mu sync.Mutex
@@ -406,6 +432,7 @@ func TestOpenDuringFlush(t *testing.T) {
 			}
 		}
 	})
+	setFlushDelay(t, 0, 0) // renames start at once: they overlap the reads
 	flags := []mailbox.Flag{mailbox.FlagSeen, mailbox.FlagFlagged, mailbox.FlagAnswered}
 	for i := range 12 {
 		_, err := m.SetFlags(ctx, uids, mailbox.FlagsReplace, flags[:i%3+1], 0)
@@ -506,4 +533,106 @@ func TestRunRecords(t *testing.T) {
 		assert.Equal(t, info.ModSeq, mailbox.ModSeq(r.modseq), "UID %d", info.UID)
 	}
 	assert.Equal(t, []mailbox.Flag{mailbox.FlagSeen, "$k"}, listAll(t, m)[4].Flags)
+}
+
+// TestFlushWaitsForQuiet: the flusher starts renaming only once the folder
+// has had no change for flushQuiet, so a change undone within it (a
+// message marked read, then unread) renames nothing at all.
+func TestFlushWaitsForQuiet(t *testing.T) {
+	ctx := context.Background()
+	setFlushDelay(t, time.Second, time.Minute)
+	s := newTestStore(t)
+	fillNew(t, filepath.Join(s.Root, "alice"), 10)
+	_, m := openInbox(t, s)
+	require.Len(t, listAll(t, m), 10)
+	uids := []mailbox.UID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	// Out of new/ first: that move is a rename no undo cancels.
+	_, err := m.SetFlags(ctx, uids, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagAnswered}, 0)
+	require.NoError(t, err)
+	require.NoError(t, m.(Flusher).Flush(ctx))
+	renames := countRenames(t)
+	seen := []mailbox.Flag{mailbox.FlagSeen}
+	_, err = m.SetFlags(ctx, uids, mailbox.FlagsAdd, seen, 0)
+	require.NoError(t, err)
+	time.Sleep(50 * time.Millisecond) // a flusher without the wait renames all ten by now
+	assert.Empty(t, renames(), "renamed within the quiet period")
+	_, err = m.SetFlags(ctx, uids, mailbox.FlagsRemove, seen, 0)
+	require.NoError(t, err)
+	select {
+	case <-flusherDone(m):
+	case <-time.After(30 * time.Second):
+		t.Fatal("the flusher did not end")
+	}
+	assert.Empty(t, renames(), "a change undone within the quiet period renamed files")
+}
+
+// TestFlushMaxDelay: changes that never stop for flushQuiet still get
+// their files renamed, flushMaxDelay after the flusher started.
+func TestFlushMaxDelay(t *testing.T) {
+	ctx := context.Background()
+	setFlushDelay(t, time.Hour, 100*time.Millisecond)
+	s := newTestStore(t)
+	fillNew(t, filepath.Join(s.Root, "alice"), 10)
+	_, m := openInbox(t, s)
+	require.Len(t, listAll(t, m), 10)
+	renames := countRenames(t)
+	start := time.Now()
+	_, err := m.SetFlags(ctx, []mailbox.UID{2}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0)
+	require.NoError(t, err)
+	deadline := start.Add(20 * time.Second)
+	for i := 0; renames()[2] == 0; i++ {
+		if time.Now().After(deadline) {
+			t.Fatal("no rename after 20 s of changes")
+		}
+		// Message 1 toggles every few milliseconds: never quiet.
+		op := mailbox.FlagsAdd
+		if i%2 == 1 {
+			op = mailbox.FlagsRemove
+		}
+		_, err := m.SetFlags(ctx, []mailbox.UID{1}, op, []mailbox.Flag{mailbox.FlagFlagged}, 0)
+		require.NoError(t, err)
+		time.Sleep(5 * time.Millisecond)
+	}
+	assert.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond, "renamed before flushMaxDelay")
+}
+
+// TestFlushCutsTheWait: Flush, and the close of the last handle, do not
+// wait for the flusher's quiet period.
+func TestFlushCutsTheWait(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	setFlushDelay(t, time.Hour, time.Hour)
+	s := newTestStore(t)
+	dir := filepath.Join(s.Root, "alice")
+	fillNew(t, dir, 10)
+	a, m := openInbox(t, s)
+	require.Len(t, listAll(t, m), 10)
+	carrying := func(suffix string) int {
+		n := 0
+		for _, name := range dirNames(t, filepath.Join(dir, "cur")) {
+			if strings.HasSuffix(name, suffix) {
+				n++
+			}
+		}
+		return n
+	}
+	_, err := m.SetFlags(ctx, []mailbox.UID{1, 2, 3}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0)
+	require.NoError(t, err)
+	require.NoError(t, m.(Flusher).Flush(ctx), "Flush waited for the quiet period")
+	assert.Equal(t, 3, carrying(":2,S"))
+
+	_, err = m.SetFlags(ctx, []mailbox.UID{4, 5}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagFlagged}, 0)
+	require.NoError(t, err)
+	closed := make(chan struct{})
+	go func() {
+		m.Close()
+		a.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		t.Fatal("closing the last handle waited for the quiet period")
+	}
+	assert.Equal(t, 2, carrying(":2,F"))
 }

@@ -54,6 +54,7 @@ func TestFlagHelperProcess(t *testing.T) {
 	}
 	run, _ := strconv.Atoi(os.Getenv("POSTHORN_MAILDIR_FLAGCRASH_RUN"))
 	compactSlack = 4 << 10 // compact often: kills land in snapshots holding W records
+	flushQuiet.Store(0)    // rename during the burst: kills land in flushes
 	ctx := context.Background()
 	_, m := helperInbox(root)
 	w := bufio.NewWriter(os.Stdout)

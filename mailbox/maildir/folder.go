@@ -54,6 +54,8 @@ type folder struct {
 	flushing  bool          // the flusher runs (mu held)
 	closing   bool          // the last handle is closing: no new flusher
 	flushed   chan struct{} // closed when the flusher started last ends
+	hurry     chan struct{} // closed to start the running flusher's renames now
+	lastKick  time.Time     // of the last change that left files to rename (mu held)
 
 	waiting atomic.Int32 // operations waiting for mu: the flusher lets them in first
 
@@ -546,13 +548,23 @@ func (f *folder) emit(ch *changes) {
 		ev := base
 		ev.Kind = mailbox.EventFlagsChanged
 		ev.Flags = make([]mailbox.FlagChange, 0, len(ch.flagged))
-		arena := make([]mailbox.Flag, 0, 2*len(ch.flagged))
+		var arena []mailbox.Flag
+		// Flag lists are shared and never changed: messages with the same
+		// flags as the one before (as a STORE over a range leaves them)
+		// get the same list.
+		var last []mailbox.Flag
+		lastBits, lastKw := uint8(0), uint32(0)
 		next := 0
-		for _, uid := range ch.flagged {
+		for j, uid := range ch.flagged {
 			if i := s.findNext(uid, next); i >= 0 {
 				next = i + 1
 				m := &s.msgs[i]
-				ev.Flags = append(ev.Flags, mailbox.FlagChange{UID: mailbox.UID(uid), Flags: s.flagsIn(&arena, m), ModSeq: mailbox.ModSeq(m.modseq)})
+				if bits := m.want & flagMask; j == 0 || bits != lastBits || m.kw != lastKw {
+					// The arena grows by append: lists already cut from
+					// it keep the array they were cut from.
+					last, lastBits, lastKw = s.flagsIn(&arena, m), bits, m.kw
+				}
+				ev.Flags = append(ev.Flags, mailbox.FlagChange{UID: mailbox.UID(uid), Flags: last, ModSeq: mailbox.ModSeq(m.modseq)})
 			}
 		}
 		f.published = ev.Flags

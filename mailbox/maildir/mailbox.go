@@ -566,9 +566,11 @@ func (m *mbox) SetFlags(ctx context.Context, uids []mailbox.UID, op mailbox.Flag
 	var failed error
 	keywords := false
 	next := 0
-	for _, uid := range want {
-		if err := ctx.Err(); err != nil && len(entries) == 0 {
-			return res, err
+	for n, uid := range want {
+		if n&255 == 0 && len(entries) == 0 {
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
 		}
 		i := s.findNext(uid, next)
 		if i < 0 {

@@ -73,9 +73,13 @@ func (s *state) addPending(m *msgRec) {
 		keep := s.pend[:0]
 		next := 0
 		for _, uid := range s.pend {
-			if i := s.findNext(uid, next); i >= 0 && s.msgs[i].pending() {
+			i := s.findNext(uid, next)
+			if i < 0 {
+				continue
+			}
+			next = i + 1 // found, pending or not: the next UID is likely there
+			if s.msgs[i].pending() {
 				keep = append(keep, uid)
-				next = i + 1
 			}
 		}
 		slices.Sort(keep)
