@@ -65,7 +65,8 @@
 // are left, so an idle folder holds no goroutine. It begins renaming once
 // the folder has had no flag change for 50 ms, and at the latest a second
 // after it started: a burst of changes is renamed after it rather than
-// competing with it. Several changes of a message before its turn cost
+// competing with it; while changes keep coming, it pauses after each batch
+// as long as the batch took. Several changes of a message before its turn cost
 // one rename; a change undone before its turn (+FLAGS then -FLAGS, a
 // message marked read and then unread) costs none. Open, ReadMessage, copies, moves
 // and expunges always use the name the file has on disk (the flusher

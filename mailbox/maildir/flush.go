@@ -85,6 +85,11 @@ func (f *folder) quietWait(hurry <-chan struct{}) {
 	quiet, most := time.Duration(flushQuiet.Load()), time.Duration(flushMaxDelay.Load())
 	deadline := time.Now().Add(most)
 	var t *time.Timer
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
 	for {
 		f.mu.Lock()
 		until := f.lastKick.Add(quiet)
@@ -93,20 +98,25 @@ func (f *folder) quietWait(hurry <-chan struct{}) {
 			until = deadline
 		}
 		d := time.Until(until)
-		if d <= 0 {
+		if d <= 0 || !sleepOr(&t, d, hurry) {
 			return
 		}
-		if t == nil {
-			t = time.NewTimer(d)
-			defer t.Stop()
-		} else {
-			t.Reset(d)
-		}
-		select {
-		case <-t.C:
-		case <-hurry:
-			return
-		}
+	}
+}
+
+// sleepOr waits for d on the timer *t (made on first use, stopped by the
+// caller) and reports true, or false when hurry is closed first.
+func sleepOr(t **time.Timer, d time.Duration, hurry <-chan struct{}) bool {
+	if *t == nil {
+		*t = time.NewTimer(d)
+	} else {
+		(*t).Reset(d)
+	}
+	select {
+	case <-(*t).C:
+		return true
+	case <-hurry:
+		return false
 	}
 }
 
@@ -118,8 +128,19 @@ func (f *folder) flushLoop(done, hurry chan struct{}) {
 		(*g)()
 	}
 	f.quietWait(hurry)
+	var pause *time.Timer
+	defer func() {
+		if pause != nil {
+			pause.Stop()
+		}
+	}()
+	prev := time.Now() // start of the previous batch
 	for {
+		batchStart := time.Now()
 		f.mu.Lock()
+		// Changes since the previous batch began: they keep coming.
+		busy := f.lastKick.After(prev)
+		prev = batchStart
 		more := false
 		if !f.closing && f.log != nil && !f.deleted.Load() {
 			if err := flock(f.lockf); err == nil {
@@ -146,6 +167,12 @@ func (f *folder) flushLoop(done, hurry chan struct{}) {
 			return
 		}
 		f.mu.Unlock()
+		if busy {
+			// Changes keep coming (the flusher started at
+			// flushMaxDelay): it pauses as long as its batch took,
+			// leaving them at least half of the time.
+			sleepOr(&pause, time.Since(batchStart), hurry)
+		}
 		for start := time.Now(); f.waiting.Load() > 0 && time.Since(start) < yieldMax; {
 			time.Sleep(20 * time.Microsecond)
 		}

@@ -87,6 +87,18 @@ func flusherDone(m mailbox.Mailbox) <-chan struct{} {
 	return f.flushed
 }
 
+// toggleFlagged adds \Flagged to message uid when i is even, removes it
+// when i is odd.
+func toggleFlagged(t *testing.T, m mailbox.Mailbox, uid mailbox.UID, i int) {
+	t.Helper()
+	op := mailbox.FlagsAdd
+	if i%2 == 1 {
+		op = mailbox.FlagsRemove
+	}
+	_, err := m.SetFlags(context.Background(), []mailbox.UID{uid}, op, []mailbox.Flag{mailbox.FlagFlagged}, 0)
+	require.NoError(t, err)
+}
+
 // countRenames counts the renames flushes make, per UID.
 func countRenames(t *testing.T) func() map[uint32]int {
 	var mu sync.Mutex
@@ -585,12 +597,7 @@ func TestFlushMaxDelay(t *testing.T) {
 			t.Fatal("no rename after 20 s of changes")
 		}
 		// Message 1 toggles every few milliseconds: never quiet.
-		op := mailbox.FlagsAdd
-		if i%2 == 1 {
-			op = mailbox.FlagsRemove
-		}
-		_, err := m.SetFlags(ctx, []mailbox.UID{1}, op, []mailbox.Flag{mailbox.FlagFlagged}, 0)
-		require.NoError(t, err)
+		toggleFlagged(t, m, 1, i)
 		time.Sleep(5 * time.Millisecond)
 	}
 	assert.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond, "renamed before flushMaxDelay")
@@ -635,4 +642,57 @@ func TestFlushCutsTheWait(t *testing.T) {
 		t.Fatal("closing the last handle waited for the quiet period")
 	}
 	assert.Equal(t, 2, carrying(":2,F"))
+}
+
+// TestFlusherPausesWhileChangesGoOn: once renaming, the flusher leaves
+// changes that keep coming at least half of the time: after each batch
+// it pauses as long as the batch took.
+func TestFlusherPausesWhileChangesGoOn(t *testing.T) {
+	ctx := context.Background()
+	setFlushDelay(t, 0, 0)
+	s := newTestStore(t)
+	fillNew(t, filepath.Join(s.Root, "alice"), 200)
+	_, m := openInbox(t, s)
+	require.Len(t, listAll(t, m), 200)
+	const cost = 500 * time.Microsecond // of one rename, made slow here
+	var mu sync.Mutex
+	var at []time.Time
+	var busy time.Duration // spent in renames (their sleeps)
+	h := func(uid uint32) {
+		if uid == 1 {
+			return
+		}
+		start := time.Now()
+		time.Sleep(cost)
+		mu.Lock()
+		at = append(at, time.Now())
+		if len(at) > 1 {
+			busy += time.Since(start)
+		}
+		mu.Unlock()
+	}
+	renameHook.Store(&h)
+	t.Cleanup(func() { renameHook.Store(nil) })
+	uids := make([]mailbox.UID, 0, 199)
+	for u := mailbox.UID(2); u <= 200; u++ {
+		uids = append(uids, u)
+	}
+	_, err := m.SetFlags(ctx, uids, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0)
+	require.NoError(t, err)
+	renamed := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(at)
+	}
+	// Message 1 changes every 2 ms while the others are renamed.
+	deadline := time.Now().Add(30 * time.Second)
+	for i := 0; renamed() < len(uids); i++ {
+		require.True(t, time.Now().Before(deadline), "renames did not end")
+		toggleFlagged(t, m, 1, i)
+		time.Sleep(2 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	elapsed := at[len(at)-1].Sub(at[0])
+	assert.GreaterOrEqual(t, elapsed, busy*3/2, "%d renames busy for %v took %v: the flusher did not pause", len(at), busy, elapsed)
 }

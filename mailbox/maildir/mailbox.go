@@ -661,10 +661,17 @@ var errTooManyKeywords = fmt.Errorf("maildir: more than %d keywords on a message
 
 func sortedUIDs(uids []mailbox.UID) []uint32 {
 	out := make([]uint32, 0, len(uids))
+	ascending := true // as IMAP sets like 1:* come: no sort needed
 	for _, u := range uids {
 		if u != 0 {
+			if n := len(out); n > 0 && out[n-1] >= uint32(u) {
+				ascending = false
+			}
 			out = append(out, uint32(u))
 		}
+	}
+	if ascending {
+		return out
 	}
 	slices.Sort(out)
 	return slices.Compact(out)

@@ -82,7 +82,9 @@ func (s *state) addPending(m *msgRec) {
 				keep = append(keep, uid)
 			}
 		}
-		slices.Sort(keep)
+		if !slices.IsSorted(keep) {
+			slices.Sort(keep)
+		}
 		s.pend = slices.Compact(keep)
 	}
 	s.pend = append(s.pend, m.uid)
