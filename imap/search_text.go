@@ -158,9 +158,9 @@ func (b *searchMsgBuf) plainText(raw []byte, hdrLen int) bool {
 			fields = hdr
 		}
 	}
-	b.plain = b.ascii && !bytes.Contains(fields, []byte("base64")) && passThroughCharsets(fields)
+	b.plain = b.ascii && !findBase64.contains(fields) && passThroughCharsets(fields)
 	b.view, b.escaped = b.low, [256]bool{}
-	if b.plain && bytes.Contains(fields, []byte("quoted-printable")) {
+	if b.plain && findQP.contains(fields) {
 		b.plain = b.cleanQP(start)
 	}
 	return b.plain
@@ -184,7 +184,7 @@ func singleText(hdr []byte) bool {
 		return false
 	}
 	for {
-		i := bytes.Index(hdr, []byte("content-type"))
+		i := findContentType.index(hdr)
 		if i < 0 {
 			return true
 		}
@@ -340,7 +340,7 @@ func hasControl1(b []byte) bool {
 // quoted: RFC 2231 forms, spaces, comments and encoded words all say no.
 func passThroughCharsets(low []byte) bool {
 	for {
-		i := bytes.Index(low, []byte("charset"))
+		i := findCharset.index(low)
 		if i < 0 {
 			return true
 		}
