@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -40,6 +41,10 @@ func WriteMaildir(dir string, msgs [][]byte) error {
 			return err
 		}
 	}
+	// Settled on disk before anything is measured: the kernel's
+	// writeback of these files would otherwise run during the first
+	// measurements, on the same CPUs.
+	syscall.Sync()
 	return nil
 }
 
