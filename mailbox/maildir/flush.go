@@ -356,6 +356,7 @@ func (s *Store) Flush(ctx context.Context) error {
 	}
 	root := s.root + string(filepath.Separator)
 	var folders []*folder
+	var closing []chan struct{}
 	registry.mu.Lock()
 	for path, t := range registry.trees {
 		if !strings.HasPrefix(path, root) {
@@ -365,6 +366,9 @@ func (s *Store) Flush(ctx context.Context) error {
 		for _, f := range t.folders {
 			f.refs++
 			folders = append(folders, f)
+		}
+		for _, done := range t.closing {
+			closing = append(closing, done)
 		}
 		t.fmu.Unlock()
 	}
@@ -377,6 +381,18 @@ func (s *Store) Flush(ctx context.Context) error {
 			}
 		}
 		f.release()
+	}
+	// Folders whose last handle was closing flush themselves (see
+	// release): wait for them.
+	for _, done := range closing {
+		if err != nil {
+			break
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
 	}
 	return err
 }

@@ -603,30 +603,41 @@ func TestFlushMaxDelay(t *testing.T) {
 	assert.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond, "renamed before flushMaxDelay")
 }
 
-// TestFlushCutsTheWait: Flush, and the close of the last handle, do not
-// wait for the flusher's quiet period.
-func TestFlushCutsTheWait(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+// lingeringInbox returns a store whose flusher waits an hour before its
+// renames, the directory of its user alice, and her INBOX of 10 messages.
+func lingeringInbox(t *testing.T) (*Store, string, mailbox.Account, mailbox.Mailbox) {
+	t.Helper()
 	setFlushDelay(t, time.Hour, time.Hour)
 	s := newTestStore(t)
 	dir := filepath.Join(s.Root, "alice")
 	fillNew(t, dir, 10)
 	a, m := openInbox(t, s)
 	require.Len(t, listAll(t, m), 10)
-	carrying := func(suffix string) int {
-		n := 0
-		for _, name := range dirNames(t, filepath.Join(dir, "cur")) {
-			if strings.HasSuffix(name, suffix) {
-				n++
-			}
+	return s, dir, a, m
+}
+
+// carrying counts the files of cur/ in dir whose names end with suffix.
+func carrying(t *testing.T, dir, suffix string) int {
+	t.Helper()
+	n := 0
+	for _, name := range dirNames(t, filepath.Join(dir, "cur")) {
+		if strings.HasSuffix(name, suffix) {
+			n++
 		}
-		return n
 	}
+	return n
+}
+
+// TestFlushCutsTheWait: Flush, and the close of the last handle, do not
+// wait for the flusher's quiet period.
+func TestFlushCutsTheWait(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, dir, a, m := lingeringInbox(t)
 	_, err := m.SetFlags(ctx, []mailbox.UID{1, 2, 3}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0)
 	require.NoError(t, err)
 	require.NoError(t, m.(Flusher).Flush(ctx), "Flush waited for the quiet period")
-	assert.Equal(t, 3, carrying(":2,S"))
+	assert.Equal(t, 3, carrying(t, dir, ":2,S"))
 
 	_, err = m.SetFlags(ctx, []mailbox.UID{4, 5}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagFlagged}, 0)
 	require.NoError(t, err)
@@ -641,7 +652,7 @@ func TestFlushCutsTheWait(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("closing the last handle waited for the quiet period")
 	}
-	assert.Equal(t, 2, carrying(":2,F"))
+	assert.Equal(t, 2, carrying(t, dir, ":2,F"))
 }
 
 // TestFlusherPausesWhileChangesGoOn: once renaming, the flusher leaves
@@ -695,4 +706,38 @@ func TestFlusherPausesWhileChangesGoOn(t *testing.T) {
 	defer mu.Unlock()
 	elapsed := at[len(at)-1].Sub(at[0])
 	assert.GreaterOrEqual(t, elapsed, busy*3/2, "%d renames busy for %v took %v: the flusher did not pause", len(at), busy, elapsed)
+}
+
+// TestStoreFlushWaitsForClosingFolder: Store.Flush also waits for the
+// renames of a folder whose last handle is closing (it is no longer among
+// the open folders; a handle opened meanwhile gets another folder).
+func TestStoreFlushWaitsForClosingFolder(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, dir, a, m := lingeringInbox(t)
+	uids := []mailbox.UID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	_, err := m.SetFlags(ctx, uids, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0)
+	require.NoError(t, err)
+	slow := func(uint32) { time.Sleep(20 * time.Millisecond) }
+	renameHook.Store(&slow)
+	t.Cleanup(func() { renameHook.Store(nil) })
+	f := m.(*mbox).f
+	closed := make(chan struct{})
+	go func() {
+		m.Close() // the last handle: renames the ten files, slowly
+		close(closed)
+	}()
+	for {
+		f.t.fmu.Lock()
+		_, open := f.t.folders[f.dir]
+		f.t.fmu.Unlock()
+		if !open {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	require.NoError(t, s.Flush(ctx))
+	assert.Equal(t, 10, carrying(t, dir, ":2,S"), "Store.Flush returned before the closing folder's renames")
+	<-closed
+	a.Close()
 }

@@ -127,8 +127,18 @@ func (f *folder) release() {
 	t.fmu.Lock()
 	f.refs--
 	last := f.refs == 0
-	if last && t.folders[f.dir] == f {
-		delete(t.folders, f.dir)
+	var done chan struct{}
+	if last {
+		if t.folders[f.dir] == f {
+			delete(t.folders, f.dir)
+		}
+		// Store.Flush waits for this folder's renames too: a folder
+		// opened again meanwhile is another object.
+		done = make(chan struct{})
+		if t.closing == nil {
+			t.closing = map[*folder]chan struct{}{}
+		}
+		t.closing[f] = done
 	}
 	t.fmu.Unlock()
 	if last {
@@ -142,6 +152,10 @@ func (f *folder) release() {
 		f.mu.Lock()
 		f.closeFiles()
 		f.mu.Unlock()
+		t.fmu.Lock()
+		delete(t.closing, f)
+		t.fmu.Unlock()
+		close(done)
 	}
 }
 

@@ -45,8 +45,9 @@ type tree struct {
 	acctMu sync.Mutex // serialises create, delete, rename and subscriptions in this process
 	acctF  *os.File   // flock file for the same across processes
 
-	fmu     sync.Mutex         // guards folders and each folder's dir, name and refs
-	folders map[string]*folder // by directory ("" = INBOX)
+	fmu     sync.Mutex                // guards folders, closing and each folder's dir, name and refs
+	folders map[string]*folder        // by directory ("" = INBOX)
+	closing map[*folder]chan struct{} // folders whose last handle is closing: closed when their renames are done
 
 	busMu sync.Mutex
 	buses []busRef
