@@ -567,16 +567,16 @@ func (f *folder) emit(ch *changes) {
 		// flags as the one before (as a STORE over a range leaves them)
 		// get the same list.
 		var last []mailbox.Flag
-		lastBits, lastKw := uint8(0), uint32(0)
+		lastBits, lastKw, haveLast := uint8(0), uint32(0), false
 		next := 0
-		for j, uid := range ch.flagged {
+		for _, uid := range ch.flagged {
 			if i := s.findNext(uid, next); i >= 0 {
 				next = i + 1
 				m := &s.msgs[i]
-				if bits := m.want & flagMask; j == 0 || bits != lastBits || m.kw != lastKw {
+				if bits := m.want & flagMask; !haveLast || bits != lastBits || m.kw != lastKw {
 					// The arena grows by append: lists already cut from
 					// it keep the array they were cut from.
-					last, lastBits, lastKw = s.flagsIn(&arena, m), bits, m.kw
+					last, lastBits, lastKw, haveLast = s.flagsIn(&arena, m), bits, m.kw, true
 				}
 				ev.Flags = append(ev.Flags, mailbox.FlagChange{UID: mailbox.UID(uid), Flags: last, ModSeq: mailbox.ModSeq(m.modseq)})
 			}
