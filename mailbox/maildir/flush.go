@@ -349,7 +349,7 @@ func (m *mbox) Flush(ctx context.Context) error {
 // returns once they carry their flags: call it before another program
 // (mbsync, a backup, a migration to another server) reads the Maildirs
 // while this process keeps them open. Closing the last handle on a folder
-// does the same for it.
+// does the same for it, and Flush also waits for such closes under way.
 func (s *Store) Flush(ctx context.Context) error {
 	if err := s.init(); err != nil {
 		return err
