@@ -148,11 +148,7 @@ func filesByUID(t *testing.T, dir string) map[mailbox.UID]string {
 // carrying the flags.
 func TestFlushCoalesces(t *testing.T) {
 	ctx := context.Background()
-	s := newTestStore(t)
-	dir := filepath.Join(s.Root, "alice")
-	fillNew(t, dir, 10)
-	_, m := openInbox(t, s)
-	require.Len(t, listAll(t, m), 10)
+	_, dir, _, m := filledInbox(t, 10)
 	set := func(uids []mailbox.UID, op mailbox.FlagOp, f mailbox.Flag) {
 		t.Helper()
 		_, err := m.SetFlags(ctx, uids, op, []mailbox.Flag{f}, 0)
@@ -231,11 +227,7 @@ func TestFlusherExitsWhenIdle(t *testing.T) {
 // renames, so another program finds the flags in the names at once.
 func TestCloseFlushes(t *testing.T) {
 	ctx := context.Background()
-	s := newTestStore(t)
-	dir := filepath.Join(s.Root, "alice")
-	fillNew(t, dir, 20)
-	a, m := openInbox(t, s)
-	require.Len(t, listAll(t, m), 20)
+	_, dir, a, m := filledInbox(t, 20)
 	release := gateFlusher(t)
 	_, err := m.SetFlags(ctx, []mailbox.UID{1, 5, 20}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagAnswered}, 0)
 	require.NoError(t, err)
@@ -284,11 +276,7 @@ func TestOutsideRenameWhilePending(t *testing.T) {
 	for _, hidden := range []bool{false, true} {
 		t.Run(fmt.Sprint("hidden=", hidden), func(t *testing.T) {
 			ctx := context.Background()
-			s := newTestStore(t)
-			dir := filepath.Join(s.Root, "alice")
-			fillNew(t, dir, 2)
-			a, m := openInbox(t, s)
-			require.Len(t, listAll(t, m), 2)
+			_, dir, a, m := filledInbox(t, 2)
 			var evs events
 			defer a.Watch(evs.add)()
 			release := gateFlusher(t)
@@ -345,11 +333,7 @@ func copyDir(t *testing.T, from, to string) {
 // the rename and its record), or renamed by another program.
 func TestPendingAfterCrash(t *testing.T) {
 	ctx := context.Background()
-	s := newTestStore(t)
-	dir := filepath.Join(s.Root, "alice")
-	fillNew(t, dir, 2)
-	_, m := openInbox(t, s)
-	require.Len(t, listAll(t, m), 2)
+	s, dir, _, m := filledInbox(t, 2)
 	_, entered := gateFlusherEntered(t)
 	res, err := m.SetFlags(ctx, []mailbox.UID{1}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen, "$k"}, 0)
 	require.NoError(t, err)
@@ -511,11 +495,7 @@ func TestSnapshotKeepsPending(t *testing.T) {
 // flags and MODSEQs as the folder in memory.
 func TestRunRecords(t *testing.T) {
 	ctx := context.Background()
-	s := newTestStore(t)
-	dir := filepath.Join(s.Root, "alice")
-	fillNew(t, dir, 12)
-	_, m := openInbox(t, s)
-	require.Len(t, listAll(t, m), 12)
+	_, dir, _, m := filledInbox(t, 12)
 	_, err := m.SetFlags(ctx, []mailbox.UID{5}, mailbox.FlagsAdd, []mailbox.Flag{"$k"}, 0)
 	require.NoError(t, err)
 	_, err = m.SetFlags(ctx, []mailbox.UID{8}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0)
@@ -553,10 +533,7 @@ func TestRunRecords(t *testing.T) {
 func TestFlushWaitsForQuiet(t *testing.T) {
 	ctx := context.Background()
 	setFlushDelay(t, time.Second, time.Minute)
-	s := newTestStore(t)
-	fillNew(t, filepath.Join(s.Root, "alice"), 10)
-	_, m := openInbox(t, s)
-	require.Len(t, listAll(t, m), 10)
+	_, _, _, m := filledInbox(t, 10)
 	uids := []mailbox.UID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 	// Out of new/ first: that move is a rename no undo cancels.
 	_, err := m.SetFlags(ctx, uids, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagAnswered}, 0)
@@ -583,10 +560,7 @@ func TestFlushWaitsForQuiet(t *testing.T) {
 func TestFlushMaxDelay(t *testing.T) {
 	ctx := context.Background()
 	setFlushDelay(t, time.Hour, 100*time.Millisecond)
-	s := newTestStore(t)
-	fillNew(t, filepath.Join(s.Root, "alice"), 10)
-	_, m := openInbox(t, s)
-	require.Len(t, listAll(t, m), 10)
+	_, _, _, m := filledInbox(t, 10)
 	renames := countRenames(t)
 	start := time.Now()
 	_, err := m.SetFlags(ctx, []mailbox.UID{2}, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0)
@@ -603,17 +577,24 @@ func TestFlushMaxDelay(t *testing.T) {
 	assert.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond, "renamed before flushMaxDelay")
 }
 
-// lingeringInbox returns a store whose flusher waits an hour before its
-// renames, the directory of its user alice, and her INBOX of 10 messages.
+// filledInbox returns a test store, the directory of its user alice, and
+// her account and INBOX holding n messages (fillNew), listed once.
+func filledInbox(t *testing.T, n int) (*Store, string, mailbox.Account, mailbox.Mailbox) {
+	t.Helper()
+	s := newTestStore(t)
+	dir := filepath.Join(s.Root, "alice")
+	fillNew(t, dir, n)
+	a, m := openInbox(t, s)
+	require.Len(t, listAll(t, m), n)
+	return s, dir, a, m
+}
+
+// lingeringInbox is filledInbox(t, 10) with a flusher that waits an hour
+// before its renames.
 func lingeringInbox(t *testing.T) (*Store, string, mailbox.Account, mailbox.Mailbox) {
 	t.Helper()
 	setFlushDelay(t, time.Hour, time.Hour)
-	s := newTestStore(t)
-	dir := filepath.Join(s.Root, "alice")
-	fillNew(t, dir, 10)
-	a, m := openInbox(t, s)
-	require.Len(t, listAll(t, m), 10)
-	return s, dir, a, m
+	return filledInbox(t, 10)
 }
 
 // carrying counts the files of cur/ in dir whose names end with suffix.
@@ -661,10 +642,7 @@ func TestFlushCutsTheWait(t *testing.T) {
 func TestFlusherPausesWhileChangesGoOn(t *testing.T) {
 	ctx := context.Background()
 	setFlushDelay(t, 0, 0)
-	s := newTestStore(t)
-	fillNew(t, filepath.Join(s.Root, "alice"), 200)
-	_, m := openInbox(t, s)
-	require.Len(t, listAll(t, m), 200)
+	_, _, _, m := filledInbox(t, 200)
 	const cost = 500 * time.Microsecond // of one rename, made slow here
 	var mu sync.Mutex
 	var at []time.Time
