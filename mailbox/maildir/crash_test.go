@@ -193,7 +193,10 @@ func TestCrashRecovery(t *testing.T) {
 
 type sent struct{ run, n int }
 
-func checkCrashStore(t *testing.T, root string, acked map[mailbox.UID]sent, uidValidity uint32, run int) uint32 {
+// reopenCrashInbox opens the INBOX of user crash under root with a new
+// Store, as a restart after the kill of run would; closeInbox closes it
+// (and its account), so that the next check loads the folder afresh.
+func reopenCrashInbox(t *testing.T, root string, run int) (m mailbox.Mailbox, closeInbox func()) {
 	t.Helper()
 	ctx := context.Background()
 	s := &Store{Root: root, PollInterval: -1}
@@ -201,12 +204,22 @@ func checkCrashStore(t *testing.T, root string, acked map[mailbox.UID]sent, uidV
 	if err != nil {
 		t.Fatalf("run %d: reopen: %v", run, err)
 	}
-	defer acct.Close()
-	m, err := acct.Mailbox(ctx, mailbox.Inbox)
+	m, err = acct.Mailbox(ctx, mailbox.Inbox)
 	if err != nil {
+		acct.Close()
 		t.Fatalf("run %d: INBOX after kill: %v", run, err)
 	}
-	defer m.Close()
+	return m, func() {
+		m.Close()
+		acct.Close()
+	}
+}
+
+func checkCrashStore(t *testing.T, root string, acked map[mailbox.UID]sent, uidValidity uint32, run int) uint32 {
+	t.Helper()
+	ctx := context.Background()
+	m, closeInbox := reopenCrashInbox(t, root, run)
+	defer closeInbox()
 	st, err := m.Status(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -215,17 +215,8 @@ func checkFlagCrash(t *testing.T, root string, want map[mailbox.UID][]mailbox.Fl
 			}
 		}
 	}
-	s := &Store{Root: root, PollInterval: -1}
-	acct, err := s.Open(ctx, "crash")
-	if err != nil {
-		t.Fatalf("run %d: reopen: %v", run, err)
-	}
-	defer acct.Close()
-	m, err := acct.Mailbox(ctx, mailbox.Inbox)
-	if err != nil {
-		t.Fatalf("run %d: INBOX after kill: %v", run, err)
-	}
-	defer m.Close()
+	m, closeInbox := reopenCrashInbox(t, root, run)
+	defer closeInbox()
 	var lo, hi mailbox.UID
 	var maybe []mailbox.Flag
 	if inflight >= 0 {
