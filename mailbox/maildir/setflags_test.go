@@ -187,3 +187,23 @@ func TestSetFlagsResultIsOwnList(t *testing.T) {
 		t.Fatalf("writing into the result changed the event: %+v", got[0])
 	}
 }
+
+// TestSetFlagsRepeatedUIDs: a UID named twice, in order or not, is changed
+// once and answered once.
+func TestSetFlagsRepeatedUIDs(t *testing.T) {
+	ctx := context.Background()
+	for _, uids := range [][]mailbox.UID{{2, 2, 3}, {3, 2, 3}, {2, 3, 3}} {
+		_, _, _, m := filledInbox(t, 3)
+		res, err := m.SetFlags(ctx, uids, mailbox.FlagsAdd, []mailbox.Flag{mailbox.FlagSeen}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []mailbox.UID
+		for _, c := range res.Changed {
+			got = append(got, c.UID)
+		}
+		if want := []mailbox.UID{2, 3}; !slices.Equal(got, want) {
+			t.Errorf("SetFlags(%v) changed %v, want %v", uids, got, want)
+		}
+	}
+}
