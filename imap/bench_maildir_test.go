@@ -91,6 +91,15 @@ func BenchmarkMaildir(b *testing.B) {
 	}
 }
 
+// BenchmarkFetchShared fetches every message of the Maildir folder whole,
+// with the connection's goroutine doing all the store's work (serial) and
+// sharing it with a helper (shared, what the server does with two CPUs or
+// more); cpu-ns/op is the CPU time of the whole process, client included.
+func BenchmarkFetchShared(b *testing.B) {
+	addr, _, _ := maildirBench(b)
+	benchFetchHelped(b, addr, splitLatency, "shared")
+}
+
 // startDovecot runs Dovecot's imap binary in PREAUTH mode on a copy of the
 // Maildir at src and returns a client on its stdin/stdout.
 func startDovecot(b *testing.B, src string) *benchClient {

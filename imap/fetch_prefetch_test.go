@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -180,32 +181,107 @@ func TestFetchPrefetchSlowStore(t *testing.T) {
 	require.NotEmpty(t, ls.order)
 }
 
-// A fast store, or a small FETCH, or one without message data, never
-// starts the prefetcher.
+// helperThresholds sets prefetchLatency and splitLatency, and GOMAXPROCS
+// to at least 2, for the rest of the test.
+func helperThresholds(t *testing.T, prefetch, split time.Duration) {
+	oldP, oldS := prefetchLatency.Swap(int64(prefetch)), splitLatency.Swap(int64(split))
+	oldProcs := runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0)))
+	t.Cleanup(func() {
+		prefetchLatency.Store(oldP)
+		splitLatency.Store(oldS)
+		runtime.GOMAXPROCS(oldProcs)
+	})
+}
+
+// A fast store, or a small FETCH, or one without message data, starts no
+// helper of either kind.
 func TestFetchPrefetchNotStarted(t *testing.T) {
 	ls := &latencyStore{delay: 100 * time.Microsecond}
 	direct, slow, _ := prefetchEnv(t, 40, ls)
-	before := prefetchStarted.Load()
-	// Fast: the memory store, under a threshold that a loaded machine
+	before, beforeSplit := prefetchStarted.Load(), splitStarted.Load()
+	// Fast: the memory store, under thresholds that a loaded machine
 	// running the race detector cannot reach.
-	old := prefetchLatency.Swap(int64(time.Second))
+	oldP, oldS := prefetchLatency.Swap(int64(time.Second)), splitLatency.Swap(int64(time.Second))
 	fetchAll(direct.selectInbox(), "f", "FETCH 1:* BODY.PEEK[]")
-	prefetchLatency.Store(old)
+	prefetchLatency.Store(oldP)
+	splitLatency.Store(oldS)
 	c := slow.selectInbox()
 	fetchAll(c, "g", fmt.Sprintf("FETCH 1:%d BODY.PEEK[]", prefetchMin-1))
 	fetchAll(c, "h", "FETCH 1:* (FLAGS ENVELOPE)")
 	require.Equal(t, before, prefetchStarted.Load())
+	require.Equal(t, beforeSplit, splitStarted.Load())
 }
 
-// A message expunged by another session while the prefetcher is ahead:
-// answered as without it (RFC 2180 §4.1.3): the others go out, the FETCH
-// ends NO [EXPUNGEISSUED].
+// On a store whose Open costs a few microseconds, a large FETCH of
+// message data shares the work with a helper and answers exactly as
+// without it, in order; each message is opened once (by the helper or by
+// the connection's goroutine, never both), every handle opened is closed,
+// and never more are open at once than the window and one.
+func TestFetchSplitSameAnswers(t *testing.T) {
+	ls := &latencyStore{}
+	direct, shared, _ := prefetchEnv(t, 60, ls)
+	cmds := []string{
+		"FETCH 1:* (UID BODY.PEEK[])",
+		"FETCH 1:* (FLAGS BODY.PEEK[HEADER] BODY.PEEK[TEXT]<5.20> RFC822.SIZE)",
+		"UID FETCH 1:* (BODY.PEEK[1] BINARY.PEEK[1] BODY.PEEK[HEADER.FIELDS (SUBJECT)])",
+	}
+	var want [][]string
+	helperThresholds(t, time.Hour, time.Hour)
+	for _, cmd := range cmds {
+		want = append(want, fetchAll(direct.selectInbox(), "f", cmd))
+	}
+	helperThresholds(t, time.Hour, 0)
+	c := shared.selectInbox()
+	for i, cmd := range cmds {
+		before, beforeSlow := splitStarted.Load(), prefetchStarted.Load()
+		got := fetchAll(c, "f", cmd)
+		require.Equal(t, int64(1), splitStarted.Load()-before, "helper started for %s", cmd)
+		require.Equal(t, beforeSlow, prefetchStarted.Load())
+		require.Equal(t, want[i], got, cmd)
+		require.Len(t, got, 61)
+	}
+	opened, closed, maxOpen := ls.counts()
+	require.Equal(t, len(cmds)*60, opened, "each message opened once per FETCH")
+	require.Equal(t, opened, closed, "handles opened and closed")
+	require.LessOrEqual(t, maxOpen, splitWindow+1)
+}
+
+// With a single CPU to run on, the work is not shared: a helper would
+// only take turns with the connection's goroutine.
+func TestFetchSplitNeedsTwoCPUs(t *testing.T) {
+	ls := &latencyStore{}
+	_, shared, _ := prefetchEnv(t, 40, ls)
+	helperThresholds(t, time.Hour, 0)
+	runtime.GOMAXPROCS(1)
+	before := splitStarted.Load()
+	lines := fetchAll(shared.selectInbox(), "f", "FETCH 1:* BODY.PEEK[]")
+	require.Len(t, lines, 41)
+	require.Equal(t, before, splitStarted.Load())
+}
+
+// A message expunged by another session while helpers of either kind are
+// ahead: answered as without them (RFC 2180 §4.1.3): the others go out,
+// the FETCH ends NO [EXPUNGEISSUED].
 func TestFetchPrefetchExpungedMeanwhile(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprint("shared ", shared), func(t *testing.T) {
+			testExpungedMeanwhile(t, shared)
+		})
+	}
+}
+
+func testExpungedMeanwhile(t *testing.T, shared bool) {
 	ls := &latencyStore{delay: 100 * time.Microsecond, victim: 20}
+	started := &prefetchStarted
+	if shared {
+		ls.delay = 0
+		helperThresholds(t, time.Hour, 0)
+		started = &splitStarted
+	}
 	_, slow, msgs := prefetchEnv(t, 40, ls)
-	before := prefetchStarted.Load()
+	before := started.Load()
 	lines := fetchAll(slow.selectInbox(), "f", "FETCH 1:* (UID BODY.PEEK[])")
-	require.Equal(t, int64(1), prefetchStarted.Load()-before)
+	require.Equal(t, int64(1), started.Load()-before)
 	require.Len(t, lines, 40)
 	for i, l := range lines[:39] {
 		uid := i + 1
@@ -220,10 +296,20 @@ func TestFetchPrefetchExpungedMeanwhile(t *testing.T) {
 	require.Equal(t, opened, closed)
 }
 
-// testPrefetcher returns a prefetcher on a mailbox of 100 messages behind
-// ls, for driving it directly; every seventh is larger than
-// prefetchMaxRead.
-func testPrefetcher(t *testing.T, ctx context.Context, ls *latencyStore) (*prefetcher, []mailbox.MessageInfo) {
+// The two kinds of helpers, for tests that drive them directly.
+var prefetcherKinds = []struct {
+	name   string
+	start  func(*conn) *prefetcher
+	window int
+}{
+	{"slow store", (*conn).newPrefetcher, prefetchWindow},
+	{"shared", (*conn).newSplitter, splitWindow},
+}
+
+// testPrefetcher returns helpers started by start on a mailbox of 100
+// messages behind ls, for driving them directly, and the mailbox; every
+// seventh message is larger than prefetchMaxRead.
+func testPrefetcher(t *testing.T, ctx context.Context, ls *latencyStore, start func(*conn) *prefetcher) (*prefetcher, []mailbox.MessageInfo, mailbox.Mailbox) {
 	st := memstore.New()
 	require.NoError(t, st.AddUser("sara", "secret", "sara@example.org"))
 	ls.Store = st
@@ -246,116 +332,144 @@ func testPrefetcher(t *testing.T, ctx context.Context, ls *latencyStore) (*prefe
 		require.NoError(t, err)
 		infos = append(infos, info)
 	}
-	return (&conn{ctx: ctx, mbox: mb}).newPrefetcher(), infos
+	return start(&conn{ctx: ctx, mbox: mb}), infos, mb
 }
 
-// The prefetcher hands the messages to fn in order, each with its bytes;
-// after fn fails it calls fn no more, and stop closes every handle; at no
-// time are more than prefetchWindow messages in flight.
+// slotData returns the start of the message of s: what a helper read or
+// opened, or else (the connection's goroutine's own share, when the work
+// is shared) what it opens itself from mb.
+func slotData(ctx context.Context, mb mailbox.Mailbox, s *prefetchSlot) ([]byte, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	if s.read {
+		return s.data, nil
+	}
+	rc := s.rc
+	if rc == nil {
+		if s.state.Load() != slotOwn {
+			return nil, fmt.Errorf("UID %d: no data", s.info.UID)
+		}
+		var err error
+		if rc, err = mb.Open(ctx, s.info.UID); err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+	}
+	data := make([]byte, 9)
+	_, err := io.ReadFull(rc, data)
+	return data, err
+}
+
+// The helpers hand the messages to fn in order, each with its bytes (or,
+// when the work is shared, for fn to fetch itself); after fn fails they
+// call fn no more, and stop closes every handle; at no time are more
+// messages in flight than the window.
 func TestPrefetcherOrderAndBound(t *testing.T) {
-	for _, failAt := range []int{-1, 0, 5, 50} {
-		t.Run(fmt.Sprint("fail at ", failAt), func(t *testing.T) {
-			ls := &latencyStore{}
-			p, infos := testPrefetcher(t, context.Background(), ls)
-			var got []mailbox.UID
-			added := 0
-			fn := func(s *prefetchSlot) error {
-				if s.err != nil {
-					return s.err
-				}
-				data := s.data
-				if s.rc != nil {
-					// Large: open, for fn to read (and the prefetcher to close).
-					data = make([]byte, 9)
-					if _, err := io.ReadFull(s.rc, data); err != nil {
+	for _, kind := range prefetcherKinds {
+		for _, failAt := range []int{-1, 0, 5, 50} {
+			t.Run(fmt.Sprint(kind.name, "/fail at ", failAt), func(t *testing.T) {
+				ctx := context.Background()
+				ls := &latencyStore{}
+				p, infos, mb := testPrefetcher(t, ctx, ls, kind.start)
+				var got []mailbox.UID
+				added := 0
+				fn := func(s *prefetchSlot) error {
+					data, err := slotData(ctx, mb, s)
+					if err != nil {
 						return err
 					}
-				} else if !s.read {
-					return fmt.Errorf("UID %d: no data", s.info.UID)
+					if !strings.HasPrefix(string(data), "Subject: ") {
+						return fmt.Errorf("UID %d: data %.20q", s.info.UID, data)
+					}
+					// Bound: messages added and not yet given to fn.
+					if inFlight := added - len(got); inFlight > kind.window {
+						return fmt.Errorf("%d messages in flight", inFlight)
+					}
+					got = append(got, s.info.UID)
+					if len(got)-1 == failAt {
+						return errors.New("fn failed")
+					}
+					return nil
 				}
-				if !strings.HasPrefix(string(data), "Subject: ") {
-					return fmt.Errorf("UID %d: data %.20q", s.info.UID, data)
+				var err error
+				for i := range infos {
+					if err = p.add(&infos[i], fn); err != nil {
+						break
+					}
+					added++
 				}
-				// Bound: messages added and not yet given to fn.
-				if inFlight := added - len(got); inFlight > prefetchWindow {
-					return fmt.Errorf("%d messages in flight", inFlight)
+				if err == nil {
+					err = p.finish(fn)
 				}
-				got = append(got, s.info.UID)
-				if len(got)-1 == failAt {
-					return errors.New("fn failed")
+				p.stop()
+				if failAt < 0 {
+					require.NoError(t, err)
+					require.Len(t, got, len(infos))
+				} else {
+					require.EqualError(t, err, "fn failed")
+					require.Len(t, got, failAt+1)
 				}
-				return nil
-			}
-			var err error
-			for i := range infos {
-				if err = p.add(&infos[i], fn); err != nil {
-					break
+				for i, uid := range got {
+					require.Equal(t, infos[i].UID, uid)
 				}
-				added++
-			}
-			if err == nil {
-				err = p.finish(fn)
-			}
-			p.stop()
-			if failAt < 0 {
-				require.NoError(t, err)
-				require.Len(t, got, len(infos))
-			} else {
-				require.EqualError(t, err, "fn failed")
-				require.Len(t, got, failAt+1)
-			}
-			for i, uid := range got {
-				require.Equal(t, infos[i].UID, uid)
-			}
-			opened, closed, maxOpen := ls.counts()
-			require.Equal(t, opened, closed)
-			require.LessOrEqual(t, maxOpen, prefetchWindow)
-		})
+				opened, closed, maxOpen := ls.counts()
+				require.Equal(t, opened, closed)
+				require.LessOrEqual(t, maxOpen, kind.window+1) // + fn's own
+			})
+		}
 	}
 }
 
-// Cancelling the FETCH's context while the worker waits on the store ends
-// it: stop returns, nothing more is opened, every handle is closed.
+// Cancelling the FETCH's context while the helpers wait on the store ends
+// them: stop returns, nothing more is opened, every handle is closed.
 func TestPrefetcherCancel(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ls := &latencyStore{block: make(chan struct{})}
-	p, infos := testPrefetcher(t, ctx, ls)
-	var n atomic.Int32
-	fn := func(s *prefetchSlot) error {
-		if s.err != nil {
-			return s.err
-		}
-		n.Add(1)
-		return nil
-	}
-	done := make(chan error, 1)
-	go func() {
-		var err error
-		for i := range infos {
-			if err = p.add(&infos[i], fn); err != nil {
-				break
+	for _, kind := range prefetcherKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			ls := &latencyStore{block: make(chan struct{})}
+			p, infos, mb := testPrefetcher(t, ctx, ls, kind.start)
+			var n atomic.Int32
+			fn := func(s *prefetchSlot) error {
+				if _, err := slotData(ctx, mb, s); err != nil {
+					return err
+				}
+				n.Add(1)
+				return nil
 			}
-		}
-		if err == nil {
-			err = p.finish(fn)
-		}
-		p.stop()
-		done <- err
-	}()
-	// The first 10 messages open; then the store blocks until cancelled.
-	require.Eventually(t, func() bool { o, _, _ := ls.counts(); return o == 10 }, 5*time.Second, time.Millisecond)
-	cancel()
-	select {
-	case err := <-done:
-		require.ErrorIs(t, err, context.Canceled)
-	case <-time.After(5 * time.Second):
-		t.Fatal("the prefetcher did not stop")
+			done := make(chan error, 1)
+			go func() {
+				var err error
+				for i := range infos {
+					if err = p.add(&infos[i], fn); err != nil {
+						break
+					}
+				}
+				if err == nil {
+					err = p.finish(fn)
+				}
+				p.stop()
+				done <- err
+			}()
+			// The first 10 messages open; then the store blocks until
+			// cancelled.
+			require.Eventually(t, func() bool { o, _, _ := ls.counts(); return o >= 10 }, 5*time.Second, time.Millisecond)
+			cancel()
+			select {
+			case err := <-done:
+				require.ErrorIs(t, err, context.Canceled)
+			case <-time.After(5 * time.Second):
+				t.Fatal("the helpers did not stop")
+			}
+			opened, closed, _ := ls.counts()
+			require.Equal(t, opened, closed)
+			require.EqualValues(t, 10, n.Load(), "the first 10 messages, and no other, went to fn")
+			if kind.name == "slow store" {
+				require.Equal(t, 10, opened)
+			}
+		})
 	}
-	opened, closed, _ := ls.counts()
-	require.Equal(t, 10, opened)
-	require.Equal(t, opened, closed)
-	require.EqualValues(t, 10, n.Load())
 }
 
 // BenchmarkFetchSlowStore fetches 200 messages whole from a store that
@@ -374,17 +488,108 @@ func BenchmarkFetchSlowStore(b *testing.B) {
 	}
 	done()
 	addr := serveBench(b, &latencyStore{Store: st, delay: 200 * time.Microsecond})
-	for _, mode := range []string{"serial", "prefetch"} {
+	benchFetchHelped(b, addr, prefetchLatency, "prefetch")
+}
+
+// benchFetchHelped fetches every message of the INBOX served at addr
+// whole: with threshold out of reach (serial), then as it is (helped, the
+// second sub-benchmark's name). cpu-ns/op is the CPU time of the whole
+// process, client included.
+func benchFetchHelped(b *testing.B, addr string, threshold *atomic.Int64, helped string) {
+	for _, mode := range []string{"serial", helped} {
 		b.Run(mode, func(b *testing.B) {
 			if mode == "serial" {
-				old := prefetchLatency.Swap(int64(time.Hour))
-				defer prefetchLatency.Store(old)
+				old := threshold.Swap(int64(time.Hour))
+				defer threshold.Store(old)
 			}
 			c := dialBench(b, addr, "LOGIN sara secret", "SELECT INBOX")
 			b.ReportAllocs()
+			cpu := cpuTime()
 			for b.Loop() {
 				c.do(b, "FETCH 1:* BODY.PEEK[]")
 			}
+			reportCPU(b, cpu)
 		})
 	}
+}
+
+// When the work is shared, the helper takes the newest message nobody
+// took, passing over those it took already, and stops looking at the
+// connection's goroutine's share: the two meet in the middle.
+func TestSplitterTakesNewest(t *testing.T) {
+	p := (&conn{ctx: context.Background()}).newRing(8, splitMaxRead)
+	p.split = true
+	queue := func(uids ...mailbox.UID) {
+		for _, uid := range uids {
+			s := &p.ring[p.added.Load()%int64(len(p.ring))]
+			s.info.UID = uid
+			s.state.Store(slotQueued)
+			p.added.Add(1)
+		}
+	}
+	takes := func() (uids []mailbox.UID) {
+		for s := p.take(); s != nil; s = p.take() {
+			require.Equal(t, int32(slotHelper), s.state.Load())
+			uids = append(uids, s.info.UID)
+		}
+		return uids
+	}
+	require.Nil(t, p.take(), "nothing queued")
+	queue(1, 2, 3, 4, 5)
+	// The connection's goroutine took message 1 itself.
+	p.ring[0].state.Store(slotOwn)
+	require.Equal(t, []mailbox.UID{5, 4}, []mailbox.UID{p.take().info.UID, p.take().info.UID})
+	queue(6, 7)
+	require.Equal(t, []mailbox.UID{7, 6, 3, 2}, takes(), "newest first, over those taken, down to message 1")
+	// Messages 1 to 4 are done with; 5 to 7 are in flight; 8 to 12 go
+	// round the ring into the slots of 1 to 4 (and 12 into 5's, once 5
+	// is done with).
+	for i := range 5 {
+		p.ring[i].state.Store(slotFree)
+	}
+	queue(8, 9, 10, 11, 12)
+	require.Equal(t, []mailbox.UID{12, 11, 10, 9, 8}, takes())
+	require.Nil(t, p.take())
+}
+
+// A helper that found nothing to take waits; the connection's goroutine
+// wakes it only once splitWake messages are queued, not for each one.
+func TestSplitterWakesAfterEnough(t *testing.T) {
+	sleeps := make(chan struct{}, 10)
+	splitSleeps = func() { sleeps <- struct{}{} }
+	defer func() { splitSleeps = nil }()
+	ctx := context.Background()
+	ls := &latencyStore{}
+	p, infos, mb := testPrefetcher(t, ctx, ls, (*conn).newSplitter)
+	waitSleep := func() {
+		t.Helper()
+		select {
+		case <-sleeps:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the helper did not go to sleep")
+		}
+	}
+	waitSleep() // nothing queued yet
+	fn := func(s *prefetchSlot) error {
+		_, err := slotData(ctx, mb, s)
+		return err
+	}
+	for i := range splitWake - 1 {
+		require.NoError(t, p.add(&infos[i], fn))
+	}
+	time.Sleep(20 * time.Millisecond)
+	opened, _, _ := ls.counts()
+	require.Zero(t, opened, "the helper slept on")
+	require.NoError(t, p.add(&infos[splitWake-1], fn))
+	waitSleep() // woken, it took all there was, and found nothing more
+	opened, _, _ = ls.counts()
+	require.Equal(t, splitWake, opened)
+	for i := range p.ring[:splitWake] {
+		require.Equal(t, int32(slotHelper), p.ring[i].state.Load())
+	}
+	require.NoError(t, p.finish(fn))
+	p.stop()
+	opened, closed, _ := ls.counts()
+	require.Equal(t, splitWake, opened)
+	require.Equal(t, opened, closed)
 }
