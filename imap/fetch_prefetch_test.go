@@ -1,10 +1,12 @@
 package imap
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"runtime"
 	"strings"
 	"sync"
@@ -592,4 +594,73 @@ func TestSplitterWakesAfterEnough(t *testing.T) {
 	opened, closed, _ := ls.counts()
 	require.Equal(t, splitWake, opened)
 	require.Equal(t, opened, closed)
+}
+
+// On the Maildir store, sessions fetching every message whole at the same
+// time, with the work shared, each get every message exactly, while
+// another session keeps changing flags (so the store renames the files
+// being read). Some messages are larger than splitMaxRead: the helper only
+// opens those.
+func TestFetchSplitMaildirConcurrent(t *testing.T) {
+	e := newMaildirEnv(t)
+	var msgs []string
+	for i := 1; i <= 120; i++ {
+		body := strings.Repeat(fmt.Sprintf("line %d of the body\r\n", i), i)
+		if i%25 == 0 {
+			body = strings.Repeat("y", splitMaxRead+i) + "\r\n"
+		}
+		m := msg(fmt.Sprintf("message %d", i), body)
+		e.appendMsg("INBOX", m)
+		msgs = append(msgs, m)
+	}
+	helperThresholds(t, time.Hour, 0)
+	before := splitStarted.Load()
+	dial := func(t *testing.T) *client {
+		nc, err := net.Dial("tcp", e.addr)
+		require.NoError(t, err)
+		t.Cleanup(func() { nc.Close() })
+		c := &client{t: t, nc: nc, br: bufio.NewReader(nc)}
+		c.expect("* OK [CAPABILITY *] *")
+		c.run("C: L1 LOGIN sara secret", "S: L1 OK [CAPABILITY *] Logged in")
+		c.send("S1 SELECT INBOX")
+		c.skipUntil("S1 OK *")
+		return c
+	}
+	t.Run("group", func(t *testing.T) {
+		for s := range 4 {
+			t.Run(fmt.Sprint("fetch ", s), func(t *testing.T) {
+				t.Parallel()
+				c := dial(t)
+				for round := range 3 {
+					lines := fetchAll(c, fmt.Sprint("f", round), "FETCH 1:* (UID BODY.PEEK[])")
+					var bodies []string // without the flag changes announced meanwhile
+					for _, l := range lines {
+						if strings.Contains(l, " BODY[] {") {
+							bodies = append(bodies, l)
+						}
+					}
+					require.Len(t, bodies, len(msgs))
+					for i, m := range msgs {
+						want := fmt.Sprintf("* %d FETCH (UID %d BODY[] {%d}%s)", i+1, i+1, len(m), m)
+						require.True(t, want == bodies[i], "message %d: %.200q", i+1, bodies[i])
+					}
+					last := lines[len(lines)-1]
+					require.True(t, strings.HasPrefix(last, fmt.Sprintf("f%d OK ", round)), last)
+				}
+			})
+		}
+		t.Run("flags", func(t *testing.T) {
+			t.Parallel()
+			c := dial(t)
+			for round := range 20 {
+				op := "+"
+				if round%2 == 1 {
+					op = "-"
+				}
+				lines := fetchAll(c, fmt.Sprint("s", round), fmt.Sprintf(`STORE 1:* %sFLAGS.SILENT (\Flagged)`, op))
+				require.True(t, strings.HasPrefix(lines[len(lines)-1], fmt.Sprintf("s%d OK ", round)), lines)
+			}
+		})
+	})
+	require.GreaterOrEqual(t, splitStarted.Load()-before, int64(4*3))
 }
