@@ -133,30 +133,46 @@ func (c *compare) imapClient() {
 
 // eachIMAPClient fills r with the median of 3×c.runs calls of measure
 // for every IMAP client, each on its own connection to addr, after one
-// warm-up call (the server's caches). A call lasts a fraction of a
-// second, so more of them than the servers' runs keep the median steady
-// on a shared machine.
+// warm-up call each (the server's caches). The clients take turns, one
+// call each per round, so that a server whose speed drifts (Dovecot's
+// caches, the machine's other work) weighs on every client alike. A call
+// lasts a fraction of a second, so more of them than the servers' runs
+// keep the median steady on a shared machine.
 func (c *compare) eachIMAPClient(r *row, addr string, measure func(*clients.IMAPClient) (float64, error)) {
+	type open struct {
+		name string
+		f    *clients.IMAPClient
+		vals []float64
+	}
+	var opened []*open
 	for _, cl := range clients.IMAP {
 		f, err := cl.Open(addr, targets.IMAPUser, targets.IMAPPass)
 		if err != nil {
 			c.note("IMAP client %s: %v", cl.Name, err)
 			continue
 		}
-		var vals []float64
-		for run := -1; run < 3*c.runs; run++ {
-			v, err := measure(f)
+		defer f.Close()
+		opened = append(opened, &open{name: cl.Name, f: f})
+	}
+	for run := -1; run < 3*c.runs; run++ {
+		for _, o := range opened {
+			if o.f == nil {
+				continue
+			}
+			v, err := measure(o.f)
 			if err != nil {
-				c.note("IMAP client %s, %s: %v", cl.Name, r.scenario, err)
-				break
+				c.note("IMAP client %s, %s: %v", o.name, r.scenario, err)
+				o.f = nil
+				continue
 			}
 			if run >= 0 {
-				vals = append(vals, v)
+				o.vals = append(o.vals, v)
 			}
 		}
-		f.Close()
-		if len(vals) > 0 {
-			r.values[cl.Name] = median(vals)
+	}
+	for _, o := range opened {
+		if len(o.vals) > 0 {
+			r.values[o.name] = median(o.vals)
 		}
 	}
 }
