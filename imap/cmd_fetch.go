@@ -189,6 +189,7 @@ func cmdFetch(c *conn, cmd *command) error {
 		return nil
 	}
 	loop := c.newFetchLoop(len(uids), hasData && since == 0, one)
+	defer loop.close()
 	err = c.eachMessage(uids, func(m *mailbox.MessageInfo) error {
 		if n := v.seq(m.UID); n == 0 || (since != 0 && m.ModSeq <= since && !seenNow[m.UID]) {
 			return nil

@@ -110,13 +110,13 @@
 //     ahead, at most 8 messages, 8 open handles and 1 MiB of message data
 //     in flight, while the connection's goroutine writes them in order.
 //   - When each took 2 µs or more (the Maildir store: three system calls
-//     per message) and GOMAXPROCS is 2 or more, one helper shares the
-//     work: it takes the newest of up to 32 queued messages (reading those
+//     per message) and a CPU is to spare (at most GOMAXPROCS/2 FETCHes
+//     do this at once), one helper shares the work: it takes the newest of up to 32 queued messages (reading those
 //     up to 32 KiB, opening the larger ones), while the connection's
 //     goroutine fetches the oldest itself unless the helper already has.
-//     Neither waits for the other, so the FETCH takes less time for the
-//     same CPU: 10,000 Maildir messages of 4 KiB in 33 ms instead of 52 on
-//     2 CPUs (BenchmarkFetchShared).
+//     Neither waits for the other, so the FETCH takes about a third less
+//     time for 5 to 15 % more CPU: 10,000 Maildir messages of 4 KiB in 33
+//     to 43 ms instead of 52 to 57 on 2 CPUs (BenchmarkFetchShared).
 //
 // A store answering from memory in about a microsecond starts neither.
 //

@@ -36,7 +36,8 @@ import (
 //     connection's goroutine wait for them: 15 to 40 % more CPU, no
 //     faster.
 //
-// With a single CPU (GOMAXPROCS 1) only the first way is used.
+// The second way needs a CPU to spare: at most GOMAXPROCS/2 FETCHes use
+// it at once (none with GOMAXPROCS 1).
 const (
 	// prefetchMin is the number of messages from which a FETCH may start
 	// helpers: below it, starting them would cost more than it saves.
@@ -139,8 +140,10 @@ func (l *fetchLoop) message(m *mailbox.MessageInfo) error {
 	switch {
 	case l.fastest >= time.Duration(prefetchLatency.Load()):
 		l.pf = l.c.newPrefetcher()
-	case l.fastest >= time.Duration(splitLatency.Load()) && runtime.GOMAXPROCS(0) > 1:
-		l.pf = l.c.newSplitter()
+	case l.fastest >= time.Duration(splitLatency.Load()):
+		if l.pf = l.c.newSplitter(); l.pf == nil {
+			return nil // no CPU to spare
+		}
 	default:
 		return nil
 	}
@@ -152,13 +155,13 @@ func (l *fetchLoop) message(m *mailbox.MessageInfo) error {
 }
 
 // end answers for the messages still queued (unless one failed) and stops
-// the prefetcher. err is what the iteration over the messages returned;
+// the helpers. err is what the iteration over the messages returned;
 // end returns the FETCH's error.
 func (l *fetchLoop) end(err error) error {
 	if l.pf == nil {
 		return err
 	}
-	defer l.pf.stop()
+	defer l.close()
 	if l.err == nil {
 		// What is queued goes out before a store error, as it would have
 		// without the prefetcher.
@@ -169,6 +172,15 @@ func (l *fetchLoop) end(err error) error {
 	return err
 }
 
+// close stops the helpers, if any are still running. The FETCH defers it,
+// so that a panic leaves no helper running and no handle open.
+func (l *fetchLoop) close() {
+	if l.pf != nil {
+		l.pf.stop()
+		l.pf = nil
+	}
+}
+
 // prefetchSlot is one message in flight.
 type prefetchSlot struct {
 	info mailbox.MessageInfo
@@ -176,7 +188,11 @@ type prefetchSlot struct {
 	read bool          // data holds the message
 	rc   io.ReadCloser // open, not read (a large message); owned by whoever holds the slot
 	err  error         // from Open or the read
-	done chan struct{} // a helper fetched it
+	// panic is what the store's Open or read panicked with in a helper:
+	// the connection's goroutine panics with it when it takes the slot,
+	// so that the session ends as if it had called the store itself.
+	panic any
+	done  chan struct{} // a helper fetched it
 	// state says who fetches the message, when a helper shares the work:
 	// slotQueued until the helper or the connection's goroutine takes it.
 	state atomic.Int32
@@ -225,8 +241,25 @@ func (c *conn) newPrefetcher() *prefetcher {
 	return p
 }
 
-// newSplitter starts the helper that shares the work.
+// splitRunning counts the FETCHes of the process sharing their work now.
+var splitRunning atomic.Int32
+
+// newSplitter starts the helper that shares the work, or returns nil when
+// there is no CPU to spare: each such FETCH keeps two CPUs busy, so at
+// most GOMAXPROCS/2 share their work at once, and a server busy with many
+// large FETCHes does not pay the helpers' overhead (5 to 15 % more CPU
+// per FETCH) for CPUs it has not got.
 func (c *conn) newSplitter() *prefetcher {
+	limit := int32(runtime.GOMAXPROCS(0) / 2)
+	for {
+		n := splitRunning.Load()
+		if n >= limit {
+			return nil
+		}
+		if splitRunning.CompareAndSwap(n, n+1) {
+			break
+		}
+	}
 	p := c.newRing(splitWindow, splitMaxRead)
 	p.split = true
 	p.wake = make(chan struct{}, 1)
@@ -259,6 +292,7 @@ func (p *prefetcher) work() {
 // FETCH is over. It waits when it finds none.
 func (p *prefetcher) help() {
 	defer p.wg.Done()
+	defer splitRunning.Add(-1) // before Done: gone once stop returns
 	for p.ctx.Err() == nil {
 		s := p.take()
 		if s == nil {
@@ -309,23 +343,33 @@ func (p *prefetcher) take() *prefetchSlot {
 // fetch opens the message of s and reads it when it is small enough.
 // Once the FETCH is over it opens nothing more.
 func (p *prefetcher) fetch(s *prefetchSlot) {
+	var rc io.ReadCloser // open, not yet handed over
+	defer func() {
+		if r := recover(); r != nil {
+			s.panic = r
+			if rc != nil {
+				rc.Close()
+			}
+		}
+	}()
 	if err := p.ctx.Err(); err != nil {
 		s.err = err
 		return
 	}
-	rc, err := p.mbox.Open(p.ctx, s.info.UID)
-	if err != nil {
+	var err error
+	if rc, err = p.mbox.Open(p.ctx, s.info.UID); err != nil {
 		s.err = err
 		return
 	}
 	size := s.info.Size
 	if size < 0 || size > p.maxRead {
-		s.rc = rc
+		s.rc, rc = rc, nil
 		return
 	}
 	buf := slices.Grow(s.data[:0], int(size))[:size]
 	_, err = io.ReadFull(rc, buf)
 	rc.Close()
+	rc = nil
 	s.data = buf
 	s.read, s.err = err == nil, err
 }
@@ -341,7 +385,7 @@ func (p *prefetcher) add(m *mailbox.MessageInfo, fn func(*prefetchSlot) error) e
 		}
 	}
 	s := &p.ring[(p.head+p.n)%len(p.ring)]
-	s.info, s.read, s.err = *m, false, nil
+	s.info, s.read, s.err, s.panic = *m, false, nil, nil
 	p.n++
 	if !p.split {
 		p.jobs <- s // never blocks: room for every slot
@@ -367,6 +411,11 @@ func (p *prefetcher) takeOne(fn func(*prefetchSlot) error) error {
 	}
 	p.head = (p.head + 1) % len(p.ring)
 	p.n--
+	if r := s.panic; r != nil {
+		s.panic = nil
+		s.state.Store(slotFree)
+		panic(r)
+	}
 	err := fn(s) // fetches the message itself when the slot holds nothing
 	if s.rc != nil {
 		s.rc.Close()

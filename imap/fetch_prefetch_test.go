@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,9 +26,11 @@ import (
 // EXPUNGE racing the FETCH).
 type latencyStore struct {
 	mailbox.Store
-	delay  time.Duration
-	victim mailbox.UID
-	block  chan struct{} // when set, Open waits for it (or ctx) after the first opens
+	delay      time.Duration
+	victim     mailbox.UID
+	panicAt    mailbox.UID   // Open of this message panics,
+	panicAfter mailbox.UID   // once this one was opened (or after 5 s)
+	block      chan struct{} // when set, Open waits for it (or ctx) after the first opens
 
 	mu      sync.Mutex
 	opened  int
@@ -81,6 +84,17 @@ func (m *latencyMailbox) Open(ctx context.Context, uid mailbox.UID) (io.ReadClos
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	if uid == s.panicAt {
+		for deadline := time.Now().Add(200 * time.Millisecond); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			s.mu.Lock()
+			opened := slices.Contains(s.order, s.panicAfter)
+			s.mu.Unlock()
+			if opened {
+				break
+			}
+		}
+		panic("the store broke")
+	}
 	if uid == s.victim {
 		if _, err := m.Mailbox.Expunge(ctx, []mailbox.UID{uid}); err != nil {
 			return nil, err
@@ -122,15 +136,16 @@ func (s *latencyStore) counts() (opened, closed, maxOpen int) {
 }
 
 // prefetchEnv serves n messages of sara's INBOX from a memory store, both
-// directly and through a latencyStore; the messages grow with their number
-// and the last is larger than prefetchMaxRead (opened, not read, ahead).
+// directly and through a latencyStore; the messages grow with their number,
+// and every 50th and the last are larger than prefetchMaxRead (opened, not
+// read, ahead).
 func prefetchEnv(t *testing.T, n int, ls *latencyStore) (direct, slow *testEnv, msgs []string) {
 	st := memstore.New()
 	require.NoError(t, st.AddUser("sara", "secret", "sara@example.org"))
 	direct = newTestEnvStore(t, st)
 	for i := 1; i <= n; i++ {
 		body := strings.Repeat(fmt.Sprintf("line %d of the body\r\n", i), i)
-		if i == n {
+		if i == n || i%50 == 0 {
 			body = strings.Repeat("x", prefetchMaxRead) + "\r\n"
 		}
 		m := msg(fmt.Sprintf("message %d", i), body)
@@ -187,12 +202,17 @@ func TestFetchPrefetchSlowStore(t *testing.T) {
 // to at least 2, for the rest of the test.
 func helperThresholds(t *testing.T, prefetch, split time.Duration) {
 	oldP, oldS := prefetchLatency.Swap(int64(prefetch)), splitLatency.Swap(int64(split))
-	oldProcs := runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0)))
 	t.Cleanup(func() {
 		prefetchLatency.Store(oldP)
 		splitLatency.Store(oldS)
-		runtime.GOMAXPROCS(oldProcs)
 	})
+	setProcs(t, max(2, runtime.GOMAXPROCS(0)))
+}
+
+// setProcs sets GOMAXPROCS for the rest of the test.
+func setProcs(t *testing.T, n int) {
+	old := runtime.GOMAXPROCS(n)
+	t.Cleanup(func() { runtime.GOMAXPROCS(old) })
 }
 
 // A fast store, or a small FETCH, or one without message data, starts no
@@ -254,7 +274,7 @@ func TestFetchSplitNeedsTwoCPUs(t *testing.T) {
 	ls := &latencyStore{}
 	_, shared, _ := prefetchEnv(t, 40, ls)
 	helperThresholds(t, time.Hour, 0)
-	runtime.GOMAXPROCS(1)
+	setProcs(t, 1)
 	before := splitStarted.Load()
 	lines := fetchAll(shared.selectInbox(), "f", "FETCH 1:* BODY.PEEK[]")
 	require.Len(t, lines, 41)
@@ -265,21 +285,22 @@ func TestFetchSplitNeedsTwoCPUs(t *testing.T) {
 // ahead: answered as without them (RFC 2180 §4.1.3): the others go out,
 // the FETCH ends NO [EXPUNGEISSUED].
 func TestFetchPrefetchExpungedMeanwhile(t *testing.T) {
-	for _, shared := range []bool{false, true} {
-		t.Run(fmt.Sprint("shared ", shared), func(t *testing.T) {
-			testExpungedMeanwhile(t, shared)
-		})
-	}
+	helperKinds(t, func(t *testing.T, delay time.Duration, started *atomic.Int64) {
+		testExpungedMeanwhile(t, &latencyStore{delay: delay, victim: 20}, started)
+	})
 }
 
-func testExpungedMeanwhile(t *testing.T, shared bool) {
-	ls := &latencyStore{delay: 100 * time.Microsecond, victim: 20}
-	started := &prefetchStarted
-	if shared {
-		ls.delay = 0
+// helperKinds runs f once for each kind of helpers, with the delay of a
+// store's Open that starts them and the counter of the FETCHes that did.
+func helperKinds(t *testing.T, f func(t *testing.T, delay time.Duration, started *atomic.Int64)) {
+	t.Run("slow store", func(t *testing.T) { f(t, 100*time.Microsecond, &prefetchStarted) })
+	t.Run("shared", func(t *testing.T) {
 		helperThresholds(t, time.Hour, 0)
-		started = &splitStarted
-	}
+		f(t, 0, &splitStarted)
+	})
+}
+
+func testExpungedMeanwhile(t *testing.T, ls *latencyStore, started *atomic.Int64) {
 	_, slow, msgs := prefetchEnv(t, 40, ls)
 	before := started.Load()
 	lines := fetchAll(slow.selectInbox(), "f", "FETCH 1:* (UID BODY.PEEK[])")
@@ -334,7 +355,10 @@ func testPrefetcher(t *testing.T, ctx context.Context, ls *latencyStore, start f
 		require.NoError(t, err)
 		infos = append(infos, info)
 	}
-	return start(&conn{ctx: ctx, mbox: mb}), infos, mb
+	setProcs(t, max(2, runtime.GOMAXPROCS(0))) // a CPU to spare for the shared kind
+	p := start(&conn{ctx: ctx, mbox: mb})
+	require.NotNil(t, p)
+	return p, infos, mb
 }
 
 // slotData returns the start of the message of s: what a helper read or
@@ -614,6 +638,7 @@ func TestFetchSplitMaildirConcurrent(t *testing.T) {
 		msgs = append(msgs, m)
 	}
 	helperThresholds(t, time.Hour, 0)
+	setProcs(t, 8) // a CPU to spare for each of the four at once
 	before := splitStarted.Load()
 	dial := func(t *testing.T) *client {
 		nc, err := net.Dial("tcp", e.addr)
@@ -663,4 +688,62 @@ func TestFetchSplitMaildirConcurrent(t *testing.T) {
 		})
 	})
 	require.GreaterOrEqual(t, splitStarted.Load()-before, int64(4*3))
+}
+
+// At most GOMAXPROCS/2 FETCHes share their work at once: with 4 CPUs, a
+// third finds none to spare until one of the first two is over.
+func TestSplitterCap(t *testing.T) {
+	setProcs(t, 4)
+	c := &conn{ctx: context.Background()}
+	a, b := c.newSplitter(), c.newSplitter()
+	require.NotNil(t, a)
+	require.NotNil(t, b)
+	require.Nil(t, c.newSplitter(), "two FETCHes share already")
+	a.stop()
+	third := c.newSplitter()
+	require.NotNil(t, third, "room again once one stopped")
+	b.stop()
+	third.stop()
+	require.Zero(t, splitRunning.Load())
+}
+
+// A store that panics while helpers of either kind are at work ends the
+// session as if the connection's goroutine alone had called it (a panic
+// in a helper is raised again there): BYE [SERVERBUG], the connection
+// closed, and, although a helper had a later, large message open (the
+// slow store's workers always have: the panic waits for it) while more
+// messages were still to come, every handle closed and no helper left;
+// the server still serves.
+func TestFetchHelperPanics(t *testing.T) {
+	helperKinds(t, func(t *testing.T, delay time.Duration, started *atomic.Int64) {
+		ls := &latencyStore{delay: delay, panicAt: 45, panicAfter: 50}
+		_, env, _ := prefetchEnv(t, 100, ls)
+		before := started.Load()
+		c := env.selectInbox()
+		c.send("f FETCH 1:* (UID BODY.PEEK[])")
+		var last string
+		for {
+			c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+			line, err := c.br.ReadString('\n')
+			if err != nil {
+				require.ErrorIs(t, err, io.EOF, "the server closes the connection")
+				break
+			}
+			if strings.HasPrefix(line, "* BYE ") || strings.HasPrefix(line, "f ") {
+				last = line
+			}
+		}
+		require.True(t, strings.HasPrefix(last, "* BYE [SERVERBUG] "), "last: %q", last)
+		require.Equal(t, int64(1), started.Load()-before)
+		o1, c1, _ := ls.counts()
+		ls.mu.Lock()
+		t.Logf("opened %d closed %d order %v", o1, c1, ls.order)
+		ls.mu.Unlock()
+		require.Eventually(t, func() bool {
+			opened, closed, _ := ls.counts()
+			return opened == closed && splitRunning.Load() == 0
+		}, 5*time.Second, time.Millisecond, "handles closed, helpers gone")
+		lines := fetchAll(env.selectInbox(), "g", "FETCH 1:10 (UID)")
+		require.True(t, strings.HasPrefix(lines[len(lines)-1], "g OK "), lines)
+	})
 }
