@@ -115,8 +115,9 @@
 //     up to 32 KiB, opening the larger ones), while the connection's
 //     goroutine fetches the oldest itself unless the helper already has.
 //     Neither waits for the other, so the FETCH takes about a third less
-//     time for 5 to 15 % more CPU: 10,000 Maildir messages of 4 KiB in 33
-//     to 43 ms instead of 52 to 57 on 2 CPUs (BenchmarkFetchShared).
+//     time for up to 15 % more CPU (often none): 10,000 Maildir messages
+//     of 4 KiB in 32 to 43 ms instead of 52 to 57 on 2 CPUs
+//     (BenchmarkFetchShared).
 //
 // A store answering from memory in about a microsecond starts neither.
 //

@@ -30,8 +30,9 @@ import (
 //     messages queued, the connection's goroutine fetches the oldest
 //     itself when the helper has not, so the two meet wherever their
 //     speeds put them and neither waits for the other. On a 2-CPU
-//     machine, FETCH 1:* BODY.PEEK[] of 10,000 Maildir messages takes 33
-//     ms instead of 52 for the same CPU time (BenchmarkFetchShared).
+//     machine, FETCH 1:* BODY.PEEK[] of 10,000 Maildir messages takes 32
+//     to 43 ms instead of 52 to 57, for up to 15 % more CPU, often none
+//     (BenchmarkFetchShared).
 //     Handing every message to helpers instead (the first way) made the
 //     connection's goroutine wait for them: 15 to 40 % more CPU, no
 //     faster.
@@ -247,7 +248,7 @@ var splitRunning atomic.Int32
 // newSplitter starts the helper that shares the work, or returns nil when
 // there is no CPU to spare: each such FETCH keeps two CPUs busy, so at
 // most GOMAXPROCS/2 share their work at once, and a server busy with many
-// large FETCHes does not pay the helpers' overhead (5 to 15 % more CPU
+// large FETCHes does not pay the helpers' overhead (up to 15 % more CPU
 // per FETCH) for CPUs it has not got.
 func (c *conn) newSplitter() *prefetcher {
 	limit := int32(runtime.GOMAXPROCS(0) / 2)
@@ -270,6 +271,9 @@ func (c *conn) newSplitter() *prefetcher {
 	return p
 }
 
+// newRing returns the prefetcher of a FETCH with room for window messages
+// in flight, whose helpers read messages up to maxRead octets whole; it
+// starts no helper.
 func (c *conn) newRing(window int, maxRead int64) *prefetcher {
 	p := &prefetcher{mbox: c.mbox, maxRead: maxRead, ring: make([]prefetchSlot, window)}
 	p.ctx, p.cancel = context.WithCancel(c.ctx)
@@ -368,8 +372,9 @@ func (p *prefetcher) fetch(s *prefetchSlot) {
 	}
 	buf := slices.Grow(s.data[:0], int(size))[:size]
 	_, err = io.ReadFull(rc, buf)
-	rc.Close()
-	rc = nil
+	r := rc
+	rc = nil // closed below, even if Close panics
+	r.Close()
 	s.data = buf
 	s.read, s.err = err == nil, err
 }
