@@ -23,13 +23,13 @@ import (
 // latencyStore wraps a store so that every Open of a message waits delay
 // first (a network store), counts the handles it gives out and those
 // closed, and may expunge one message when it is opened (another session's
-// EXPUNGE racing the FETCH).
+// EXPUNGE racing the FETCH) or panic on one (a broken store).
 type latencyStore struct {
 	mailbox.Store
 	delay      time.Duration
 	victim     mailbox.UID
 	panicAt    mailbox.UID   // Open of this message panics,
-	panicAfter mailbox.UID   // once this one was opened (or after 5 s)
+	panicAfter mailbox.UID   // once this one was opened (or after 200 ms)
 	block      chan struct{} // when set, Open waits for it (or ctx) after the first opens
 
 	mu      sync.Mutex
