@@ -321,17 +321,19 @@ func testExpungedMeanwhile(t *testing.T, ls *latencyStore, started *atomic.Int64
 
 // The two kinds of helpers, for tests that drive them directly.
 var prefetcherKinds = []struct {
-	name   string
-	start  func(*conn) *prefetcher
-	window int
+	name    string
+	start   func(*conn) *prefetcher
+	window  int
+	maxRead int64 // larger messages are only opened
 }{
-	{"slow store", (*conn).newPrefetcher, prefetchWindow},
-	{"shared", (*conn).newSplitter, splitWindow},
+	{"slow store", (*conn).newPrefetcher, prefetchWindow, prefetchMaxRead},
+	{"shared", (*conn).newSplitter, splitWindow, splitMaxRead},
 }
 
 // testPrefetcher returns helpers started by start on a mailbox of 100
 // messages behind ls, for driving them directly, and the mailbox; every
-// seventh message is larger than prefetchMaxRead.
+// seventh message is larger than prefetchMaxRead, some others larger than
+// splitMaxRead.
 func testPrefetcher(t *testing.T, ctx context.Context, ls *latencyStore, start func(*conn) *prefetcher) (*prefetcher, []mailbox.MessageInfo, mailbox.Mailbox) {
 	st := memstore.New()
 	require.NoError(t, st.AddUser("sara", "secret", "sara@example.org"))
@@ -345,8 +347,11 @@ func testPrefetcher(t *testing.T, ctx context.Context, ls *latencyStore, start f
 	var infos []mailbox.MessageInfo
 	for i := range 100 {
 		body := fmt.Sprintf("body %d\r\n", i)
-		if i%7 == 3 {
+		switch {
+		case i%7 == 3:
 			body += strings.Repeat("x", prefetchMaxRead) // opened ahead, not read
+		case i%11 == 5:
+			body += strings.Repeat("y", splitMaxRead) // read ahead by the slow store's workers only
 		}
 		_, err := mb.Append(ctx, strings.NewReader(fmt.Sprintf("Subject: %d\r\n\r\n%s", i, body)), nil)
 		require.NoError(t, err)
@@ -390,7 +395,8 @@ func slotData(ctx context.Context, mb mailbox.Mailbox, s *prefetchSlot) ([]byte,
 // The helpers hand the messages to fn in order, each with its bytes (or,
 // when the work is shared, for fn to fetch itself); after fn fails they
 // call fn no more, and stop closes every handle; at no time are more
-// messages in flight than the window.
+// messages in flight than the window, and no message larger than the
+// kind's maxRead is read ahead.
 func TestPrefetcherOrderAndBound(t *testing.T) {
 	for _, kind := range prefetcherKinds {
 		for _, failAt := range []int{-1, 0, 5, 50} {
@@ -407,6 +413,10 @@ func TestPrefetcherOrderAndBound(t *testing.T) {
 					}
 					if !strings.HasPrefix(string(data), "Subject: ") {
 						return fmt.Errorf("UID %d: data %.20q", s.info.UID, data)
+					}
+					// Bound: what a helper holds in memory.
+					if s.read && s.info.Size > kind.maxRead {
+						return fmt.Errorf("UID %d: %d octets read ahead", s.info.UID, s.info.Size)
 					}
 					// Bound: messages added and not yet given to fn.
 					if inFlight := added - len(got); inFlight > kind.window {
@@ -579,7 +589,9 @@ func TestSplitterTakesNewest(t *testing.T) {
 }
 
 // A helper that found nothing to take waits; the connection's goroutine
-// wakes it only once splitWake messages are queued, not for each one.
+// wakes it only once splitWake messages are queued, not for each one. It
+// reads the messages it takes up to splitMaxRead, and only opens larger
+// ones.
 func TestSplitterWakesAfterEnough(t *testing.T) {
 	sleeps := make(chan struct{}, 10)
 	splitSleeps = func() { sleeps <- struct{}{} }
@@ -613,7 +625,21 @@ func TestSplitterWakesAfterEnough(t *testing.T) {
 	for i := range p.ring[:splitWake] {
 		require.Equal(t, int32(slotHelper), p.ring[i].state.Load())
 	}
-	require.NoError(t, p.finish(fn))
+	// The helper read the small messages and only opened those larger
+	// than splitMaxRead (message 5 is below prefetchMaxRead, message 3
+	// above).
+	var readAhead, openedAhead []mailbox.UID
+	require.NoError(t, p.finish(func(s *prefetchSlot) error {
+		switch {
+		case s.read:
+			readAhead = append(readAhead, s.info.UID)
+		case s.rc != nil:
+			openedAhead = append(openedAhead, s.info.UID)
+		}
+		return fn(s)
+	}))
+	require.Equal(t, []mailbox.UID{infos[3].UID, infos[5].UID}, openedAhead)
+	require.Len(t, readAhead, splitWake-2)
 	p.stop()
 	opened, closed, _ := ls.counts()
 	require.Equal(t, splitWake, opened)
